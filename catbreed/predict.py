@@ -1,0 +1,81 @@
+"""Predictions: the top breeds of a photo, and whether it shows a cat at all.
+
+The cat verdict reads the backbone's ImageNet head from the same pass that gives the breeds, so
+even a model that only knows 3 breeds can say that a teapot is probably not a cat.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+
+import numpy as np
+
+from catbreed.backbones import DEFAULT_BACKBONE, create_backbone
+from catbreed.bundle import ModelBundle
+from catbreed.classifier import BREEDS, IMAGENET, imagenet_classifier
+from catbreed.images import ImageSource, iter_image_batches, load_for_model
+from catbreed.progress import EVALUATING, Reporter
+
+DOMESTIC_CAT_CLASSES = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
+CAT_PROBABILITY_THRESHOLD = 0.1
+CAT_TOP_K = 5  # a domestic cat among the five likeliest classes also counts
+BATCH_SIZE = 32
+
+
+@cache
+def imagenet_labels() -> tuple[str, ...]:
+    return tuple(files("catbreed").joinpath("data/imagenet_classes.txt").read_text().splitlines())
+
+
+def builtin_bundle(backbone: str = DEFAULT_BACKBONE) -> ModelBundle:
+    """The model used before any training: the backbone's ImageNet classes, cat breeds among them."""
+    metadata = {"name": "ImageNet (built-in)", "backbone": backbone, "kind": "imagenet"}
+    return ModelBundle(imagenet_classifier(create_backbone(backbone)), list(imagenet_labels()), metadata)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    top: list[tuple[str, float]]  # (label, probability), likeliest first
+    is_cat: bool
+    cat_probability: float  # summed ImageNet probability of the domestic cat classes
+    seconds: float = 0.0
+
+
+def cat_verdict(imagenet_probabilities: np.ndarray) -> tuple[bool, float]:
+    """(is it a cat, cat probability) from float32 (1000,) ImageNet probabilities."""
+    cat_probability = float(imagenet_probabilities[DOMESTIC_CAT_CLASSES].sum())
+    top = np.argsort(imagenet_probabilities)[::-1][:CAT_TOP_K]
+    in_top = any(int(i) in DOMESTIC_CAT_CLASSES for i in top)
+    return cat_probability >= CAT_PROBABILITY_THRESHOLD or in_top, cat_probability
+
+
+class Predictor:
+    def __init__(self, bundle: ModelBundle):
+        self.bundle = bundle
+
+    def _top(self, probabilities: np.ndarray, top_k: int) -> list[tuple[str, float]]:
+        order = np.argsort(probabilities)[::-1][:top_k]
+        return [(self.bundle.classes[i], float(probabilities[i])) for i in order]
+
+    def predict(self, source: ImageSource, top_k: int = 3) -> Prediction:
+        """Top `top_k` labels of one photo (path, bytes or PIL image); raises ImageProblem if unusable."""
+        started = time.perf_counter()
+        pixels = load_for_model(source, self.bundle.image_size)[None].astype(np.float32)
+        outputs = self.bundle.model.predict_on_batch(pixels)
+        is_cat, cat_probability = cat_verdict(np.asarray(outputs[IMAGENET][0]))
+        top = self._top(np.asarray(outputs[BREEDS][0]), top_k)
+        return Prediction(top, is_cat, cat_probability, time.perf_counter() - started)
+
+    def breed_probabilities(self, sources: Sequence[ImageSource], reporter: Reporter | None = None) -> np.ndarray:
+        """float32 (N, C) breed probabilities of many photos, batched."""
+        reporter = reporter or Reporter()
+        reporter.start(EVALUATING, len(sources))
+        chunks = []
+        for start, images in iter_image_batches(sources, self.bundle.image_size, BATCH_SIZE):
+            chunks.append(np.asarray(self.bundle.model.predict_on_batch(np.stack(images).astype(np.float32))[BREEDS]))
+            reporter.step(start + len(images))
+        return np.concatenate(chunks) if chunks else np.zeros((0, len(self.bundle.classes)), np.float32)
