@@ -81,7 +81,7 @@ def open_rgb(source: ImageSource, draft_size: int | None = None) -> Image.Image:
     except UnidentifiedImageError:
         raise ImageProblem(NOT_AN_IMAGE) from None
     except OSError as error:
-        if "truncated" in str(error):
+        if "truncated" in str(error).lower():
             raise ImageProblem(TRUNCATED) from None
         raise ImageProblem(CORRUPT) from None
     except (SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error):

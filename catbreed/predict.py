@@ -21,8 +21,11 @@ from catbreed.images import ImageSource, iter_image_batches, load_for_model
 from catbreed.progress import EVALUATING, Reporter
 
 DOMESTIC_CAT_CLASSES = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
+# Measured on the 1,799 Oxford-IIIT cat photos: a summed probability >= 0.1 alone misses 156 of
+# them (black Bombays and hairless Sphynxes look like dogs to ImageNet); also accepting a domestic
+# cat among the 10 likeliest classes misses 26, while a teapot or a sofa has none there.
 CAT_PROBABILITY_THRESHOLD = 0.1
-CAT_TOP_K = 5  # a domestic cat among the five likeliest classes also counts
+CAT_TOP_K = 10
 BATCH_SIZE = 32
 
 

@@ -1,0 +1,5 @@
+import sys
+
+from catbreed.cli import main
+
+sys.exit(main())

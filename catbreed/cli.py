@@ -1,0 +1,270 @@
+"""The command line: `python -m catbreed train|evaluate|predict|export|info`.
+
+Progress goes to stderr; with --json the last line of stdout is one JSON object. Exit codes: 0 on
+success, 2 on input the user can fix (one line on stderr saying what), 1 on an internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from catbreed.errors import CatbreedError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, like every other input error, instead of usage + error
+        raise CatbreedError(f"{message} (see: python -m catbreed {self.prog.split()[-1]} --help)")
+
+
+class ProgressPrinter:
+    """A redrawn bar on a terminal; otherwise one line per stage and per epoch, for logs."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.stage = None
+
+    def __call__(self, event) -> None:
+        new_stage = event.stage != self.stage
+        self.stage = event.stage
+        eta = f" ETA {event.eta_seconds:4.0f}s" if event.eta_seconds is not None else ""
+        metrics = "".join(
+            f" {name} {value:.3f}"
+            for name, value in (("loss", event.loss), ("acc", event.accuracy), ("val_acc", event.val_accuracy))
+            if value is not None
+        )
+        if self.tty:
+            bar = "#" * int(30 * event.fraction)
+            end = "\n" if event.step >= event.total else ""
+            self.stream.write(f"\r{event.stage:<20} [{bar:<30}] {event.step}/{event.total}{eta}{metrics}\033[K{end}")
+        elif new_stage or event.step >= event.total or event.epoch is not None:
+            self.stream.write(f"{event.stage}: {event.step}/{event.total}{eta}{metrics}\n")
+        self.stream.flush()
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from catbreed.settings import MODES, TrainSettings
+
+    defaults = TrainSettings()
+    parser = _Parser(prog="python -m catbreed", description="Teach a computer to tell cat breeds apart.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train a breed model on a .zip or folder of breed folders")
+    train.add_argument("data", type=Path, help="a .zip or folder with one sub-folder of photos per breed")
+    train.add_argument("--out", type=Path, help="model folder to write (default: CATBREED_HOME/models/<data name>)")
+    train.add_argument("--mode", choices=MODES, default=defaults.mode, help=TrainSettings.help("mode"))
+    train.add_argument("--backbone", default=defaults.backbone, help=TrainSettings.help("backbone"))
+    train.add_argument("--epochs", type=int, default=defaults.epochs, help=TrainSettings.help("epochs"))
+    train.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help=TrainSettings.help("learning_rate"))
+    train.add_argument("--batch-size", type=int, default=defaults.batch_size, help=TrainSettings.help("batch_size"))
+    train.add_argument("--fine-tune-epochs", type=int, default=defaults.fine_tune_epochs, help=TrainSettings.help("fine_tune_epochs"))
+    train.add_argument("--no-augment", action="store_true", help="do not learn from mirror images")
+    train.add_argument("--val-percent", type=float, default=defaults.val_percent, help=TrainSettings.help("val_percent"))
+    train.add_argument("--test-percent", type=float, default=defaults.test_percent, help=TrainSettings.help("test_percent"))
+    _add_common(train)
+
+    evaluate = commands.add_parser("evaluate", help="measure a model on a .zip or folder of breed folders")
+    evaluate.add_argument("data", type=Path)
+    evaluate.add_argument("--model", type=Path, required=True, help="model folder made by train")
+    _add_common(evaluate)
+
+    predict = commands.add_parser("predict", help="name the breeds in photos")
+    predict.add_argument("images", type=Path, nargs="+")
+    predict.add_argument("--model", type=Path, help="model folder (default: the built-in ImageNet model)")
+    predict.add_argument("--top-k", type=int, default=3, help="how many breeds to list per photo")
+    _add_common(predict)
+
+    export = commands.add_parser("export", help="write a model as TFLite or SavedModel")
+    export.add_argument("--model", type=Path, required=True)
+    export.add_argument("--format", choices=("tflite", "saved_model"), required=True)
+    export.add_argument("--quantize", action="store_true", help="dynamic-range quantisation (tflite only)")
+    export.add_argument("--out", type=Path, required=True)
+
+    info = commands.add_parser("info", help="describe a saved model")
+    info.add_argument("model", type=Path)
+    return parser
+
+
+def _emit(payload: dict, as_json: bool, text: str) -> None:
+    print(json.dumps(payload, ensure_ascii=False) if as_json else text)
+
+
+def _skipped(dataset) -> list[dict]:
+    return [{"path": s.name, "reason": s.reason} for s in dataset.skipped]
+
+
+def cmd_train(args) -> None:
+    from catbreed.dataset import open_dataset
+    from catbreed.paths import models_dir
+    from catbreed.settings import TrainSettings
+    from catbreed.training import train
+
+    settings = TrainSettings(
+        mode=args.mode,
+        backbone=args.backbone,
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        fine_tune_epochs=args.fine_tune_epochs,
+        augment=not args.no_augment,
+        val_percent=args.val_percent,
+        test_percent=args.test_percent,
+    )
+    started = time.perf_counter()
+    progress = ProgressPrinter()
+    with tempfile.TemporaryDirectory(prefix="catbreed-data-") as workdir:
+        dataset = open_dataset(args.data, Path(workdir), on_event=progress)
+        for warning in dataset.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        result = train(dataset, settings, on_event=progress)
+        out = args.out or models_dir() / (args.data.stem or "model")
+        result.bundle.save(out)
+    metrics = result.bundle.metadata["metrics"]
+    payload = {
+        "model": str(out),
+        "classes": dataset.classes,
+        "counts": dataset.counts,
+        "split": result.split.sizes(),
+        "skipped": _skipped(dataset),
+        "duplicates": [{"path": d.name, "kept": d.kept} for d in dataset.duplicates],
+        "metrics": metrics,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    _emit(payload, args.json, _describe_metrics(out, metrics, payload["seconds"]))
+
+
+def _percent(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def _describe_metrics(out: Path, metrics: dict, seconds: float) -> str:
+    return (
+        f"Saved {out} in {seconds:.1f}s: validation accuracy {_percent(metrics['val_accuracy'])}, "
+        f"test accuracy {_percent(metrics['test_accuracy'])}"
+    )
+
+
+def cmd_evaluate(args) -> None:
+    from catbreed.bundle import ModelBundle
+    from catbreed.dataset import open_dataset
+    from catbreed.evaluation import evaluate
+    from catbreed.predict import Predictor
+
+    bundle = ModelBundle.load(args.model)
+    progress = ProgressPrinter()
+    with tempfile.TemporaryDirectory(prefix="catbreed-data-") as workdir:
+        dataset = open_dataset(args.data, Path(workdir), on_event=progress)
+        unknown = [label for label in dataset.classes if label not in bundle.classes]
+        if unknown:
+            raise CatbreedError(
+                f"The model does not know the breed(s) {', '.join(repr(u) for u in unknown)}; "
+                f"it knows: {', '.join(bundle.classes)}."
+            )
+        from catbreed.progress import Reporter
+
+        probabilities = Predictor(bundle).breed_probabilities([p.path for p in dataset.photos], Reporter(progress))
+        index = {label: i for i, label in enumerate(bundle.classes)}
+        result = evaluate(
+            probabilities, [index[p.label] for p in dataset.photos], bundle.classes, [p.name for p in dataset.photos]
+        )
+    payload = {**result.to_dict(), "skipped": _skipped(dataset)}
+    lines = [f"Accuracy {_percent(result.accuracy)} on {result.n} photos"]
+    lines += [
+        f"  {label:<24} precision {s['precision']:.2f}  recall {s['recall']:.2f}  f1 {s['f1']:.2f}  n={s['support']}"
+        for label, s in result.per_class.items()
+        if s["support"]
+    ]
+    _emit(payload, args.json, "\n".join(lines))
+
+
+def cmd_predict(args) -> None:
+    from catbreed.bundle import ModelBundle
+    from catbreed.images import ImageProblem
+    from catbreed.predict import Predictor, builtin_bundle
+
+    if args.top_k < 1:
+        raise CatbreedError(f"--top-k must be at least 1; got {args.top_k}.")
+    predictor = Predictor(ModelBundle.load(args.model) if args.model else builtin_bundle())
+    results, lines = [], []
+    for image in args.images:
+        if not image.is_file():
+            raise CatbreedError(f"No file at '{image}'; give the path of a photo.")
+        try:
+            prediction = predictor.predict(image, top_k=args.top_k)
+        except ImageProblem as problem:
+            raise CatbreedError(f"'{image}' cannot be used as a photo: {problem.reason}.") from None
+        top = [{"label": label, "probability": round(p, 4)} for label, p in prediction.top]
+        results.append({"image": str(image), "top": top, "is_cat": prediction.is_cat})
+        verdict = "" if prediction.is_cat else "  (probably not a cat)"
+        lines.append(f"{image}: " + ", ".join(f"{t['label']} {t['probability']:.2f}" for t in top) + verdict)
+    _emit({"predictions": results}, args.json, "\n".join(lines))
+
+
+def cmd_export(args) -> None:
+    from catbreed.bundle import ModelBundle
+
+    out = ModelBundle.load(args.model).export(args.format, args.out, quantize=args.quantize)
+    print(f"Wrote {out}")
+
+
+def cmd_info(args) -> None:
+    from catbreed.bundle import ModelBundle
+
+    bundle = ModelBundle.load(args.model)
+    meta = bundle.metadata
+    metrics = meta.get("metrics", {})
+    print(f"Model {bundle.path}")
+    print(f"  created      {meta.get('created')}")
+    print(f"  backbone     {meta.get('backbone')} ({bundle.image_size} px)")
+    print(f"  mode         {meta.get('settings', {}).get('mode')}")
+    print(f"  breeds       {len(bundle.classes)}: {', '.join(bundle.classes)}")
+    print(f"  split        {meta.get('split')}")
+    print(f"  accuracy     validation {_percent(metrics.get('val_accuracy'))}, test {_percent(metrics.get('test_accuracy'))}")
+
+
+def _import_tensorflow_quietly() -> None:
+    """TensorFlow's C++ start-up lines go straight to file descriptor 2, past TF_CPP_MIN_LOG_LEVEL."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    sys.stderr.flush()
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export, "info": cmd_info}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        _import_tensorflow_quietly()  # the settings' defaults, read by the parser, import it anyway
+        args = build_parser().parse_args(argv)
+        COMMANDS[args.command](args)
+        return EXIT_OK
+    except CatbreedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was saved.", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as error:  # the last line of defence: one line, not a traceback
+        if os.environ.get("CATBREED_DEBUG"):
+            raise
+        print(f"internal error: {type(error).__name__}: {error} (set CATBREED_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_INTERNAL

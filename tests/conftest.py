@@ -1,0 +1,95 @@
+"""Shared fixtures: a private CATBREED_HOME, drawn photos that a CNN can tell apart, the real backbone."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+OXFORD_CATS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "oxford-cats"
+
+# Three "breeds" a pretrained CNN separates easily: colour and shape differ.
+SHAPES = {"red_circles": ("red", "ellipse"), "blue_squares": ("blue", "rectangle"), "green_bars": ("green", "bar")}
+
+
+def drawn_photo(kind: str, seed: int, size: tuple[int, int] = (160, 120)) -> Image.Image:
+    colour, shape = SHAPES[kind]
+    rng = random.Random(f"{kind}-{seed}")
+    grey = rng.randint(180, 240)
+    image = Image.new("RGB", size, (grey, grey, grey))
+    draw = ImageDraw.Draw(image)
+    w, h = size
+    for _ in range(3):
+        x, y = rng.randint(0, w // 2), rng.randint(0, h // 2)
+        s = rng.randint(min(w, h) // 4, min(w, h) // 2)
+        if shape == "ellipse":
+            draw.ellipse((x, y, x + s, y + s), fill=colour)
+        elif shape == "rectangle":
+            draw.rectangle((x, y, x + s, y + s), fill=colour)
+        else:
+            draw.rectangle((x, y, x + s // 5, y + s), fill=colour)
+    return image
+
+
+def jpeg_bytes(image: Image.Image, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", **options)
+    return buffer.getvalue()
+
+
+def make_dataset_folder(root: Path, per_class: int = 12, kinds=tuple(SHAPES)) -> Path:
+    for kind in kinds:
+        (root / kind).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            (root / kind / f"{i:03d}.jpg").write_bytes(jpeg_bytes(drawn_photo(kind, i)))
+    return root
+
+
+def zip_folder(folder: Path, archive: Path, prefix: str = "") -> Path:
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, prefix + path.relative_to(folder).as_posix())
+    return archive
+
+
+@pytest.fixture(scope="session", autouse=True)
+def catbreed_home(tmp_path_factory) -> Path:
+    """Every test run gets its own CATBREED_HOME, so no cache from an earlier run hides a bug."""
+    home = tmp_path_factory.mktemp("catbreed-home")
+    os.environ["CATBREED_HOME"] = str(home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def backbone(catbreed_home):
+    from catbreed.backbones import create_backbone
+
+    return create_backbone()
+
+
+@pytest.fixture(scope="session")
+def shapes_folder(tmp_path_factory) -> Path:
+    return make_dataset_folder(tmp_path_factory.mktemp("shapes"))
+
+
+@pytest.fixture(scope="session")
+def shapes_zip(shapes_folder, tmp_path_factory) -> Path:
+    return zip_folder(shapes_folder, tmp_path_factory.mktemp("zips") / "shapes.zip")
+
+
+@pytest.fixture(scope="session")
+def oxford_cats() -> Path:
+    if not OXFORD_CATS.is_dir():
+        pytest.skip(f"real cat photos not found at {OXFORD_CATS} (the shared data folder is absent)")
+    return OXFORD_CATS
+
+
+@pytest.fixture(scope="session")
+def cat_photo(oxford_cats) -> Path:
+    return oxford_cats / "Siamese" / "Siamese_100.jpg"

@@ -1,0 +1,121 @@
+import shutil
+import zipfile
+
+import pytest
+
+from catbreed import images
+from catbreed.dataset import FEW_PHOTOS_WARNING, NOT_IN_A_CLASS_FOLDER, check_folder, open_dataset
+from catbreed.errors import CatbreedError
+from conftest import drawn_photo, jpeg_bytes, make_dataset_folder, zip_folder
+
+
+def test_counts_labels_and_sorted_classes(shapes_folder):
+    dataset = check_folder(shapes_folder)
+    assert dataset.classes == sorted(["red_circles", "blue_squares", "green_bars"])
+    assert dataset.counts == {"blue_squares": 12, "green_bars": 12, "red_circles": 12}
+    assert [dataset.classes[i] for i in dataset.label_ids()] == [p.label for p in dataset.photos]
+
+
+def test_skipped_files_duplicates_and_ignored_names_are_reported(tmp_path):
+    root = make_dataset_folder(tmp_path / "data", per_class=3, kinds=("red_circles", "blue_squares"))
+    red = root / "red_circles"
+    (red / "notes.txt").write_text("not a photo")
+    (red / "empty.jpg").write_bytes(b"")
+    (red / "cut.jpg").write_bytes(jpeg_bytes(drawn_photo("red_circles", 9))[:700])
+    shutil.copy(red / "000.jpg", red / "copy of 000.jpg")
+    (red / ".DS_Store").write_bytes(b"junk")
+    (red / "Thumbs.db").write_bytes(b"junk")
+    (root / "__MACOSX").mkdir()
+    (root / "__MACOSX" / "._000.jpg").write_bytes(b"junk")
+    (root / "README.txt").write_text("loose file")
+
+    dataset = check_folder(root)
+    reasons = {s.name: s.reason for s in dataset.skipped}
+    assert reasons == {
+        "red_circles/notes.txt": images.NOT_AN_IMAGE,
+        "red_circles/empty.jpg": images.EMPTY,
+        "red_circles/cut.jpg": images.TRUNCATED,
+        "README.txt": NOT_IN_A_CLASS_FOLDER,
+    }
+    assert [(d.name, d.kept) for d in dataset.duplicates] == [("red_circles/copy of 000.jpg", "red_circles/000.jpg")]
+    assert dataset.counts == {"blue_squares": 3, "red_circles": 3}
+
+
+def test_warnings_for_small_and_unbalanced_classes(tmp_path):
+    root = tmp_path / "data"
+    make_dataset_folder(root, per_class=2, kinds=("red_circles",))
+    make_dataset_folder(root, per_class=FEW_PHOTOS_WARNING + 1, kinds=("blue_squares",))
+    warnings = check_folder(root).warnings
+    assert any("'red_circles' has only 2 photos" in w for w in warnings)
+    assert any("unbalanced: 21 photos in the largest, 2 in the smallest" in w for w in warnings)
+    assert not any("blue_squares" in w for w in warnings)
+
+
+def test_a_class_with_fewer_than_two_photos_is_left_out_with_a_warning(tmp_path):
+    root = make_dataset_folder(tmp_path / "data", per_class=3, kinds=("red_circles", "blue_squares"))
+    make_dataset_folder(root, per_class=1, kinds=("green_bars",))
+    dataset = check_folder(root)
+    assert dataset.classes == ["blue_squares", "red_circles"]
+    assert any("'green_bars' was left out" in w for w in dataset.warnings)
+
+
+def test_one_class_is_not_enough(tmp_path):
+    root = make_dataset_folder(tmp_path / "data", per_class=3, kinds=("red_circles",))
+    with pytest.raises(CatbreedError, match=r"at least 2 breed folders .* found 1: 'red_circles' \(3\)"):
+        check_folder(root)
+
+
+def test_photos_without_class_folders_are_refused(tmp_path):
+    root = tmp_path / "flat"
+    root.mkdir()
+    (root / "a.jpg").write_bytes(jpeg_bytes(drawn_photo("red_circles", 1)))
+    with pytest.raises(CatbreedError, match="Found no breed folders"):
+        check_folder(root)
+
+
+def test_a_zip_with_one_wrapper_folder_is_unwrapped_and_labels_keep_unicode(tmp_path):
+    root = make_dataset_folder(tmp_path / "data", per_class=2, kinds=("red_circles", "blue_squares"))
+    (root / "red_circles").rename(root / "Chartreux été")
+    archive = zip_folder(root, tmp_path / "cats.zip", prefix="My Cats/")
+    dataset = open_dataset(archive, tmp_path / "work")
+    assert dataset.classes == ["Chartreux été", "blue_squares"]
+    assert all(p.path.is_relative_to(tmp_path / "work") for p in dataset.photos)
+
+
+def test_zip_with_mixed_corrupt_files_keeps_the_good_ones(tmp_path):
+    good = jpeg_bytes(drawn_photo("red_circles", 1))
+    other = jpeg_bytes(drawn_photo("blue_squares", 1))
+    archive = tmp_path / "mixed.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("A/1.jpg", good)
+        zf.writestr("A/2.jpg", jpeg_bytes(drawn_photo("red_circles", 2)))
+        zf.writestr("A/broken.jpg", good[:500])
+        zf.writestr("B/1.jpg", other)
+        zf.writestr("B/2.png", jpeg_bytes(drawn_photo("blue_squares", 2)))
+        zf.writestr("B/virus.exe", b"MZ\x90\x00")
+    dataset = open_dataset(archive, tmp_path / "work")
+    assert dataset.counts == {"A": 2, "B": 2}
+    assert {s.name: s.reason for s in dataset.skipped} == {
+        "A/broken.jpg": images.TRUNCATED,
+        "B/virus.exe": images.NOT_AN_IMAGE,
+    }
+
+
+@pytest.mark.parametrize("name", ["missing.zip", "missing_folder"])
+def test_missing_sources_say_what_to_give(tmp_path, name):
+    with pytest.raises(CatbreedError, match="No file or folder"):
+        open_dataset(tmp_path / name)
+
+
+def test_checking_reports_progress_and_can_be_cancelled(shapes_folder):
+    import threading
+
+    from catbreed.errors import Cancelled
+
+    events = []
+    dataset = check_folder(shapes_folder, on_event=events.append)
+    assert events[0].step == 0 and events[-1].step == events[-1].total == len(dataset.photos)
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        check_folder(shapes_folder, cancel=cancel)
