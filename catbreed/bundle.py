@@ -17,7 +17,7 @@ import platform
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import keras
@@ -72,7 +72,7 @@ class ModelBundle:
             "format_version": FORMAT_VERSION,
             "classes": self.classes,
             "image_size": self.image_size,
-            "created": self.metadata.get("created") or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": self.metadata.get("created") or datetime.now(UTC).isoformat(timespec="seconds"),
             "versions": library_versions(),
         }
         staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
@@ -98,7 +98,9 @@ class ModelBundle:
             classes = metadata["classes"]
             model = keras.models.load_model(path / MODEL_FILE, compile=False)
         except (ValueError, KeyError, OSError, TypeError) as error:
-            raise CatbreedError(f"The model in '{path}' could not be read ({type(error).__name__}); train it again.") from None
+            raise CatbreedError(
+                f"The model in '{path}' could not be read ({type(error).__name__}); train it again."
+            ) from None
         return cls(model, classes, metadata, path)
 
     def export(self, format: str, out: Path, quantize: bool = False) -> Path:

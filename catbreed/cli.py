@@ -67,12 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--mode", choices=MODES, default=defaults.mode, help=TrainSettings.help("mode"))
     train.add_argument("--backbone", default=defaults.backbone, help=TrainSettings.help("backbone"))
     train.add_argument("--epochs", type=int, default=defaults.epochs, help=TrainSettings.help("epochs"))
-    train.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help=TrainSettings.help("learning_rate"))
+    train.add_argument(
+        "--learning-rate", type=float, default=defaults.learning_rate, help=TrainSettings.help("learning_rate")
+    )
     train.add_argument("--batch-size", type=int, default=defaults.batch_size, help=TrainSettings.help("batch_size"))
-    train.add_argument("--fine-tune-epochs", type=int, default=defaults.fine_tune_epochs, help=TrainSettings.help("fine_tune_epochs"))
+    train.add_argument(
+        "--fine-tune-epochs", type=int, default=defaults.fine_tune_epochs, help=TrainSettings.help("fine_tune_epochs")
+    )
     train.add_argument("--no-augment", action="store_true", help="do not learn from mirror images")
-    train.add_argument("--val-percent", type=float, default=defaults.val_percent, help=TrainSettings.help("val_percent"))
-    train.add_argument("--test-percent", type=float, default=defaults.test_percent, help=TrainSettings.help("test_percent"))
+    train.add_argument(
+        "--val-percent", type=float, default=defaults.val_percent, help=TrainSettings.help("val_percent")
+    )
+    train.add_argument(
+        "--test-percent", type=float, default=defaults.test_percent, help=TrainSettings.help("test_percent")
+    )
     _add_common(train)
 
     evaluate = commands.add_parser("evaluate", help="measure a model on a .zip or folder of breed folders")
@@ -231,7 +239,8 @@ def cmd_info(args) -> None:
     print(f"  mode         {meta.get('settings', {}).get('mode')}")
     print(f"  breeds       {len(bundle.classes)}: {', '.join(bundle.classes)}")
     print(f"  split        {meta.get('split')}")
-    print(f"  accuracy     validation {_percent(metrics.get('val_accuracy'))}, test {_percent(metrics.get('test_accuracy'))}")
+    val, test = _percent(metrics.get("val_accuracy")), _percent(metrics.get("test_accuracy"))
+    print(f"  accuracy     validation {val}, test {test}")
 
 
 def _import_tensorflow_quietly() -> None:
@@ -248,7 +257,13 @@ def _import_tensorflow_quietly() -> None:
         os.close(devnull)
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export, "info": cmd_info}
+COMMANDS = {
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "predict": cmd_predict,
+    "export": cmd_export,
+    "info": cmd_info,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

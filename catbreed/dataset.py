@@ -169,7 +169,9 @@ def _finish(root, class_names, photos, skipped, duplicates) -> Dataset:
     photos = [photo for photo in photos if photo.label in classes]
     for label in classes:
         if counts[label] < FEW_PHOTOS_WARNING:
-            warnings.append(f"Breed '{label}' has only {counts[label]} photos; {FEW_PHOTOS_WARNING} or more learn better.")
+            warnings.append(
+                f"Breed '{label}' has only {counts[label]} photos; {FEW_PHOTOS_WARNING} or more learn better."
+            )
     largest, smallest = max(counts[c] for c in classes), min(counts[c] for c in classes)
     if largest > UNBALANCED_RATIO * smallest:
         warnings.append(

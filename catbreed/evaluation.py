@@ -62,7 +62,10 @@ def evaluate(
         recall = hits / support if support else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_class[label] = {
-            "precision": float(precision), "recall": float(recall), "f1": float(f1), "support": int(support)
+            "precision": float(precision),
+            "recall": float(recall),
+            "f1": float(f1),
+            "support": int(support),
         }
     mistakes = [
         Mistake(names[i], labels[true_ids[i]], labels[predicted[i]], float(probabilities[i, predicted[i]]))

@@ -114,7 +114,9 @@ def load_for_model(source: ImageSource, size: int) -> np.ndarray:
     return to_model_input(open_rgb(source, draft_size=size), size)
 
 
-def iter_image_batches(sources: Sequence[ImageSource], size: int, batch_size: int) -> Iterator[tuple[int, list[np.ndarray]]]:
+def iter_image_batches(
+    sources: Sequence[ImageSource], size: int, batch_size: int
+) -> Iterator[tuple[int, list[np.ndarray]]]:
     """Yield (index of the first, uint8 (size, size, 3) images) batch by batch.
 
     Pillow releases the GIL while decoding, so threads decode the next batch while the caller

@@ -18,9 +18,13 @@ def _setting(default, help: str):
 
 @dataclass(frozen=True)
 class TrainSettings:
-    mode: str = _setting(QUICK, "quick trains a new head on cached features; fine-tune then also retrains the top of the CNN")
+    mode: str = _setting(
+        QUICK, "quick trains a new head on cached features; fine-tune then also retrains the top of the CNN"
+    )
     backbone: str = _setting(DEFAULT_BACKBONE, "the pretrained ImageNet CNN whose features the breeds are learned from")
-    epochs: int = _setting(80, "most passes over the training photos; training stops early when validation stops improving")
+    epochs: int = _setting(
+        80, "most passes over the training photos; training stops early when validation stops improving"
+    )
     learning_rate: float = _setting(3e-3, "step size of the head's optimiser (Adam)")
     batch_size: int = _setting(128, "photos per training step")
     label_smoothing: float = _setting(0.1, "how much to soften the targets, against over-confident predictions")
@@ -39,13 +43,19 @@ class TrainSettings:
         get_spec(self.backbone)
         for name in ("epochs", "batch_size", "fine_tune_epochs"):
             if getattr(self, name) < 1:
-                raise CatbreedError(f"{name.replace('_', ' ').capitalize()} must be at least 1; got {getattr(self, name)}.")
+                raise CatbreedError(
+                    f"{name.replace('_', ' ').capitalize()} must be at least 1; got {getattr(self, name)}."
+                )
         for name in ("learning_rate", "fine_tune_learning_rate"):
             if not 0 < getattr(self, name) <= 1:
-                raise CatbreedError(f"The {name.replace('_', ' ')} must be above 0 and at most 1; got {getattr(self, name)}.")
+                raise CatbreedError(
+                    f"The {name.replace('_', ' ')} must be above 0 and at most 1; got {getattr(self, name)}."
+                )
         for name in ("label_smoothing", "dropout"):
             if not 0 <= getattr(self, name) < 1:
-                raise CatbreedError(f"The {name.replace('_', ' ')} must be from 0 up to (not including) 1; got {getattr(self, name)}.")
+                raise CatbreedError(
+                    f"The {name.replace('_', ' ')} must be from 0 up to (not including) 1; got {getattr(self, name)}."
+                )
         if self.patience < 0:
             raise CatbreedError(f"Patience must be 0 or more; got {self.patience}.")
         check_percentages(self.val_percent, self.test_percent)

@@ -93,3 +93,13 @@ def oxford_cats() -> Path:
 @pytest.fixture(scope="session")
 def cat_photo(oxford_cats) -> Path:
     return oxford_cats / "Siamese" / "Siamese_100.jpg"
+
+
+@pytest.fixture(scope="session")
+def trained(shapes_folder, backbone):
+    """A quick-mode model of the three drawn 'breeds', trained once for the tests that need one."""
+    from catbreed.dataset import check_folder
+    from catbreed.settings import TrainSettings
+    from catbreed.training import train
+
+    return train(check_folder(shapes_folder), TrainSettings(val_percent=25, test_percent=25), backbone=backbone)

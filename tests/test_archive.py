@@ -3,11 +3,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import drawn_photo, jpeg_bytes
 
 from catbreed import archive
 from catbreed.archive import extract_zip
 from catbreed.errors import CatbreedError
-from conftest import drawn_photo, jpeg_bytes
 
 PHOTO = jpeg_bytes(drawn_photo("red_circles", 0))
 
@@ -30,7 +30,9 @@ def test_extracts_breed_folders(tmp_path):
     assert files_under(out) == {"Siamese/1.jpg", "Bengal/1.jpg"}
 
 
-@pytest.mark.parametrize("name", ["../evil.jpg", "Siamese/../../evil.jpg", "/tmp/evil.jpg", "..\\evil.jpg", "C:/evil.jpg"])
+@pytest.mark.parametrize(
+    "name", ["../evil.jpg", "Siamese/../../evil.jpg", "/tmp/evil.jpg", "..\\evil.jpg", "C:/evil.jpg"]
+)
 def test_zip_slip_names_are_refused_and_nothing_is_written_outside(tmp_path, name):
     zpath = make_zip(tmp_path / "slip.zip", {"Siamese/1.jpg": PHOTO, name: PHOTO})
     out = tmp_path / "deep" / "out"
@@ -138,7 +140,7 @@ def test_unicode_names_survive_with_or_without_the_utf8_flag(tmp_path):
         zf.writestr("Chartreux été/1.jpg", PHOTO)  # Python sets the UTF-8 flag
         legacy = zipfile.ZipInfo("Sibirskaya/1.jpg")
         zf.writestr(legacy, PHOTO)
-    raw = zpath.read_bytes().replace(b"Sibirskaya", "Сибирская".encode("utf-8")[:10])
+    raw = zpath.read_bytes().replace(b"Sibirskaya", "Сибирская".encode()[:10])
     zpath.write_bytes(raw)
     out = tmp_path / "out"
     extract_zip(zpath, out)

@@ -2,11 +2,11 @@ import shutil
 import zipfile
 
 import pytest
+from conftest import drawn_photo, jpeg_bytes, make_dataset_folder, zip_folder
 
 from catbreed import images
 from catbreed.dataset import FEW_PHOTOS_WARNING, NOT_IN_A_CLASS_FOLDER, check_folder, open_dataset
 from catbreed.errors import CatbreedError
-from conftest import drawn_photo, jpeg_bytes, make_dataset_folder, zip_folder
 
 
 def test_counts_labels_and_sorted_classes(shapes_folder):

