@@ -19,7 +19,7 @@ from catbreed.images import iter_image_batches
 from catbreed.paths import atomic_write_bytes
 from catbreed.progress import FEATURES, Reporter
 
-PREPROCESSING_VERSION = 1  # bump whenever decoding or resizing changes what the network sees
+PREPROCESSING_VERSION = 2  # bump whenever decoding or resizing changes what the network sees
 VIEWS = ("original", "mirrored")
 BATCH_SIZE = 32
 

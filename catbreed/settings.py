@@ -25,7 +25,7 @@ class TrainSettings:
     epochs: int = _setting(
         80, "most passes over the training photos; training stops early when validation stops improving"
     )
-    learning_rate: float = _setting(3e-3, "step size of the head's optimiser (Adam)")
+    learning_rate: float = _setting(1e-3, "step size of the head's optimiser (Adam)")
     batch_size: int = _setting(128, "photos per training step")
     label_smoothing: float = _setting(0.1, "how much to soften the targets, against over-confident predictions")
     dropout: float = _setting(0.2, "fraction of features dropped at random during training, against overfitting")

@@ -1,0 +1,106 @@
+"""Training jobs that outlive the page that started them.
+
+A `JobManager` owns one worker thread and a queue: jobs run one after another (two trainings at
+once would only halve each other's share of the cores), each with its own dataset, settings,
+event history, result and cancel flag. A page keeps nothing but a job id, so a reload, another
+tab or another browser session can find the job again, and no two jobs ever share a result.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+
+from catbreed.dataset import Dataset
+from catbreed.errors import Cancelled, CatbreedError
+from catbreed.progress import Progress
+from catbreed.settings import TrainSettings
+from catbreed.training import TrainResult, train
+
+log = logging.getLogger(__name__)
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+FINISHED = (DONE, FAILED, CANCELLED)
+
+
+@dataclass
+class TrainingJob:
+    dataset: Dataset
+    settings: TrainSettings
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    state: str = QUEUED
+    events: list[Progress] = field(default_factory=list)  # appended by the worker, read by pages
+    result: TrainResult | None = None
+    error: str | None = None
+    cancel_flag: threading.Event = field(default_factory=threading.Event)
+    submitted: float = field(default_factory=time.time)
+    finished: float | None = None
+
+    @property
+    def latest(self) -> Progress | None:
+        return self.events[-1] if self.events else None
+
+    @property
+    def epochs(self) -> list[Progress]:
+        """The per-epoch events, for loss and accuracy curves."""
+        return [e for e in list(self.events) if e.epoch is not None and e.loss is not None]
+
+    def cancel(self) -> None:
+        self.cancel_flag.set()
+
+
+class JobManager:
+    def __init__(self, backbone_for: Callable[[str], keras.Model], home: Path | None = None):
+        self._backbone_for = backbone_for
+        self._home = home
+        self._jobs: dict[str, TrainingJob] = {}
+        self._queue: queue.Queue[TrainingJob] = queue.Queue()
+        self._worker = threading.Thread(target=self._work, name="catbreed-training", daemon=True)
+        self._worker.start()
+
+    def submit(self, dataset: Dataset, settings: TrainSettings) -> TrainingJob:
+        job = TrainingJob(dataset, settings)
+        self._jobs[job.id] = job
+        self._queue.put(job)
+        return job
+
+    def get(self, job_id: str | None) -> TrainingJob | None:
+        return self._jobs.get(job_id) if job_id else None
+
+    def position(self, job: TrainingJob) -> int:
+        """How many jobs will run before `job` (0 when it runs now or has finished)."""
+        if job.state != QUEUED:
+            return 0
+        ahead = [j for j in self._jobs.values() if j.state in (QUEUED, RUNNING) and j.submitted < job.submitted]
+        return len(ahead)
+
+    def _work(self) -> None:
+        while True:
+            job = self._queue.get()
+            self._run(job)
+            job.finished = time.time()
+
+    def _run(self, job: TrainingJob) -> None:
+        if job.cancel_flag.is_set():
+            job.state = CANCELLED
+            return
+        job.state = RUNNING
+        try:
+            backbone = self._backbone_for(job.settings.backbone)
+            job.result = train(job.dataset, job.settings, job.events.append, job.cancel_flag, self._home, backbone)
+            job.state = DONE
+        except Cancelled:
+            job.state = CANCELLED
+        except CatbreedError as error:
+            job.error, job.state = str(error), FAILED
+        except Exception as error:  # the worker must survive to run the next job
+            log.exception("training job %s failed", job.id)
+            job.error, job.state = f"Training failed unexpectedly ({type(error).__name__}: {error}).", FAILED

@@ -1,0 +1,120 @@
+"""Saved models: the folders under CATBREED_HOME/models, and which one is active.
+
+A model's name is its folder's name, chosen by the user; the active model's name is kept in a
+small file written atomically, so every face (app, CLI, another tab) agrees on it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from catbreed.bundle import METADATA_FILE, ModelBundle
+from catbreed.errors import CatbreedError
+from catbreed.paths import atomic_write_bytes, models_dir
+
+ACTIVE_FILE = ".active"
+MAX_NAME_LENGTH = 64
+_FORBIDDEN = set('/\\:*?"<>|') | {chr(c) for c in range(32)}
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    name: str
+    path: Path
+    metadata: dict
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return (self.metadata.get("metrics") or {}).get("test_accuracy")
+
+    @property
+    def classes(self) -> list[str]:
+        return self.metadata.get("classes", [])
+
+    @property
+    def created(self) -> str:
+        return self.metadata.get("created", "")
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise CatbreedError("Give the model a name, e.g. 'my cats'.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise CatbreedError(f"Model names are at most {MAX_NAME_LENGTH} characters; this one has {len(name)}.")
+    bad = sorted({c for c in name if c in _FORBIDDEN})
+    if bad or name.startswith("."):
+        shown = ", ".join(repr(c) for c in bad) or "a leading '.'"
+        raise CatbreedError(f"Model names cannot contain {shown}; use letters, digits, spaces, '-' or '_'.")
+    return name
+
+
+class ModelStore:
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root else models_dir()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def list(self) -> list[SavedModel]:
+        """Saved models, newest first; folders that are not models are passed over."""
+        models = []
+        for folder in self.root.iterdir():
+            if folder.name.startswith(".") or not (folder / METADATA_FILE).is_file():
+                continue
+            try:
+                metadata = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
+            except (ValueError, OSError):
+                continue
+            models.append(SavedModel(folder.name, folder, metadata))
+        return sorted(models, key=lambda m: m.created, reverse=True)
+
+    def path(self, name: str) -> Path:
+        return self.root / check_name(name)
+
+    def save(self, bundle: ModelBundle, name: str, overwrite: bool = False) -> SavedModel:
+        path = self.path(name)
+        if path.exists() and not overwrite:
+            raise CatbreedError(f"A model named '{path.name}' exists already; choose another name or delete it first.")
+        bundle.save(path)
+        return SavedModel(path.name, path, bundle.metadata)
+
+    def load(self, name: str) -> ModelBundle:
+        return ModelBundle.load(self.path(name))
+
+    def delete(self, name: str) -> None:
+        path = self.path(name)
+        if not path.is_dir():
+            raise CatbreedError(f"No saved model named '{name}'.")
+        if self.active() == path.name:
+            (self.root / ACTIVE_FILE).unlink(missing_ok=True)
+        shutil.rmtree(path)
+
+    def active(self) -> str | None:
+        """The active model's name, or None for the built-in ImageNet model."""
+        try:
+            name = (self.root / ACTIVE_FILE).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return name if name and (self.root / name / METADATA_FILE).is_file() else None
+
+    def set_active(self, name: str | None) -> None:
+        if name is None:
+            (self.root / ACTIVE_FILE).unlink(missing_ok=True)
+            return
+        if not (self.path(name) / METADATA_FILE).is_file():
+            raise CatbreedError(f"No saved model named '{name}'.")
+        atomic_write_bytes(self.root / ACTIVE_FILE, name.encode("utf-8"))
+
+    def zip_bytes(self, name: str) -> bytes:
+        """The model folder as a .zip, for downloading."""
+        path = self.path(name)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+            for file in sorted(path.rglob("*")):
+                if file.is_file():
+                    zf.write(file, f"{path.name}/{file.relative_to(path).as_posix()}")
+        return buffer.getvalue()
