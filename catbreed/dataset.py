@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 import zipfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from catbreed.archive import extract_zip
 from catbreed.errors import CatbreedError
@@ -179,6 +181,25 @@ def _finish(root, class_names, photos, skipped, duplicates) -> Dataset:
             "training weights them to compensate, but more photos of the small ones help most."
         )
     return Dataset(root, classes, photos, skipped, duplicates, warnings)
+
+
+def open_uploaded_archive(
+    stream: BinaryIO,
+    on_event: ProgressCallback | None = None,
+    cancel: CancelFlag | None = None,
+) -> Dataset:
+    """Save an uploaded .zip into a new temporary folder, unpack it there and check it.
+
+    The folder outlives this call on purpose: training reads the photos from it later.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="catbreed-upload-"))
+    archive = workdir / "upload.zip"
+    with open(archive, "wb") as sink:
+        shutil.copyfileobj(stream, sink)
+    try:
+        return open_dataset(archive, workdir / "photos", on_event, cancel)
+    finally:
+        archive.unlink(missing_ok=True)
 
 
 def open_dataset(

@@ -121,6 +121,13 @@ def load_for_model(source: ImageSource, size: int) -> np.ndarray:
     return to_model_input(open_rgb(source, draft_size=size), size)
 
 
+def thumbnail(source: ImageSource, size: int = 160) -> Image.Image:
+    """A small RGB copy for display; large JPEGs decode at a reduced scale."""
+    image = open_rgb(source, draft_size=size)
+    image.thumbnail((size, size))
+    return image
+
+
 def iter_image_batches(
     sources: Sequence[ImageSource], size: int, batch_size: int
 ) -> Iterator[tuple[int, list[np.ndarray]]]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
+import keras
 import numpy as np
 
 from catbreed.backbones import DEFAULT_BACKBONE, create_backbone
@@ -34,10 +35,14 @@ def imagenet_labels() -> tuple[str, ...]:
     return tuple(files("catbreed").joinpath("data/imagenet_classes.txt").read_text().splitlines())
 
 
-def builtin_bundle(backbone: str = DEFAULT_BACKBONE) -> ModelBundle:
+BUILTIN_KIND = "imagenet"
+
+
+def builtin_bundle(backbone: keras.Model | None = None, backbone_name: str = DEFAULT_BACKBONE) -> ModelBundle:
     """The model used before any training: the backbone's ImageNet classes, cat breeds among them."""
-    metadata = {"name": "ImageNet (built-in)", "backbone": backbone, "kind": "imagenet"}
-    return ModelBundle(imagenet_classifier(create_backbone(backbone)), list(imagenet_labels()), metadata)
+    metadata = {"name": "ImageNet (built-in)", "backbone": backbone_name, "kind": BUILTIN_KIND}
+    model = imagenet_classifier(backbone or create_backbone(backbone_name))
+    return ModelBundle(model, list(imagenet_labels()), metadata)
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,9 @@ class Predictor:
     def __init__(self, bundle: ModelBundle):
         self.bundle = bundle
 
-    def _top(self, probabilities: np.ndarray, top_k: int) -> list[tuple[str, float]]:
-        order = np.argsort(probabilities)[::-1][:top_k]
+    def _top(self, probabilities: np.ndarray, top_k: int, first: range = range(0)) -> list[tuple[str, float]]:
+        """The `top_k` likeliest labels; those in `first` ahead of the rest, each group by probability."""
+        order = sorted(np.argsort(probabilities)[::-1], key=lambda i: i not in first)[:top_k]
         return [(self.bundle.classes[i], float(probabilities[i])) for i in order]
 
     def predict(self, source: ImageSource, top_k: int = 3) -> Prediction:
@@ -70,7 +76,9 @@ class Predictor:
         pixels = load_for_model(source, self.bundle.image_size)[None].astype(np.float32)
         outputs = self.bundle.model.predict_on_batch(pixels)
         is_cat, cat_probability = cat_verdict(np.asarray(outputs[IMAGENET][0]))
-        top = self._top(np.asarray(outputs[BREEDS][0]), top_k)
+        # The built-in model's 1000 classes hold 5 cat breeds; for a cat, those are the answer.
+        first = DOMESTIC_CAT_CLASSES if is_cat and self.bundle.metadata.get("kind") == BUILTIN_KIND else range(0)
+        top = self._top(np.asarray(outputs[BREEDS][0]), top_k, first)
         return Prediction(top, is_cat, cat_probability, time.perf_counter() - started)
 
     def breed_probabilities(self, sources: Sequence[ImageSource], reporter: Reporter | None = None) -> np.ndarray:

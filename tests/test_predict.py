@@ -11,7 +11,7 @@ from catbreed.predict import DOMESTIC_CAT_CLASSES, Predictor, builtin_bundle, ca
 
 @pytest.fixture(scope="module")
 def builtin(backbone):
-    return Predictor(builtin_bundle())
+    return Predictor(builtin_bundle(backbone))
 
 
 def test_imagenet_labels_ship_with_the_project():
@@ -47,9 +47,18 @@ def test_a_real_cat_is_a_cat_even_for_a_model_that_knows_only_shapes(trained, ca
     assert Predictor(trained.bundle).predict(cat_photo).is_cat
 
 
-def test_the_builtin_model_names_imagenet_classes(builtin, cat_photo):
-    prediction = builtin.predict(cat_photo, top_k=5)
+def test_the_builtin_model_names_imagenet_classes_cats_first(builtin, cat_photo):
+    prediction = builtin.predict(cat_photo, top_k=6)
     assert prediction.top[0][0] == "Siamese cat" and prediction.is_cat and prediction.cat_probability > 0.5
+    labels = [label for label, _ in prediction.top]
+    assert labels[:5] == [label for label in labels if label in [imagenet_labels()[i] for i in DOMESTIC_CAT_CLASSES]]
+    assert labels[5] not in [imagenet_labels()[i] for i in DOMESTIC_CAT_CLASSES]
+
+
+def test_the_builtin_model_ranks_plainly_when_it_sees_no_cat(builtin):
+    prediction = builtin.predict(drawn_photo("blue_squares", 3), top_k=5)
+    probabilities = [p for _, p in prediction.top]
+    assert not prediction.is_cat and probabilities == sorted(probabilities, reverse=True)
 
 
 def test_cat_verdict_rules():

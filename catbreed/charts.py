@@ -1,0 +1,101 @@
+"""Altair charts of catbreed's data, for any face that shows charts (the app, a notebook).
+
+Each function takes plain data and returns a chart, so the numbers behind every picture can be
+tested without a browser. Labels are data, never markup: Altair renders them as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import pandas as pd
+
+from catbreed.evaluation import Evaluation
+from catbreed.progress import Progress
+
+ACCENT = "#c0643b"
+
+
+def photo_counts(counts: dict[str, int]) -> alt.Chart:
+    data = pd.DataFrame({"breed": list(counts), "photos": list(counts.values())})
+    return (
+        alt.Chart(data)
+        .mark_bar(color=ACCENT)
+        .encode(
+            x=alt.X("photos:Q", title="photos"),
+            y=alt.Y("breed:N", sort="-x", title=None),
+            tooltip=["breed", "photos"],
+        )
+        .properties(height=max(120, 26 * len(counts)))
+    )
+
+
+def probabilities(top: Sequence[tuple[str, float]]) -> alt.Chart:
+    data = pd.DataFrame({"breed": [label for label, _ in top], "probability": [p for _, p in top]})
+    return (
+        alt.Chart(data)
+        .mark_bar(color=ACCENT)
+        .encode(
+            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
+            y=alt.Y("breed:N", sort="-x", title=None),
+            tooltip=["breed", alt.Tooltip("probability:Q", format=".1%")],
+        )
+        .properties(height=32 * len(top) + 20)
+    )
+
+
+def learning_curves(epochs: Sequence[Progress]) -> alt.Chart:
+    """Loss and accuracy per epoch, training against validation, one panel each."""
+    rows = []
+    for e in epochs:
+        run = f"{e.stage} " if e.stage != epochs[0].stage else ""
+        for metric, split, value in (
+            ("loss", "train", e.loss),
+            ("loss", "validation", e.val_loss),
+            ("accuracy", "train", e.accuracy),
+            ("accuracy", "validation", e.val_accuracy),
+        ):
+            if value is not None:
+                rows.append({"epoch": e.epoch, "metric": metric, "set": run + split, "value": value, "stage": e.stage})
+    data = pd.DataFrame(rows, columns=["epoch", "metric", "set", "value", "stage"])
+    base = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+            color=alt.Color("set:N", title=None, legend=alt.Legend(orient="bottom")),
+            tooltip=["stage", "epoch", "set", alt.Tooltip("value:Q", format=".3f")],
+        )
+    )
+    loss = base.transform_filter(alt.datum.metric == "loss").encode(y=alt.Y("value:Q", title="loss"))
+    accuracy = base.transform_filter(alt.datum.metric == "accuracy").encode(
+        y=alt.Y("value:Q", title="accuracy", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"))
+    )
+    return alt.hconcat(loss.properties(width=300, height=200), accuracy.properties(width=300, height=200))
+
+
+def confusion_matrix(evaluation: Evaluation) -> alt.Chart:
+    labels = evaluation.labels
+    rows = [
+        {"true": labels[t], "predicted": labels[p], "photos": count}
+        for t, row in enumerate(evaluation.confusion)
+        for p, count in enumerate(row)
+    ]
+    data = pd.DataFrame(rows)
+    size = max(220, 34 * len(labels))
+    heat = (
+        alt.Chart(data)
+        .mark_rect()
+        .encode(
+            x=alt.X("predicted:N", sort=labels, title="predicted breed"),
+            y=alt.Y("true:N", sort=labels, title="true breed"),
+            color=alt.Color("photos:Q", scale=alt.Scale(scheme="oranges"), legend=None),
+            tooltip=["true", "predicted", "photos"],
+        )
+    )
+    text = heat.mark_text(fontSize=11).encode(
+        text=alt.condition(alt.datum.photos > 0, "photos:Q", alt.value("")),
+        color=alt.value("black"),
+    )
+    return (heat + text).properties(width=size, height=size)

@@ -1,0 +1,34 @@
+import streamlit as st
+
+from catbreed.store import ModelStore
+from pages.shared import BUILTIN_NAME, plain
+
+st.title("catbreed")
+st.markdown(
+    "Teach a computer to tell cat breeds apart, right here in your browser, offline.  \n"
+    "Upload a zip with one folder of photos per breed, and a pretrained CNN learns them in seconds.  \n"
+    "Then snap your cat with the webcam and see which breed it thinks it is, and why."
+)
+
+store = ModelStore()
+active = store.active()
+model = next((m for m in store.list() if m.name == active), None)
+with st.container(border=True):
+    st.caption("Model in use")
+    if model is None:
+        st.subheader(BUILTIN_NAME)
+        st.write(
+            "No breed model trained yet: the pretrained CNN names ImageNet's 1000 classes, five cat breeds among them."
+        )
+    else:
+        st.subheader(plain(model.name), anchor=False)
+        accuracy = f"{model.test_accuracy:.1%}" if model.test_accuracy is not None else "not measured"
+        st.write(f"{len(model.classes)} breeds · test accuracy {accuracy} · trained {model.created[:10]}")
+
+left, middle, right = st.columns(3)
+with left:
+    st.page_link("pages/classify.py", label="Classify a photo or a webcam snapshot", icon="📷")
+with middle:
+    st.page_link("pages/train.py", label="Train on your own photos", icon="🏋️")
+with right:
+    st.page_link("pages/models.py", label="Manage saved models", icon="🗂️")

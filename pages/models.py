@@ -1,0 +1,87 @@
+import pandas as pd
+import streamlit as st
+
+from catbreed.bundle import ModelBundle
+from catbreed.errors import CatbreedError
+from catbreed.store import ModelStore, SavedModel
+from pages.shared import BUILTIN_NAME, plain
+
+store = ModelStore()
+
+
+@st.dialog("Delete this model?")
+def confirm_delete(name: str) -> None:
+    st.write(f"“{plain(name)}” will be removed from disk. This cannot be undone.")
+    if st.button("Delete", type="primary"):
+        store.delete(name)
+        st.rerun()
+
+
+@st.cache_data(show_spinner="Converting to TFLite…", max_entries=4)
+def tflite_bytes(path: str, created: str) -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = ModelBundle.load(Path(path)).export("tflite", Path(folder) / "model.tflite", quantize=True)
+        return out.read_bytes()
+
+
+def model_details(model: SavedModel) -> None:
+    meta = model.metadata
+    accuracy = f"{model.test_accuracy:.1%}" if model.test_accuracy is not None else "not measured"
+    st.write(
+        f"Backbone {plain(meta.get('backbone', '?'))} · mode {plain(meta.get('settings', {}).get('mode', '?'))} · test accuracy {accuracy}"
+    )
+    st.text("Breeds: " + ", ".join(model.classes))
+    download, export, delete = st.columns(3)
+    download.download_button(
+        "Download model (.zip)",
+        data=lambda: store.zip_bytes(model.name),
+        file_name=f"{model.name}.zip",
+        mime="application/zip",
+        key=f"zip-{model.name}",
+    )
+    if export.button("Prepare TFLite file", key=f"tflite-{model.name}"):
+        st.session_state[f"tflite-ready-{model.name}"] = True
+    if st.session_state.get(f"tflite-ready-{model.name}"):
+        export.download_button(
+            "Download .tflite (quantised)",
+            data=tflite_bytes(str(model.path), model.created),
+            file_name=f"{model.name}.tflite",
+            mime="application/octet-stream",
+            key=f"tflite-dl-{model.name}",
+        )
+    if delete.button("Delete…", key=f"delete-{model.name}"):
+        confirm_delete(model.name)
+
+
+st.title("Models")
+models = store.list()
+active = store.active()
+names = [None] + [m.name for m in models]
+choice = st.selectbox(
+    "Model in use",
+    names,
+    index=names.index(active),
+    format_func=lambda n: BUILTIN_NAME if n is None else n,
+    help="The Classify page uses this model.",
+)
+if choice != active:
+    try:
+        store.set_active(choice)
+    except CatbreedError as error:
+        st.error(plain(str(error)))
+    st.rerun()
+
+if not models:
+    st.info("No saved models yet. Train one on the Train page; until then the built-in ImageNet model is used.")
+else:
+    table = pd.DataFrame(
+        [(m.name, m.created[:16].replace("T", " "), len(m.classes), m.test_accuracy) for m in models],
+        columns=["name", "created", "breeds", "test accuracy"],
+    )
+    st.dataframe(table.style.format({"test accuracy": "{:.1%}"}, na_rep="–"), hide_index=True)
+    for model in models:
+        with st.expander(plain(model.name) + ("  (in use)" if model.name == active else "")):
+            model_details(model)

@@ -1,0 +1,53 @@
+"""What every page shares: the heavy objects, loaded once per process and kept by Streamlit.
+
+Nothing here draws; the functions only build or fetch objects from `catbreed`.
+"""
+
+from __future__ import annotations
+
+import keras
+import streamlit as st
+
+from catbreed.backbones import DEFAULT_BACKBONE, create_backbone
+from catbreed.jobs import JobManager
+from catbreed.predict import Predictor, builtin_bundle
+from catbreed.store import ModelStore
+
+BUILTIN_NAME = "ImageNet (built-in)"
+
+
+@st.cache_resource(show_spinner="Loading the pretrained CNN…")
+def backbone(name: str = DEFAULT_BACKBONE) -> keras.Model:
+    return create_backbone(name)
+
+
+@st.cache_resource
+def job_manager() -> JobManager:
+    return JobManager(backbone_for=backbone)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=3)
+def _predictor(name: str | None, created: str) -> Predictor:
+    """One predictor per saved model version (`created` changes when a name is reused)."""
+    if name is None:
+        return Predictor(builtin_bundle(backbone()))
+    return Predictor(ModelStore().load(name))
+
+
+def active_predictor() -> Predictor:
+    store = ModelStore()
+    name = store.active()
+    created = next((m.created for m in store.list() if m.name == name), "") if name else ""
+    return _predictor(name, created)
+
+
+def active_model_label() -> str:
+    return ModelStore().active() or BUILTIN_NAME
+
+
+_MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#+-.!|~$:=")
+
+
+def plain(text: str) -> str:
+    """User text (breed and file names) made safe for Markdown: every special character escaped."""
+    return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in str(text))

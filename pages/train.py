@@ -1,0 +1,216 @@
+import pandas as pd
+import streamlit as st
+
+from catbreed import charts
+from catbreed.dataset import Dataset, open_uploaded_archive
+from catbreed.errors import CatbreedError
+from catbreed.images import ImageProblem, thumbnail
+from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, TrainingJob
+from catbreed.settings import MODES, TrainSettings
+from catbreed.store import ModelStore
+from pages.shared import job_manager, plain
+
+THUMBNAILS_PER_BREED = 4
+MISTAKES_SHOWN = 12
+
+
+def describe(event) -> str:
+    eta = f" · about {event.eta_seconds:.0f}s left" if event.eta_seconds is not None else ""
+    return f"{event.stage.capitalize()}: {event.step} of {event.total}{eta}"
+
+
+def show_thumbnails(dataset: Dataset) -> None:
+    columns = st.columns(2)
+    for index, label in enumerate(dataset.classes):
+        photos = [p for p in dataset.photos if p.label == label][:THUMBNAILS_PER_BREED]
+        with columns[index % 2]:
+            st.text(f"{label} ({dataset.counts[label]})")
+            try:
+                st.image([thumbnail(p.path, 120) for p in photos], width=96)
+            except ImageProblem:
+                st.caption("(preview unavailable)")
+
+
+def show_report(dataset: Dataset) -> None:
+    st.subheader("Your photos", anchor=False)
+    a, b, c, d = st.columns(4)
+    a.metric("Breeds", len(dataset.classes))
+    b.metric("Photos", len(dataset.photos))
+    c.metric("Skipped", len(dataset.skipped))
+    d.metric("Duplicates", len(dataset.duplicates))
+    for warning in dataset.warnings:
+        st.warning(plain(warning), icon="⚠️")
+    chart, previews = st.columns([2, 3])
+    with chart:
+        st.altair_chart(charts.photo_counts(dataset.counts), width="stretch")
+    with previews:
+        show_thumbnails(dataset)
+    if dataset.skipped:
+        with st.expander(f"{len(dataset.skipped)} skipped files and why"):
+            st.dataframe(pd.DataFrame([(s.name, s.reason) for s in dataset.skipped], columns=["file", "reason"]))
+    if dataset.duplicates:
+        with st.expander(f"{len(dataset.duplicates)} exact duplicates, kept once"):
+            rows = [(d.name, d.kept) for d in dataset.duplicates]
+            st.dataframe(pd.DataFrame(rows, columns=["duplicate", "copy kept"]))
+
+
+def settings_form() -> TrainSettings | None:
+    defaults = TrainSettings()
+    with st.form("settings"):
+        st.subheader("Settings", anchor=False)
+        mode = st.radio(
+            "Mode", MODES, index=MODES.index(defaults.mode), horizontal=True, help=TrainSettings.help("mode")
+        )
+        left, right = st.columns(2)
+        epochs = left.number_input("Epochs", 1, 1000, defaults.epochs, help=TrainSettings.help("epochs"))
+        learning_rate = right.select_slider(
+            "Learning rate",
+            options=[1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
+            value=defaults.learning_rate,
+            format_func="{:g}".format,
+            help=TrainSettings.help("learning_rate"),
+        )
+        val_percent = left.slider(
+            "Validation %", 0, 40, int(defaults.val_percent), help=TrainSettings.help("val_percent")
+        )
+        test_percent = right.slider(
+            "Test %", 0, 40, int(defaults.test_percent), help=TrainSettings.help("test_percent")
+        )
+        augment = st.checkbox("Learn from mirror images too", defaults.augment, help=TrainSettings.help("augment"))
+        if not st.form_submit_button("Train", type="primary"):
+            return None
+    try:
+        return TrainSettings(
+            mode=mode,
+            epochs=int(epochs),
+            learning_rate=learning_rate,
+            augment=augment,
+            val_percent=val_percent,
+            test_percent=test_percent,
+        )
+    except CatbreedError as error:
+        st.error(plain(str(error)))
+        return None
+
+
+@st.fragment(run_every=1.0)
+def live_progress(job: TrainingJob) -> None:
+    if job.state in FINISHED:
+        st.rerun()  # the whole page now shows the result
+    latest = job.latest
+    if job.state == QUEUED:
+        st.info(f"Waiting for {job_manager().position(job)} other training(s) to finish…", icon="⏳")
+    elif latest is None:
+        st.progress(0.0, text="Starting…")
+    else:
+        st.progress(min(latest.fraction, 1.0), text=describe(latest))
+    if job.epochs:
+        st.altair_chart(charts.learning_curves(job.epochs))
+    if st.button("Cancel training", key=f"cancel-{job.id}"):
+        job.cancel()
+        st.toast("Cancelling…")
+
+
+def show_result(job: TrainingJob) -> None:
+    result = job.result
+    st.success(f"Trained on {result.split.sizes()['train']} photos in {result.seconds:.0f} s.", icon="✅")
+    test = result.test
+    a, b, c = st.columns(3)
+    a.metric("Test accuracy", f"{test.accuracy:.1%}" if test else "no test photos")
+    b.metric("Validation accuracy", f"{result.val_accuracy:.1%}" if result.val_accuracy is not None else "n/a")
+    c.metric("Breeds", len(result.bundle.classes))
+    if job.epochs:
+        st.altair_chart(charts.learning_curves(job.epochs))
+    if test:
+        table, matrix = st.columns([2, 3])
+        with table:
+            st.subheader("Per breed", anchor=False)
+            rows = [(label, s["precision"], s["recall"], s["f1"], s["support"]) for label, s in test.per_class.items()]
+            frame = pd.DataFrame(rows, columns=["breed", "precision", "recall", "F1", "test photos"])
+            st.dataframe(
+                frame.style.format({"precision": "{:.0%}", "recall": "{:.0%}", "F1": "{:.2f}"}), hide_index=True
+            )
+        with matrix:
+            st.subheader("Confusion matrix", anchor=False)
+            st.altair_chart(charts.confusion_matrix(test))
+        show_mistakes(job)
+    save_form(job)
+
+
+def show_mistakes(job: TrainingJob) -> None:
+    mistakes = job.result.test.misclassified[:MISTAKES_SHOWN]
+    if not mistakes:
+        st.write("No test photo was misclassified.")
+        return
+    st.subheader("Photos it got wrong", anchor=False)
+    paths = {p.name: p.path for p in job.dataset.photos}
+    columns = st.columns(6)
+    for index, mistake in enumerate(mistakes):
+        with columns[index % 6]:
+            st.image(thumbnail(paths[mistake.path], 200), width="stretch")
+            st.caption(plain(f"{mistake.true} taken for {mistake.predicted} ({mistake.probability:.0%})"))
+
+
+def save_form(job: TrainingJob) -> None:
+    saved = st.session_state.get("saved_models", {})
+    if job.id in saved:
+        st.success(f"Saved as “{plain(saved[job.id])}” and now in use on the Classify page.", icon="💾")
+        return
+    with st.form("save"):
+        name = st.text_input("Model name", value=job.settings.mode + " " + "-".join(job.dataset.classes)[:40])
+        if st.form_submit_button("Save and use this model", type="primary"):
+            store = ModelStore()
+            try:
+                model = store.save(job.result.bundle, name)
+                store.set_active(model.name)
+            except CatbreedError as error:
+                st.error(plain(str(error)))
+                return
+            st.session_state.setdefault("saved_models", {})[job.id] = model.name
+            st.rerun()
+
+
+st.title("Train")
+st.caption("Upload photos of the breeds to tell apart; a CNN pretrained on ImageNet learns them in seconds.")
+manager = job_manager()
+job = manager.get(st.session_state.get("job_id") or st.query_params.get("job"))
+
+upload = st.file_uploader("A .zip with one folder of photos per breed", type="zip", key="upload")
+if upload is not None and st.session_state.get("dataset_for") != upload.file_id:
+    bar = st.progress(0.0, text="Unpacking…")
+    try:
+        dataset = open_uploaded_archive(upload, on_event=lambda e: bar.progress(e.fraction, text=describe(e)))
+    except CatbreedError as error:
+        bar.empty()
+        st.error(plain(str(error)))
+        st.stop()
+    bar.empty()
+    st.session_state.dataset, st.session_state.dataset_for = dataset, upload.file_id
+
+dataset = st.session_state.get("dataset") if upload is not None else None
+if dataset is not None:
+    show_report(dataset)
+    busy = job is not None and job.state not in FINISHED
+    if busy:
+        st.info("A training of yours is running below; start another when it ends.")
+    elif settings := settings_form():
+        job = manager.submit(dataset, settings)
+        st.session_state.job_id = job.id
+        st.query_params["job"] = job.id
+        st.rerun()
+elif job is None:
+    st.info(
+        "Each folder name becomes a breed: e.g. `Siamese/…jpg`, `Bengal/…jpg`. JPEG, PNG, GIF, WebP, BMP and TIFF all work."
+    )
+
+if job is not None:
+    st.divider()
+    st.header("Training", anchor=False)
+    if job.state == DONE:
+        show_result(job)
+    elif job.state == FAILED:
+        st.error(plain(job.error))
+    elif job.state == CANCELLED:
+        st.info("Training was cancelled; nothing was saved.")
+    else:
+        live_progress(job)

@@ -1,0 +1,110 @@
+"""Every page through Streamlit's AppTest: real scripts, real library, no browser."""
+
+import time
+from pathlib import Path
+
+import pytest
+from conftest import drawn_photo, jpeg_bytes
+from streamlit.testing.v1 import AppTest
+
+from catbreed.store import ModelStore
+
+TIMEOUT = 120
+APP = Path(__file__).resolve().parents[1] / "app.py"
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch, backbone):
+    monkeypatch.setenv("CATBREED_HOME", str(tmp_path))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def texts(at) -> str:
+    parts = [
+        e.value for kind in ("markdown", "caption", "text", "subheader", "title", "header") for e in getattr(at, kind)
+    ]
+    parts += [e.value for kind in ("success", "info", "warning", "error") for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_home_says_what_the_app_does_and_which_model_is_in_use(app):
+    assert app.title[0].value == "catbreed"
+    assert "ImageNet (built-in)" in texts(app)
+
+
+def test_classify_a_webcam_snapshot_with_the_builtin_model(app):
+    app.switch_page("pages/classify.py").run()
+    assert "Take a snapshot" in texts(app)
+    app.camera_input(key="snapshot").set_value(("snap.jpg", jpeg_bytes(drawn_photo("blue_squares", 1)), "image/jpeg"))
+    app.run()
+    assert not app.exception
+    assert "doesn't look like a cat" in texts(app)
+    assert "Answered in" in texts(app)
+
+
+def test_classify_uploaded_photos_including_a_broken_one(app, cat_photo):
+    app.switch_page("pages/classify.py").run()
+    app.file_uploader(key="photos").set_value(
+        [("cat.jpg", cat_photo.read_bytes(), "image/jpeg"), ("broken.jpg", b"nope", "image/jpeg")]
+    )
+    app.run()
+    assert not app.exception
+    assert app.subheader[0].value == "Siamese cat"
+    assert "broken.jpg cannot be used as a photo: not an image" in texts(app).replace("\\", "")
+
+
+def wait_for(at, condition, timeout=TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while not condition(at):
+        assert time.monotonic() < deadline, texts(at)
+        time.sleep(0.5)
+        at.run()
+    return at
+
+
+def test_train_from_a_zip_then_save_and_use_the_model(app, shapes_zip, tmp_path):
+    app.switch_page("pages/train.py").run()
+    app.file_uploader(key="upload").set_value(("shapes.zip", shapes_zip.read_bytes(), "application/zip"))
+    app.run()
+    assert not app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics == {"Breeds": "3", "Photos": "36", "Skipped": "0", "Duplicates": "0"}
+
+    app.slider[0].set_value(25)  # validation %
+    app.slider[1].set_value(25)  # test %
+    app.button[0].click().run()  # the form's Train button
+    wait_for(app, lambda at: any("Trained on" in s.value for s in at.success))
+    assert not app.exception
+    assert {m.label: m.value for m in app.metric}["Test accuracy"] == "100.0%"
+    assert app.query_params["job"]  # a reload finds the job again
+
+    app.text_input[0].set_value("my shapes")
+    next(b for b in app.button if b.label == "Save and use this model").click().run()
+    assert ModelStore(tmp_path / "models").active() == "my shapes"
+    assert "now in use" in texts(app)
+
+    app.switch_page("pages/home.py").run()
+    assert "3 breeds · test accuracy 100.0%" in texts(app)
+
+
+def test_a_bad_zip_gives_an_error_not_a_traceback(app):
+    app.switch_page("pages/train.py").run()
+    app.file_uploader(key="upload").set_value(("cats.zip", b"this is not a zip", "application/zip"))
+    app.run()
+    assert not app.exception
+    assert "not a readable zip archive" in app.error[0].value.replace("\\", "")
+
+
+def test_models_page_lists_and_switches_the_active_model(app, trained, tmp_path):
+    store = ModelStore(tmp_path / "models")
+    store.save(trained.bundle, "shapes v1")
+    app.switch_page("pages/models.py").run()
+    assert not app.exception
+    assert app.selectbox[0].value is None  # built-in in use
+    app.selectbox[0].set_value("shapes v1").run()
+    assert store.active() == "shapes v1"
+    app.switch_page("pages/classify.py").run()
+    assert "shapes v1" in texts(app).replace("\\", "")

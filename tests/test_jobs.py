@@ -1,0 +1,69 @@
+import threading
+import time
+
+import pytest
+
+from catbreed.dataset import check_folder
+from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, JobManager
+from catbreed.settings import TrainSettings
+
+
+def wait(job, timeout=120):
+    deadline = time.monotonic() + timeout
+    while job.state not in FINISHED:
+        assert time.monotonic() < deadline, f"job still {job.state}"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def manager(backbone, tmp_path):
+    return JobManager(backbone_for=lambda name: backbone, home=tmp_path)
+
+
+def test_jobs_run_one_after_another_and_keep_their_own_results(manager, shapes_folder, tmp_path):
+    from conftest import make_dataset_folder
+
+    two = check_folder(make_dataset_folder(tmp_path / "two", per_class=4, kinds=("red_circles", "blue_squares")))
+    three = check_folder(shapes_folder)
+    first = manager.submit(three, TrainSettings(epochs=3))
+    second = manager.submit(two, TrainSettings(epochs=3))
+    assert second.state == QUEUED and manager.position(second) == 1
+    wait(first)
+    wait(second)
+    assert first.state == second.state == DONE
+    assert first.result.bundle.classes == three.classes and second.result.bundle.classes == two.classes
+    assert first.events[-1].stage == "training" and len(first.epochs) == 3
+    assert manager.get(first.id) is first and manager.get("nope") is None
+
+
+def test_a_job_can_be_cancelled_while_running_or_before_it_starts(manager, shapes_folder):
+    dataset = check_folder(shapes_folder)
+    running = manager.submit(dataset, TrainSettings(epochs=1000, patience=1000))
+    waiting = manager.submit(dataset, TrainSettings(epochs=3))
+    waiting.cancel()
+    while not running.epochs:
+        time.sleep(0.05)
+    threading.Thread(target=running.cancel).start()
+    wait(running)
+    wait(waiting)
+    assert running.state == waiting.state == CANCELLED
+    assert running.result is None and waiting.result is None
+
+
+def test_a_failing_job_reports_why_and_the_worker_goes_on(backbone, shapes_folder, tmp_path):
+    calls = []
+
+    def flaky_backbone(name):
+        calls.append(name)
+        if len(calls) == 1:
+            raise RuntimeError("out of memory")
+        return backbone
+
+    manager = JobManager(backbone_for=flaky_backbone, home=tmp_path)
+    dataset = check_folder(shapes_folder)
+    broken = manager.submit(dataset, TrainSettings(epochs=2))
+    fine = manager.submit(dataset, TrainSettings(epochs=2))
+    wait(broken)
+    wait(fine)
+    assert broken.state == FAILED and "RuntimeError: out of memory" in broken.error
+    assert fine.state == DONE

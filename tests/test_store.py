@@ -1,0 +1,48 @@
+import io
+import zipfile
+
+import pytest
+
+from catbreed.errors import CatbreedError
+from catbreed.store import ModelStore, check_name
+
+
+def test_save_list_activate_and_delete(trained, tmp_path):
+    store = ModelStore(tmp_path)
+    assert store.list() == [] and store.active() is None
+    saved = store.save(trained.bundle, "  my shapes ")
+    assert saved.name == "my shapes" and saved.test_accuracy == 1.0
+    assert [m.name for m in store.list()] == ["my shapes"]
+    store.set_active("my shapes")
+    assert store.active() == "my shapes"
+    assert store.load("my shapes").classes == trained.bundle.classes
+    with pytest.raises(CatbreedError, match="exists already"):
+        store.save(trained.bundle, "my shapes")
+    store.delete("my shapes")
+    assert store.list() == [] and store.active() is None
+
+
+def test_zip_download_holds_the_whole_bundle(trained, tmp_path):
+    store = ModelStore(tmp_path)
+    store.save(trained.bundle, "z")
+    names = zipfile.ZipFile(io.BytesIO(store.zip_bytes("z"))).namelist()
+    assert sorted(names) == ["z/labels.txt", "z/metadata.json", "z/model.keras"]
+
+
+@pytest.mark.parametrize("name", ["", "   ", "../up", "a/b", ".hidden", "x" * 65, "tab\there"])
+def test_unsafe_or_empty_names_are_refused(name):
+    with pytest.raises(CatbreedError):
+        check_name(name)
+
+
+def test_unicode_names_are_fine():
+    assert check_name("Chats de Mémé 🐈") == "Chats de Mémé 🐈"
+
+
+def test_folders_that_are_not_models_are_passed_over(tmp_path):
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "metadata.json").write_text("{not json")
+    assert ModelStore(tmp_path).list() == []
+    with pytest.raises(CatbreedError, match="No saved model named 'junk'"):
+        ModelStore(tmp_path).set_active("junk")
