@@ -5,9 +5,9 @@ import streamlit as st
 st.set_page_config(page_title="catbreed", page_icon="🐈", layout="wide")
 
 pages = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/classify.py", title="Classify", icon="📷"),
-    st.Page("pages/train.py", title="Train", icon="🏋️"),
-    st.Page("pages/models.py", title="Models", icon="🗂️"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/classify.py", title="Classify", icon=":material/photo_camera:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/models.py", title="Models", icon=":material/folder_open:"),
 ]
 st.navigation(pages).run()

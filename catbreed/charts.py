@@ -27,7 +27,7 @@ def photo_counts(counts: dict[str, int]) -> alt.Chart:
             y=alt.Y("breed:N", sort="-x", title=None),
             tooltip=["breed", "photos"],
         )
-        .properties(height=max(120, 26 * len(counts)))
+        .properties(height=30 * len(counts) + 20)
     )
 
 

@@ -169,11 +169,9 @@ def _finish(root, class_names, photos, skipped, duplicates) -> Dataset:
             f"found {len(class_names)}: {found}."
         )
     photos = [photo for photo in photos if photo.label in classes]
-    for label in classes:
-        if counts[label] < FEW_PHOTOS_WARNING:
-            warnings.append(
-                f"Breed '{label}' has only {counts[label]} photos; {FEW_PHOTOS_WARNING} or more learn better."
-            )
+    few = [f"'{label}' ({counts[label]})" for label in classes if counts[label] < FEW_PHOTOS_WARNING]
+    if few:
+        warnings.append(f"Breeds with fewer than {FEW_PHOTOS_WARNING} photos learn less well: {', '.join(few)}.")
     largest, smallest = max(counts[c] for c in classes), min(counts[c] for c in classes)
     if largest > UNBALANCED_RATIO * smallest:
         warnings.append(

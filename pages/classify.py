@@ -2,32 +2,35 @@ import streamlit as st
 
 from catbreed import charts
 from catbreed.images import ImageProblem, thumbnail
-from pages.shared import active_model_label, active_predictor, plain
+from pages.shared import active_model_label, active_predictor, plain, run_inside_navigation
+
+run_inside_navigation()
 
 TOP_K = 5
 LOW_CONFIDENCE = 0.5
 
 
 def show_prediction(name: str, data: bytes) -> None:
-    picture, answer = st.columns([2, 3])
+    picture, answer = st.columns([1, 2])
     try:
         prediction = predictor.predict(data, top_k=TOP_K)
     except ImageProblem as problem:
         st.error(f"{plain(name)} cannot be used as a photo: {problem.reason}. Try a JPEG or PNG photo.")
         return
     with picture:
-        st.image(thumbnail(data, 480), caption=plain(name), width="stretch")
+        st.image(thumbnail(data, 320), caption=plain(name), width="stretch")
     with answer:
         label, probability = prediction.top[0]
         st.subheader(plain(label), anchor=False)
         if not prediction.is_cat:
             st.warning(
                 "This doesn't look like a cat. The breeds below are guesses among the breeds the model knows.",
-                icon="🙀",
+                icon=":material/block:",
             )
         elif probability < LOW_CONFIDENCE:
             st.info(
-                f"Not sure: the likeliest breed has only {probability:.0%}. A clearer, closer photo helps.", icon="🤔"
+                f"Not sure: the likeliest breed has only {probability:.0%}. A clearer, closer photo helps.",
+                icon=":material/help_outline:",
             )
         st.altair_chart(charts.probabilities(prediction.top), width="stretch")
         st.caption(f"Answered in {prediction.seconds * 1000:.0f} ms.")
@@ -37,22 +40,24 @@ st.title("Classify")
 st.caption(f"Model in use: {plain(active_model_label())}. Choose another on the Models page.")
 predictor = active_predictor()
 
-camera_tab, upload_tab = st.tabs(["📷 Webcam", "🖼️ Upload photos"])
-with camera_tab:
-    snapshot = st.camera_input("Snap your cat", key="snapshot")
-with upload_tab:
-    uploads = st.file_uploader(
-        "Photos of cats",
-        type=["jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff"],
-        accept_multiple_files=True,
-        key="photos",
-    )
+sources, answers = st.columns([2, 3], gap="large")
+with sources:
+    camera_tab, upload_tab = st.tabs([":material/photo_camera: Webcam", ":material/image: Upload photos"])
+    with camera_tab:
+        snapshot = st.camera_input("Snap your cat", key="snapshot")
+    with upload_tab:
+        uploads = st.file_uploader(
+            "Photos of cats",
+            type=["jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff"],
+            accept_multiple_files=True,
+            key="photos",
+        )
 
-photos = ([("Webcam snapshot", snapshot.getvalue())] if snapshot else []) + [
-    (u.name, u.getvalue()) for u in uploads or []
-]
-if not photos:
-    st.info("Take a snapshot or upload photos to see which breed the model thinks they are.")
-for name, data in photos:
-    with st.container(border=True):
-        show_prediction(name, data)
+photos = [("Webcam snapshot", snapshot.getvalue())] if snapshot else []
+photos += [(upload.name, upload.getvalue()) for upload in uploads or []]
+with answers:
+    if not photos:
+        st.info("Take a snapshot or upload photos to see which breed the model thinks they are.")
+    for name, data in photos:
+        with st.container(border=True):
+            show_prediction(name, data)

@@ -1,7 +1,9 @@
 import streamlit as st
 
 from catbreed.store import ModelStore
-from pages.shared import BUILTIN_NAME, plain
+from pages.shared import BUILTIN_NAME, plain, run_inside_navigation
+
+run_inside_navigation()
 
 st.title("catbreed")
 st.markdown(
@@ -27,8 +29,8 @@ with st.container(border=True):
 
 left, middle, right = st.columns(3)
 with left:
-    st.page_link("pages/classify.py", label="Classify a photo or a webcam snapshot", icon="📷")
+    st.page_link("pages/classify.py", label="Classify a photo or a webcam snapshot", icon=":material/photo_camera:")
 with middle:
-    st.page_link("pages/train.py", label="Train on your own photos", icon="🏋️")
+    st.page_link("pages/train.py", label="Train on your own photos", icon=":material/model_training:")
 with right:
-    st.page_link("pages/models.py", label="Manage saved models", icon="🗂️")
+    st.page_link("pages/models.py", label="Manage saved models", icon=":material/folder_open:")

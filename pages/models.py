@@ -4,7 +4,9 @@ import streamlit as st
 from catbreed.bundle import ModelBundle
 from catbreed.errors import CatbreedError
 from catbreed.store import ModelStore, SavedModel
-from pages.shared import BUILTIN_NAME, plain
+from pages.shared import BUILTIN_NAME, plain, run_inside_navigation
+
+run_inside_navigation()
 
 store = ModelStore()
 

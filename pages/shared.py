@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import keras
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from catbreed.backbones import DEFAULT_BACKBONE, create_backbone
 from catbreed.jobs import JobManager
@@ -14,6 +15,18 @@ from catbreed.predict import Predictor, builtin_bundle
 from catbreed.store import ModelStore
 
 BUILTIN_NAME = "ImageNet (built-in)"
+
+
+def run_inside_navigation() -> None:
+    """Call first on every page: a deep link (/train) must not bypass app.py's navigation.
+
+    Streamlit serves the first request after start-up in its old pages/-folder mode, which runs
+    pages/<name>.py on its own (no page config, file names in the sidebar) until app.py has called
+    st.navigation once. Leaving that mode and rerunning sends this request through app.py.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 @st.cache_resource(show_spinner="Loading the pretrained CNN…")

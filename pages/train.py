@@ -8,7 +8,9 @@ from catbreed.images import ImageProblem, thumbnail
 from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, TrainingJob
 from catbreed.settings import MODES, TrainSettings
 from catbreed.store import ModelStore
-from pages.shared import job_manager, plain
+from pages.shared import job_manager, plain, run_inside_navigation
+
+run_inside_navigation()
 
 THUMBNAILS_PER_BREED = 4
 MISTAKES_SHOWN = 12
@@ -39,7 +41,7 @@ def show_report(dataset: Dataset) -> None:
     c.metric("Skipped", len(dataset.skipped))
     d.metric("Duplicates", len(dataset.duplicates))
     for warning in dataset.warnings:
-        st.warning(plain(warning), icon="⚠️")
+        st.warning(plain(warning), icon=":material/warning:")
     chart, previews = st.columns([2, 3])
     with chart:
         st.altair_chart(charts.photo_counts(dataset.counts), width="stretch")
@@ -99,7 +101,9 @@ def live_progress(job: TrainingJob) -> None:
         st.rerun()  # the whole page now shows the result
     latest = job.latest
     if job.state == QUEUED:
-        st.info(f"Waiting for {job_manager().position(job)} other training(s) to finish…", icon="⏳")
+        st.info(
+            f"Waiting for {job_manager().position(job)} other training(s) to finish…", icon=":material/hourglass_top:"
+        )
     elif latest is None:
         st.progress(0.0, text="Starting…")
     else:
@@ -113,7 +117,9 @@ def live_progress(job: TrainingJob) -> None:
 
 def show_result(job: TrainingJob) -> None:
     result = job.result
-    st.success(f"Trained on {result.split.sizes()['train']} photos in {result.seconds:.0f} s.", icon="✅")
+    st.success(
+        f"Trained on {result.split.sizes()['train']} photos in {result.seconds:.0f} s.", icon=":material/check_circle:"
+    )
     test = result.test
     a, b, c = st.columns(3)
     a.metric("Test accuracy", f"{test.accuracy:.1%}" if test else "no test photos")
@@ -154,7 +160,7 @@ def show_mistakes(job: TrainingJob) -> None:
 def save_form(job: TrainingJob) -> None:
     saved = st.session_state.get("saved_models", {})
     if job.id in saved:
-        st.success(f"Saved as “{plain(saved[job.id])}” and now in use on the Classify page.", icon="💾")
+        st.success(f"Saved as “{plain(saved[job.id])}” and now in use on the Classify page.", icon=":material/save:")
         return
     with st.form("save"):
         name = st.text_input("Model name", value=job.settings.mode + " " + "-".join(job.dataset.classes)[:40])

@@ -1,0 +1,163 @@
+"""End to end in a real Chromium: train from a zip of real cat photos, reload mid-training, save,
+then classify a snapshot from a fake webcam. Screenshots land in test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BREEDS = ("Bombay", "Siamese", "Persian")
+PHOTOS_PER_BREED = 16
+VIEWPORT = {"width": 1280, "height": 900}
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_y4m(photo: Path, out: Path, frames: int = 10) -> Path:
+    """A short 640x480 Y4M video of one photo, for Chromium's fake webcam."""
+    image = Image.open(photo).convert("RGB")
+    image = image.resize((640, 480))
+    y, cb, cr = (np.asarray(channel) for channel in image.convert("YCbCr").split())
+    chroma = [c.reshape(240, 2, 320, 2).mean(axis=(1, 3)).astype(np.uint8) for c in (cb, cr)]
+    with open(out, "wb") as f:
+        f.write(b"YUV4MPEG2 W640 H480 F15:1 Ip A1:1 C420jpeg\n")
+        for _ in range(frames):
+            f.write(b"FRAME\n" + y.tobytes() + chroma[0].tobytes() + chroma[1].tobytes())
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("browser-home")
+    port = free_port()
+    env = {**os.environ, "CATBREED_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            assert time.monotonic() < deadline, "streamlit did not start"
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser(oxford_cats, tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    webcam = write_y4m(oxford_cats / "Siamese" / "Siamese_100.jpg", tmp_path_factory.mktemp("cam") / "cat.y4m")
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={webcam}",
+    ]
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport=VIEWPORT)
+    context.grant_permissions(["camera"])
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+
+
+def wait_for_app(page) -> None:
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(500)  # let charts finish their transitions
+    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+
+
+@pytest.fixture(scope="module")
+def cats_zip(oxford_cats, tmp_path_factory) -> Path:
+    archive = tmp_path_factory.mktemp("zip") / "three-breeds.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for breed in BREEDS:
+            for photo in sorted((oxford_cats / breed).iterdir())[:PHOTOS_PER_BREED]:
+                zf.write(photo, f"{breed}/{photo.name}")
+    return archive
+
+
+def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zip):
+    # The server's very first request is a deep link: it must still get the app's navigation.
+    page.goto(f"{server}/train")
+    wait_for_app(page)
+    assert page.get_by_test_id("stSidebarNav").get_by_role("link", name="Home").is_visible()
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(cats_zip)
+    page.get_by_text("Your photos").wait_for(timeout=120_000)
+    wait_for_app(page)
+    screenshot(page, "2-train-report")
+
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("Training", exact=True).wait_for()
+    assert "job=" in page.url
+    page.reload()  # the job lives on in the server; the URL finds it again
+    page.get_by_text("Test accuracy").wait_for(timeout=180_000)
+    wait_for_app(page)
+    screenshot(page, "3-train-result")
+
+    page.get_by_label("Model name").fill("three cats")
+    page.get_by_role("button", name="Save and use this model").click()
+    page.get_by_text("now in use").wait_for()
+
+    page.goto(f"{server}/classify")
+    wait_for_app(page)
+    page.get_by_test_id("stCameraInputButton").click(timeout=60_000)
+    heading = page.locator("[data-testid='stHeading'] h3").first
+    heading.wait_for(timeout=120_000)
+    wait_for_app(page)
+    assert heading.inner_text().strip() in BREEDS
+    screenshot(page, "4-classify-webcam")
+
+    page.goto(f"{server}/models")
+    wait_for_app(page)
+    page.get_by_test_id("stExpander").get_by_text("three cats").wait_for()
+    screenshot(page, "5-models")
+
+    page.goto(server)
+    wait_for_app(page)
+    page.get_by_text("Model in use").wait_for()
+    screenshot(page, "1-home")
