@@ -5,6 +5,9 @@ Nothing here draws; the functions only build or fetch objects from `catbreed`.
 
 from __future__ import annotations
 
+import runpy
+from pathlib import Path
+
 import keras
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
@@ -15,6 +18,7 @@ from catbreed.predict import Predictor, builtin_bundle
 from catbreed.store import ModelStore
 
 BUILTIN_NAME = "ImageNet (built-in)"
+APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
 
 
 def run_inside_navigation() -> None:
@@ -22,11 +26,13 @@ def run_inside_navigation() -> None:
 
     Streamlit serves the first request after start-up in its old pages/-folder mode, which runs
     pages/<name>.py on its own (no page config, file names in the sidebar) until app.py has called
-    st.navigation once. Leaving that mode and rerunning sends this request through app.py.
+    st.navigation once. Running app.py here, in the same script run, sends this request through
+    the real navigation without losing the click or upload that triggered it.
     """
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        runpy.run_path(str(APP_SCRIPT), run_name="__main__")
+        st.stop()
 
 
 @st.cache_resource(show_spinner="Loading the pretrained CNN…")
