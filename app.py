@@ -9,5 +9,6 @@ pages = [
     st.Page("pages/classify.py", title="Classify", icon=":material/photo_camera:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/models.py", title="Models", icon=":material/folder_open:"),
+    st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
 ]
 st.navigation(pages).run()

@@ -39,6 +39,11 @@ class FeatureCache:
         except (FileNotFoundError, ValueError, OSError):
             return None  # absent, or a file cut short by a crash: compute it again
 
+    def stats(self) -> tuple[int, int]:
+        """(photos cached, bytes on disk)."""
+        files = list(self.folder.rglob("*.npy")) if self.folder.exists() else []
+        return len(files), sum(f.stat().st_size for f in files)
+
     def put(self, sha256: str, views: np.ndarray) -> None:
         buffer = io.BytesIO()
         np.save(buffer, views.astype(np.float16), allow_pickle=False)

@@ -2,7 +2,7 @@ import streamlit as st
 
 from catbreed import charts
 from catbreed.images import ImageProblem, thumbnail
-from pages.shared import active_model_label, active_predictor, plain, run_inside_navigation
+from pages.shared import active_model_label, active_predictor, plain, run_inside_navigation, where_it_looked
 
 run_inside_navigation()
 
@@ -19,6 +19,7 @@ def show_prediction(name: str, data: bytes) -> None:
         return
     with picture:
         st.image(thumbnail(data, 320), caption=plain(name), width="stretch")
+        st.image(where_it_looked(data, prediction.top[0][0]), caption="Where it looked", width="stretch")
     with answer:
         label, probability = prediction.top[0]
         st.subheader(plain(label), anchor=False)

@@ -9,9 +9,11 @@ import runpy
 from pathlib import Path
 
 import keras
+import numpy as np
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from catbreed import explain
 from catbreed.backbones import DEFAULT_BACKBONE, create_backbone
 from catbreed.jobs import JobManager
 from catbreed.predict import Predictor, builtin_bundle
@@ -54,10 +56,26 @@ def _predictor(name: str | None, created: str) -> Predictor:
 
 
 def active_predictor() -> Predictor:
+    return _predictor(*_active_version())
+
+
+@st.cache_data(max_entries=16, show_spinner="Finding where it looked…")
+def _where_it_looked(photo: bytes, label: str, model: str | None, created: str) -> np.ndarray:
+    bundle = _predictor(model, created).bundle
+    heatmap = explain.gradcam(bundle, photo, class_index=bundle.classes.index(label))
+    return explain.overlay(photo, heatmap, size=320)
+
+
+def where_it_looked(photo: bytes, label: str) -> np.ndarray:
+    """uint8 (320, 320, 3): the photo with a Grad-CAM heatmap of the active model's answer `label`."""
+    return _where_it_looked(photo, label, *_active_version())
+
+
+def _active_version() -> tuple[str | None, str]:
     store = ModelStore()
     name = store.active()
     created = next((m.created for m in store.list() if m.name == name), "") if name else ""
-    return _predictor(name, created)
+    return name, created
 
 
 def active_model_label() -> str:

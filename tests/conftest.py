@@ -58,6 +58,14 @@ def zip_folder(folder: Path, archive: Path, prefix: str = "") -> Path:
     return archive
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell a failed test (screenshots)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 @pytest.fixture(scope="session", autouse=True)
 def catbreed_home(tmp_path_factory) -> Path:
     """Every test run gets its own CATBREED_HOME, so no cache from an earlier run hides a bug."""

@@ -43,6 +43,7 @@ def test_classify_a_webcam_snapshot_with_the_builtin_model(app):
     assert not app.exception
     assert "doesn't look like a cat" in texts(app)
     assert "Answered in" in texts(app)
+    assert len(app.get("image")) >= 2  # the photo and where it looked
 
 
 def test_classify_uploaded_photos_including_a_broken_one(app, cat_photo):
@@ -108,3 +109,22 @@ def test_models_page_lists_and_switches_the_active_model(app, trained, tmp_path)
     assert store.active() == "shapes v1"
     app.switch_page("pages/classify.py").run()
     assert "shapes v1" in texts(app).replace("\\", "")
+
+
+def test_learn_page_explains_each_step_on_the_real_network(app):
+    app.switch_page("pages/learn.py").run()
+    assert not app.exception
+    headers = [h.value for h in app.header]
+    assert len(headers) == 9 and headers[0] == "1. The perceptron" and headers[-1] == "9. Where it looked"
+    assert any("≥" in c.value or "<" in c.value for c in app.code)  # the perceptron's sum, written out
+    app.selectbox[0].set_value("blur").run()
+    assert not app.exception
+    assert any(c.value.startswith("output[") and "×0.111111" in c.value for c in app.code)
+
+
+def test_learn_page_uses_a_webcam_snapshot(app, cat_photo):
+    app.switch_page("pages/learn.py").run()
+    app.camera_input(key="learn_snapshot").set_value(("snap.jpg", cat_photo.read_bytes(), "image/jpeg"))
+    app.run()
+    assert not app.exception
+    assert any("Siamese cat" in m.value for m in app.markdown)  # Grad-CAM names the answer it explains

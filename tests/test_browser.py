@@ -92,12 +92,14 @@ def browser(oxford_cats, tmp_path_factory):
 
 
 @pytest.fixture
-def page(browser, server):
+def page(browser, server, request):
     context = browser.new_context(viewport=VIEWPORT)
     context.grant_permissions(["camera"])
     page = context.new_page()
     page.set_default_timeout(60_000)
     yield page
+    if request.node.rep_call.failed:
+        screenshot(page, "failure")
     context.close()
 
 
@@ -145,7 +147,9 @@ def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zi
 
     page.goto(f"{server}/classify")
     wait_for_app(page)
-    page.get_by_test_id("stCameraInputButton").click(timeout=60_000)
+    # Snap only once the fake webcam streams: a click before that takes no photo.
+    page.wait_for_function("() => document.querySelector('[data-testid=stCameraInput] video')?.readyState >= 2")
+    page.get_by_test_id("stCameraInputButton").click()
     heading = page.locator("[data-testid='stHeading'] h3").first
     heading.wait_for(timeout=120_000)
     wait_for_app(page)
@@ -161,3 +165,12 @@ def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zi
     wait_for_app(page)
     page.get_by_text("Model in use").wait_for()
     screenshot(page, "1-home")
+
+    page.goto(f"{server}/learn")
+    wait_for_app(page)
+    page.get_by_text("9. Where it looked").wait_for()
+    wait_for_app(page)
+    screenshot(page, "6-learn")
+    for section, name in (("3. Convolution", "7-learn-convolution"), ("8. What the network sees", "8-learn-sees")):
+        page.get_by_text(section).scroll_into_view_if_needed()
+        screenshot(page, name)

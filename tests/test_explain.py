@@ -1,0 +1,115 @@
+import random
+
+import numpy as np
+import pytest
+from conftest import drawn_photo, jpeg_bytes
+from PIL import Image, ImageDraw
+
+from catbreed import cnn_basics, explain
+from catbreed.dataset import check_folder
+from catbreed.settings import TrainSettings
+from catbreed.training import train
+
+# --- the building blocks, against sums worked out by hand ---------------------------------
+
+
+def test_convolution_matches_a_hand_computed_example():
+    image = np.array([[1, 2, 3, 0], [4, 5, 6, 1], [7, 8, 9, 2]], dtype=np.float32)
+    kernel = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float32)
+    # top-left window: 2 + 4 + 6 + 8 - 4*5 = 0; next: 3 + 5 + 1 + 9 - 4*6 = -6
+    np.testing.assert_array_equal(cnn_basics.convolve(image, kernel), [[0, -6]])
+
+
+def test_one_window_written_out_is_the_convolution_value_there():
+    image = np.arange(16, dtype=np.float32).reshape(4, 4) / 10
+    kernel = cnn_basics.KERNELS["vertical edges"]
+    step = cnn_basics.window_product(image, kernel, 1, 1)
+    assert step.total == pytest.approx(cnn_basics.convolve(image, kernel)[1, 1])
+    assert step.total == pytest.approx(0.8)  # each row grows by 0.2 from left to right: (1+2+1) * 0.2
+    assert step.written_out().startswith("0.50×-1 + 0.60×0 + 0.70×1") and step.written_out().endswith("= 0.80")
+
+
+def test_relu_and_max_pooling_by_hand():
+    x = np.array([[-1, 2, 0, -3], [4, -5, 1, 1], [0, 0, -2, -2], [3, -1, -2, 7]], dtype=np.float32)
+    np.testing.assert_array_equal(cnn_basics.relu(x)[0], [0, 2, 0, 0])
+    np.testing.assert_array_equal(cnn_basics.max_pool(x), [[4, 1], [3, 7]])
+    np.testing.assert_array_equal(cnn_basics.max_pool(x[:3, :3]), [[4]])  # ragged edges are dropped
+
+
+def test_perceptron_fires_at_its_threshold():
+    inputs, weights = np.array([1, 0, 1]), np.array([0.5, 0.9, 0.25])
+    assert cnn_basics.perceptron(inputs, weights, 0.75) == cnn_basics.PerceptronOutput(0.75, True)
+    assert cnn_basics.perceptron(inputs, weights, 0.8).fires is False
+
+
+def test_a_blur_of_a_flat_image_is_the_same_flat_image():
+    flat = np.full((8, 8), 0.4, dtype=np.float32)
+    np.testing.assert_allclose(cnn_basics.convolve(flat, cnn_basics.KERNELS["blur"]), 0.4, rtol=1e-6)
+    np.testing.assert_allclose(cnn_basics.convolve(flat, cnn_basics.KERNELS["edges"]), 0, atol=1e-6)
+
+
+# --- the real network's filters and feature maps ------------------------------------------
+
+
+def test_first_layer_filters_grid(backbone):
+    grid = explain.first_layer_filters(backbone, cell=24, columns=8)
+    assert grid.dtype == np.uint8 and grid.shape == (4 * 26 - 2, 8 * 26 - 2, 3)  # 32 kernels of Lite0
+    assert grid[:24, :24].std() > 0  # a kernel is not blank
+
+
+@pytest.mark.parametrize("layer", ["stem_activation", "block4a_expand_activation", "top_activation"])
+def test_feature_maps_pick_the_most_active_channels(backbone, layer):
+    maps = explain.feature_maps(backbone, drawn_photo("red_circles", 3), layer, n=6)
+    assert maps.maps.shape == (6, *maps.shape[:2]) and len(maps.channels) == 6
+    assert maps.maps.min() >= 0 and maps.maps.max() <= 1
+    assert maps.shape[0] == {"stem_activation": 112, "block4a_expand_activation": 28, "top_activation": 7}[layer]
+
+
+# --- Grad-CAM ------------------------------------------------------------------------------
+
+
+def quadrant_photo(colour: str, seed: int) -> Image.Image:
+    """The class is the colour of the disc in the top-left quadrant; the rest is neutral clutter."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", (224, 224), (200, 200, 200))
+    draw = ImageDraw.Draw(image)
+    for _ in range(6):  # distractors outside the top-left quadrant, in neither class colour
+        x, y = rng.choice([(rng.randint(120, 190), rng.randint(0, 190)), (rng.randint(0, 190), rng.randint(120, 190))])
+        draw.rectangle((x, y, x + 30, y + 30), fill=rng.choice(["green", "yellow", "black", "white"]))
+    x, y = rng.randint(5, 40), rng.randint(5, 40)
+    draw.ellipse((x, y, x + 60, y + 60), fill=colour)
+    return image
+
+
+@pytest.fixture(scope="module")
+def quadrant_model(backbone, tmp_path_factory):
+    root = tmp_path_factory.mktemp("quadrants")
+    for colour in ("red", "blue"):
+        (root / colour).mkdir()
+        for i in range(20):
+            (root / colour / f"{i}.jpg").write_bytes(jpeg_bytes(quadrant_photo(colour, i)))
+    result = train(check_folder(root), TrainSettings(val_percent=20, test_percent=0), backbone=backbone)
+    return result.bundle
+
+
+def test_gradcam_looks_where_the_class_is_decided(quadrant_model):
+    for seed, colour in ((100, "red"), (101, "blue")):
+        photo = quadrant_photo(colour, seed)
+        heatmap = explain.gradcam(quadrant_model, photo)
+        assert heatmap.shape == (7, 7) and heatmap.max() == pytest.approx(1)
+        inside = heatmap[:4, :4].sum() / heatmap.sum()  # the top-left quadrant, 16 of 49 cells
+        assert inside > 0.5, (colour, inside)
+
+
+def test_gradcam_works_on_the_builtin_model_and_overlays(backbone, cat_photo):
+    from catbreed.predict import builtin_bundle
+
+    heatmap = explain.gradcam(builtin_bundle(backbone), cat_photo)
+    assert heatmap.shape == (7, 7) and 0 <= heatmap.min() and heatmap.max() <= 1
+    picture = explain.overlay(cat_photo, heatmap, size=200)
+    assert picture.shape == (200, 200, 3) and picture.dtype == np.uint8
+
+
+def test_colour_map_runs_dark_to_bright():
+    colours = explain.colourise(np.linspace(0, 1, 5)[None])[0].astype(int).sum(axis=1)
+    assert list(colours) == sorted(colours)
