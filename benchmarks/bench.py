@@ -98,6 +98,24 @@ def predict_latency(predictor: Predictor, photo: Path, runs: int = 60) -> tuple[
     return float(np.percentile(times, 50)), float(np.percentile(times, 95))
 
 
+def visualisation_seconds(predictor: Predictor, backbone, photo: Path) -> float:
+    """The slowest of the Learn page's pictures: filters, feature maps at three depths, Grad-CAM."""
+    from catbreed import explain
+
+    data = photo.read_bytes()
+    explain.gradcam(predictor.bundle, data)  # the first call builds the graph
+    slowest = 0.0
+    for draw in (
+        lambda: explain.first_layer_filters(backbone),
+        lambda: explain.feature_maps(backbone, data, "stem_activation"),
+        lambda: explain.feature_maps(backbone, data, "block4a_expand_activation"),
+        lambda: explain.feature_maps(backbone, data, "top_activation"),
+        lambda: explain.overlay(data, explain.gradcam(predictor.bundle, data)),
+    ):
+        slowest = max(slowest, timed(draw)[1])
+    return slowest
+
+
 def keras_recipe(data: Path, backbone, train_names: list[str], test_names: list[str], epochs: int = 10) -> dict:
     """The Keras transfer-learning guide's recipe on the same backbone, photos and test split:
     image_dataset_from_directory, random flip and rotation, frozen base, Dense head, model.fit."""
@@ -168,6 +186,7 @@ def main() -> None:
         + row("predict p50, 640x480 JPEG", "predict_p50_ms", " ms")
         + row("predict p95", "predict_p95_ms", " ms")
         + row("peak RSS after quick training", "peak_rss_quick_gb", " GB")
+        + row("slowest Learn-page picture", "slowest_visualisation_s", " s")
         + row("Keras recipe (10 epochs)", "recipe_s", " s")
         + row("Keras recipe test accuracy", "recipe_test_accuracy", percent=True)
         + row("speed-up, quick cold vs recipe", "speedup_vs_recipe", "x"),

@@ -82,7 +82,10 @@ st.write(
 )
 preset = st.selectbox("Kernel", list(cnn_basics.KERNELS), index=1)
 kernel = st.data_editor(
-    pd.DataFrame(cnn_basics.KERNELS[preset], columns=["", " ", "  "]), key=f"kernel-{preset}", hide_index=True
+    pd.DataFrame(cnn_basics.KERNELS[preset], columns=["", " ", "  "]),
+    key=f"kernel-{preset}",
+    hide_index=True,
+    width=300,
 ).to_numpy(dtype=np.float32)
 convolved = cnn_basics.convolve(grey, kernel)
 before, after = st.columns(2)

@@ -1,4 +1,5 @@
 import io
+import os
 
 import numpy as np
 import pytest
@@ -87,3 +88,19 @@ def test_breed_probabilities_of_many_photos(trained):
     probabilities = Predictor(trained.bundle).breed_probabilities(photos)
     assert probabilities.shape == (60, 3)
     assert (probabilities.argmax(1) == np.tile([0, 1, 2], 20)).mean() > 0.95
+
+
+def resident_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def test_memory_stays_flat_over_repeated_classifications(trained):
+    predictor = Predictor(trained.bundle)
+    snapshot = jpeg_bytes(drawn_photo("red_circles", 42, size=(640, 480)))
+    for _ in range(20):
+        predictor.predict(snapshot)
+    before = resident_mb()
+    for _ in range(200):
+        predictor.predict(snapshot)
+    assert resident_mb() - before < 40
