@@ -4,7 +4,8 @@ Quick mode trains only a softmax head on the backbone's cached pooled features, 
 seconds once the features exist. Fine-tune mode then retrains a copy of the backbone's top (the
 last block and the head convolution) together with that head, at a small learning rate. It
 learns from the cached feature maps where the top begins, so the frozen part of the CNN never
-runs twice for the same photo.
+runs twice for the same photo. The fine-tuned top is kept only if it lowers the validation loss;
+otherwise the model stays the quick one, and the metadata's "fine_tune" entry says so.
 """
 
 from __future__ import annotations
@@ -51,6 +52,15 @@ def _accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float | None:
     return float((model.predict(x, verbose=0).argmax(1) == y).mean()) if len(y) else None
 
 
+def _loss(model: keras.Model, x: np.ndarray, y: np.ndarray, label_smoothing: float) -> float | None:
+    """The training loss on held-out photos, or None when there are none."""
+    if not len(y):
+        return None
+    targets = keras.utils.to_categorical(y, model.output_shape[-1])
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+    return float(loss(targets, model.predict(x, verbose=0)))
+
+
 def train(
     dataset: Dataset,
     settings: TrainSettings = TrainSettings(),
@@ -93,23 +103,34 @@ def train(
         **fit_settings,
     )
     scorer, inputs, tuned_top = head, pooled, None
+    fine_tune_report = None
 
     if settings.mode == FINE_TUNE:
         trunk, top = classifier.split_backbone(backbone, spec)
         maps = extract_features(dataset.photos, trunk, FeatureCache(home, spec.name, spec.fine_tune_from), reporter)
-        tuned_top = classifier.trainable_copy(top)
+        candidate = classifier.trainable_copy(top)
         feature_map = keras.Input(trunk.output_shape[1:], name="feature_map")
-        scorer = keras.Model(feature_map, head(tuned_top(feature_map)), name="fine_tuned")
+        fine_tuned = keras.Model(feature_map, head(candidate(feature_map)), name="fine_tuned")
+        val_maps = _views(maps, split.val, labels, False)
+        quick_head_weights = head.get_weights()
+        loss_before = _loss(fine_tuned, *val_maps, settings.label_smoothing)
         fit(
-            scorer,
+            fine_tuned,
             _views(maps, split.train, labels, settings.augment),
-            _views(maps, split.val, labels, False),
+            val_maps,
             stage=FINE_TUNING,
             epochs=settings.fine_tune_epochs,
             learning_rate=settings.fine_tune_learning_rate,
             **fit_settings,
         )
-        inputs = maps
+        loss_after = _loss(fine_tuned, *val_maps, settings.label_smoothing)
+        # On small data the retrained top can overfit; keep it only where validation says it helped.
+        kept = loss_before is None or loss_after < loss_before
+        fine_tune_report = {"kept": kept, "val_loss_before": loss_before, "val_loss_after": loss_after}
+        if kept:
+            scorer, inputs, tuned_top = fine_tuned, maps, candidate
+        else:
+            head.set_weights(quick_head_weights)
 
     reporter.check_cancelled()
     val_accuracy = _accuracy(scorer, *_views(inputs, split.val, labels, False))
@@ -131,6 +152,7 @@ def train(
         "split": {**split.sizes(), "val_percent": settings.val_percent, "test_percent": settings.test_percent},
         "settings": dataclasses.asdict(settings),
         "metrics": {"val_accuracy": val_accuracy, "test_accuracy": test.accuracy if test else None},
+        "fine_tune": fine_tune_report,
         "test_evaluation": test.to_dict() if test else None,
     }
     bundle = ModelBundle(classifier.compose(backbone, spec, head, tuned_top), list(dataset.classes), metadata)

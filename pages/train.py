@@ -120,6 +120,13 @@ def show_result(job: TrainingJob) -> None:
     st.success(
         f"Trained on {result.split.sizes()['train']} photos in {result.seconds:.0f} s.", icon=":material/check_circle:"
     )
+    fine_tune = result.bundle.metadata.get("fine_tune")
+    if fine_tune and not fine_tune["kept"]:
+        st.info(
+            f"Fine-tuning did not lower the validation loss ({fine_tune['val_loss_before']:.3f} → "
+            f"{fine_tune['val_loss_after']:.3f}), so the quicker model was kept.",
+            icon=":material/info:",
+        )
     test = result.test
     a, b, c = st.columns(3)
     a.metric("Test accuracy", f"{test.accuracy:.1%}" if test else "no test photos")

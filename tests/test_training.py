@@ -1,3 +1,4 @@
+import dataclasses
 import threading
 
 import numpy as np
@@ -55,13 +56,34 @@ def test_fine_tune_mode_retrains_the_top_and_keeps_imagenet_intact(shapes_folder
         backbone=backbone,
     )
     assert progress.FINE_TUNING in {e.stage for e in events}
+    report = result.bundle.metadata["fine_tune"]
+    assert report["kept"] == (report["val_loss_after"] < report["val_loss_before"])
     assert result.test.accuracy == 1.0
     model = result.bundle.model
-    tuned, original = model.get_layer("tuned_top"), model.get_layer("top")
-    changed = [not np.allclose(a, b) for a, b in zip(tuned.get_weights(), original.get_weights())]
-    assert any(changed)
+    names = {layer.name for layer in model.layers}
+    assert ("tuned_top" in names) == report["kept"]
+    if report["kept"]:
+        tuned, original = model.get_layer("tuned_top"), model.get_layer("top")
+        assert any(not np.allclose(a, b) for a, b in zip(tuned.get_weights(), original.get_weights()))
     x = np.full((1, 224, 224, 3), 128, np.float32)
     np.testing.assert_allclose(model.predict_on_batch(x)["imagenet"], backbone.predict_on_batch(x), atol=1e-5)
+
+
+def test_fine_tuning_that_does_not_help_validation_is_dropped(shapes_folder, backbone, monkeypatch):
+    from catbreed import training
+
+    losses = iter([0.30, 0.45])  # before, after: fine-tuning made validation worse
+    monkeypatch.setattr(training, "_loss", lambda *args: next(losses))
+    dataset = check_folder(shapes_folder)
+    settings = TrainSettings(val_percent=25, test_percent=25)
+    quick = train(dataset, settings, backbone=backbone)
+    tuned = train(dataset, dataclasses.replace(settings, mode="fine-tune", fine_tune_epochs=2), backbone=backbone)
+    assert tuned.bundle.metadata["fine_tune"] == {"kept": False, "val_loss_before": 0.30, "val_loss_after": 0.45}
+    assert "tuned_top" not in {layer.name for layer in tuned.bundle.model.layers}
+    x = np.full((1, 224, 224, 3), 90, np.float32)
+    np.testing.assert_allclose(
+        tuned.bundle.model.predict_on_batch(x)["breeds"], quick.bundle.model.predict_on_batch(x)["breeds"], atol=1e-6
+    )
 
 
 def test_a_class_missing_from_train_and_val_still_trains(tmp_path, backbone):
