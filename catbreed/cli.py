@@ -139,7 +139,10 @@ def cmd_train(args) -> None:
         result = train(dataset, settings, on_event=progress)
         fine_tune = result.bundle.metadata.get("fine_tune")
         if fine_tune and not fine_tune["kept"]:
-            print("note: fine-tuning did not lower the validation loss; the quick model was kept.", file=sys.stderr)
+            print(
+                "note: fine-tuning did not do better on the validation photos; the quick model was kept.",
+                file=sys.stderr,
+            )
         out = args.out or models_dir() / (args.data.stem or "model")
         result.bundle.save(out)
     metrics = result.bundle.metadata["metrics"]

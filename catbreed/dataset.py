@@ -59,6 +59,7 @@ class Dataset:
     skipped: list[Skipped] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    upload_folder: Path | None = None  # the temporary folder an uploaded archive was unpacked in
 
     @property
     def counts(self) -> dict[str, int]:
@@ -188,16 +189,27 @@ def open_uploaded_archive(
 ) -> Dataset:
     """Save an uploaded .zip into a new temporary folder, unpack it there and check it.
 
-    The folder outlives this call on purpose: training reads the photos from it later.
+    The folder outlives this call on purpose: training reads the photos from it later. Call
+    `discard_upload` once neither the dataset nor a model trained on it needs the photos.
     """
     workdir = Path(tempfile.mkdtemp(prefix="catbreed-upload-"))
     archive = workdir / "upload.zip"
-    with open(archive, "wb") as sink:
-        shutil.copyfileobj(stream, sink)
     try:
-        return open_dataset(archive, workdir / "photos", on_event, cancel)
-    finally:
-        archive.unlink(missing_ok=True)
+        with open(archive, "wb") as sink:
+            shutil.copyfileobj(stream, sink)
+        dataset = open_dataset(archive, workdir / "photos", on_event, cancel)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    archive.unlink()
+    dataset.upload_folder = workdir
+    return dataset
+
+
+def discard_upload(dataset: Dataset) -> None:
+    """Delete the photos unpacked by `open_uploaded_archive` (a folder dataset is left alone)."""
+    if dataset.upload_folder is not None:
+        shutil.rmtree(dataset.upload_folder, ignore_errors=True)
 
 
 def open_dataset(

@@ -4,8 +4,9 @@ Quick mode trains only a softmax head on the backbone's cached pooled features, 
 seconds once the features exist. Fine-tune mode then retrains a copy of the backbone's top (the
 last block and the head convolution) together with that head, at a small learning rate. It
 learns from the cached feature maps where the top begins, so the frozen part of the CNN never
-runs twice for the same photo. The fine-tuned top is kept only if it lowers the validation loss;
-otherwise the model stays the quick one, and the metadata's "fine_tune" entry says so.
+runs twice for the same photo. The fine-tuned top is kept only if it gets more validation
+photos right (or as many, with a lower loss); otherwise the model stays the quick one, and the
+metadata's "fine_tune" entry says so.
 """
 
 from __future__ import annotations
@@ -52,13 +53,23 @@ def _accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float | None:
     return float((model.predict(x, verbose=0).argmax(1) == y).mean()) if len(y) else None
 
 
-def _loss(model: keras.Model, x: np.ndarray, y: np.ndarray, label_smoothing: float) -> float | None:
-    """The training loss on held-out photos, or None when there are none."""
+def _validation_score(model: keras.Model, x: np.ndarray, y: np.ndarray, label_smoothing: float) -> dict | None:
+    """Accuracy and loss on the validation photos, or None when there are none."""
     if not len(y):
         return None
-    targets = keras.utils.to_categorical(y, model.output_shape[-1])
+    probabilities = model.predict(x, verbose=0)
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
-    return float(loss(targets, model.predict(x, verbose=0)))
+    return {
+        "accuracy": float((probabilities.argmax(1) == y).mean()),
+        "loss": float(loss(keras.utils.to_categorical(y, probabilities.shape[-1]), probabilities)),
+    }
+
+
+def _better(after: dict | None, before: dict | None) -> bool:
+    """More photos right, or as many right with a lower loss; without validation photos, trust training."""
+    if before is None or after is None:
+        return True
+    return (after["accuracy"], -after["loss"]) > (before["accuracy"], -before["loss"])
 
 
 def train(
@@ -113,7 +124,7 @@ def train(
         fine_tuned = keras.Model(feature_map, head(candidate(feature_map)), name="fine_tuned")
         val_maps = _views(maps, split.val, labels, False)
         quick_head_weights = head.get_weights()
-        loss_before = _loss(fine_tuned, *val_maps, settings.label_smoothing)
+        before = _validation_score(fine_tuned, *val_maps, settings.label_smoothing)
         fit(
             fine_tuned,
             _views(maps, split.train, labels, settings.augment),
@@ -123,10 +134,10 @@ def train(
             learning_rate=settings.fine_tune_learning_rate,
             **fit_settings,
         )
-        loss_after = _loss(fine_tuned, *val_maps, settings.label_smoothing)
+        after = _validation_score(fine_tuned, *val_maps, settings.label_smoothing)
         # On small data the retrained top can overfit; keep it only where validation says it helped.
-        kept = loss_before is None or loss_after < loss_before
-        fine_tune_report = {"kept": kept, "val_loss_before": loss_before, "val_loss_after": loss_after}
+        kept = _better(after, before)
+        fine_tune_report = {"kept": kept, "validation_before": before, "validation_after": after}
         if kept:
             scorer, inputs, tuned_top = fine_tuned, maps, candidate
         else:

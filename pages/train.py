@@ -2,7 +2,7 @@ import pandas as pd
 import streamlit as st
 
 from catbreed import charts
-from catbreed.dataset import Dataset, open_uploaded_archive
+from catbreed.dataset import Dataset, discard_upload, open_uploaded_archive
 from catbreed.errors import CatbreedError
 from catbreed.images import ImageProblem, thumbnail
 from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, TrainingJob
@@ -122,9 +122,10 @@ def show_result(job: TrainingJob) -> None:
     )
     fine_tune = result.bundle.metadata.get("fine_tune")
     if fine_tune and not fine_tune["kept"]:
+        before, after = fine_tune["validation_before"]["accuracy"], fine_tune["validation_after"]["accuracy"]
         st.info(
-            f"Fine-tuning did not lower the validation loss ({fine_tune['val_loss_before']:.3f} → "
-            f"{fine_tune['val_loss_after']:.3f}), so the quicker model was kept.",
+            f"Fine-tuning did not do better on the validation photos ({before:.1%} → {after:.1%}), "
+            "so the quick model was kept.",
             icon=":material/info:",
         )
     test = result.test
@@ -198,6 +199,9 @@ if upload is not None and st.session_state.get("dataset_for") != upload.file_id:
         st.error(plain(str(error)))
         st.stop()
     bar.empty()
+    previous = st.session_state.get("dataset")
+    if previous is not None and (job is None or job.dataset is not previous):
+        discard_upload(previous)  # its photos are needed by no job of this session
     st.session_state.dataset, st.session_state.dataset_for = dataset, upload.file_id
 
 dataset = st.session_state.get("dataset") if upload is not None else None

@@ -128,3 +128,14 @@ def test_learn_page_uses_a_webcam_snapshot(app, cat_photo):
     app.run()
     assert not app.exception
     assert any("Siamese cat" in m.value for m in app.markdown)  # Grad-CAM names the answer it explains
+
+
+def test_models_page_deletes_a_model_after_confirmation(app, trained, tmp_path):
+    store = ModelStore(tmp_path / "models")
+    store.save(trained.bundle, "old shapes")
+    app.switch_page("pages/models.py").run()
+    next(b for b in app.button if b.label == "Delete…").click().run()
+    assert [m.name for m in store.list()] == ["old shapes"]  # asking is not deleting
+    next(b for b in app.button if b.label == "Delete").click().run()
+    assert not app.exception
+    assert store.list() == []

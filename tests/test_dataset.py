@@ -119,3 +119,26 @@ def test_checking_reports_progress_and_can_be_cancelled(shapes_folder):
     cancel.set()
     with pytest.raises(Cancelled):
         check_folder(shapes_folder, cancel=cancel)
+
+
+def test_an_uploaded_zip_is_unpacked_in_a_folder_of_its_own_that_can_be_discarded(shapes_zip):
+    from catbreed.dataset import discard_upload, open_uploaded_archive
+
+    with open(shapes_zip, "rb") as stream:
+        dataset = open_uploaded_archive(stream)
+    assert dataset.upload_folder.is_dir() and all(p.path.is_file() for p in dataset.photos)
+    assert not (dataset.upload_folder / "upload.zip").exists()  # the copy of the archive is not kept
+    discard_upload(dataset)
+    assert not dataset.upload_folder.exists()
+
+
+def test_a_rejected_upload_leaves_no_folder_behind(tmp_path, monkeypatch):
+    import io
+    import tempfile
+
+    from catbreed.dataset import open_uploaded_archive
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(CatbreedError, match="not a readable zip"):
+        open_uploaded_archive(io.BytesIO(b"not a zip at all"))
+    assert list(tmp_path.iterdir()) == []

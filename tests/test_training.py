@@ -57,7 +57,8 @@ def test_fine_tune_mode_retrains_the_top_and_keeps_imagenet_intact(shapes_folder
     )
     assert progress.FINE_TUNING in {e.stage for e in events}
     report = result.bundle.metadata["fine_tune"]
-    assert report["kept"] == (report["val_loss_after"] < report["val_loss_before"])
+    before, after = report["validation_before"], report["validation_after"]
+    assert report["kept"] == ((after["accuracy"], -after["loss"]) > (before["accuracy"], -before["loss"]))
     assert result.test.accuracy == 1.0
     model = result.bundle.model
     names = {layer.name for layer in model.layers}
@@ -69,16 +70,33 @@ def test_fine_tune_mode_retrains_the_top_and_keeps_imagenet_intact(shapes_folder
     np.testing.assert_allclose(model.predict_on_batch(x)["imagenet"], backbone.predict_on_batch(x), atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    ("before", "after", "kept"),
+    [
+        ((0.9, 0.5), (0.95, 0.6), True),
+        ((0.9, 0.5), (0.9, 0.4), True),
+        ((0.9, 0.5), (0.9, 0.6), False),
+        ((0.9, 0.5), (0.85, 0.1), False),
+    ],
+)
+def test_fine_tuning_is_judged_by_photos_right_then_by_loss(before, after, kept):
+    from catbreed.training import _better
+
+    as_score = lambda pair: {"accuracy": pair[0], "loss": pair[1]}  # noqa: E731
+    assert _better(as_score(after), as_score(before)) is kept
+    assert _better(None, None) is True
+
+
 def test_fine_tuning_that_does_not_help_validation_is_dropped(shapes_folder, backbone, monkeypatch):
     from catbreed import training
 
-    losses = iter([0.30, 0.45])  # before, after: fine-tuning made validation worse
-    monkeypatch.setattr(training, "_loss", lambda *args: next(losses))
+    scores = iter([{"accuracy": 0.9, "loss": 0.5}, {"accuracy": 0.8, "loss": 0.4}])  # before, after
+    monkeypatch.setattr(training, "_validation_score", lambda *args: next(scores))
     dataset = check_folder(shapes_folder)
     settings = TrainSettings(val_percent=25, test_percent=25)
     quick = train(dataset, settings, backbone=backbone)
     tuned = train(dataset, dataclasses.replace(settings, mode="fine-tune", fine_tune_epochs=2), backbone=backbone)
-    assert tuned.bundle.metadata["fine_tune"] == {"kept": False, "val_loss_before": 0.30, "val_loss_after": 0.45}
+    assert tuned.bundle.metadata["fine_tune"]["kept"] is False  # a lower loss but fewer photos right
     assert "tuned_top" not in {layer.name for layer in tuned.bundle.model.layers}
     x = np.full((1, 224, 224, 3), 90, np.float32)
     np.testing.assert_allclose(
