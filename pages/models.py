@@ -11,11 +11,16 @@ run_inside_navigation()
 store = ModelStore()
 
 
-@st.dialog("Delete this model?")
 def confirm_delete(name: str) -> None:
-    st.write(f"“{plain(name)}” will be removed from disk. This cannot be undone.")
-    if st.button("Delete", type="primary"):
+    """Ask once more, in place, before removing a model from disk."""
+    st.warning(f"Delete “{plain(name)}” from disk? This cannot be undone.", icon=":material/delete:")
+    yes, no = st.columns(2)
+    if yes.button("Delete", type="primary", key=f"confirm-{name}"):
         store.delete(name)
+        st.session_state.pop("deleting", None)
+        st.rerun()
+    if no.button("Keep it", key=f"keep-{name}"):
+        st.session_state.pop("deleting", None)
         st.rerun()
 
 
@@ -55,6 +60,8 @@ def model_details(model: SavedModel) -> None:
             key=f"tflite-dl-{model.name}",
         )
     if delete.button("Delete…", key=f"delete-{model.name}"):
+        st.session_state.deleting = model.name
+    if st.session_state.get("deleting") == model.name:
         confirm_delete(model.name)
 
 

@@ -135,7 +135,9 @@ def test_models_page_deletes_a_model_after_confirmation(app, trained, tmp_path):
     store.save(trained.bundle, "old shapes")
     app.switch_page("pages/models.py").run()
     next(b for b in app.button if b.label == "Delete…").click().run()
+    next(b for b in app.button if b.label == "Keep it").click().run()
     assert [m.name for m in store.list()] == ["old shapes"]  # asking is not deleting
+    next(b for b in app.button if b.label == "Delete…").click().run()
     next(b for b in app.button if b.label == "Delete").click().run()
     assert not app.exception
     assert store.list() == []
