@@ -175,6 +175,7 @@ def cmd_evaluate(args) -> None:
     from catbreed.dataset import open_dataset
     from catbreed.evaluation import evaluate
     from catbreed.predict import Predictor
+    from catbreed.progress import Reporter
 
     bundle = ModelBundle.load(args.model)
     progress = ProgressPrinter()
@@ -186,8 +187,6 @@ def cmd_evaluate(args) -> None:
                 f"The model does not know the breed(s) {', '.join(repr(u) for u in unknown)}; "
                 f"it knows: {', '.join(bundle.classes)}."
             )
-        from catbreed.progress import Reporter
-
         probabilities = Predictor(bundle).breed_probabilities([p.path for p in dataset.photos], Reporter(progress))
         index = {label: i for i, label in enumerate(bundle.classes)}
         result = evaluate(

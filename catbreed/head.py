@@ -27,9 +27,9 @@ def balanced_class_weights(labels: np.ndarray, n_classes: int) -> dict[int, floa
 
 
 class _ReportEpochs(keras.callbacks.Callback):
-    def __init__(self, reporter: Reporter, epochs: int):
+    def __init__(self, reporter: Reporter):
         super().__init__()
-        self.reporter, self.epochs = reporter, epochs
+        self.reporter = reporter
 
     def on_train_batch_end(self, batch, logs=None):
         self.reporter.check_cancelled()
@@ -75,7 +75,7 @@ def fit(
         class_weight=balanced_class_weights(y, n_classes),
         shuffle=True,
         verbose=0,
-        callbacks=[stopper, _ReportEpochs(reporter, epochs)],
+        callbacks=[stopper, _ReportEpochs(reporter)],
     )
     if stopper.stopped_epoch:  # the bar jumps to the end when early stopping cut the run short
         reporter.step(epochs, epoch=stopper.stopped_epoch + 1)

