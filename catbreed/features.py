@@ -44,10 +44,14 @@ class FeatureCache:
         files = list(self.folder.rglob("*.npy")) if self.folder.exists() else []
         return len(files), sum(f.stat().st_size for f in files)
 
-    def put(self, sha256: str, views: np.ndarray) -> None:
+    def put(self, sha256: str, views: np.ndarray) -> np.ndarray:
+        """Store `views` as float16 and return what was stored, so a fresh run and a cached run
+        train on exactly the same numbers."""
+        stored = views.astype(np.float16)
         buffer = io.BytesIO()
-        np.save(buffer, views.astype(np.float16), allow_pickle=False)
+        np.save(buffer, stored, allow_pickle=False)
         atomic_write_bytes(self._path(sha256), buffer.getvalue())
+        return stored
 
 
 def views_of(image: np.ndarray) -> np.ndarray:
@@ -66,14 +70,11 @@ def extract_features(
     cached = {photo.sha256: cache.get(photo.sha256) for photo in photos}
     missing = list({p.sha256: p for p in photos if cached[p.sha256] is None}.values())
     reporter.start(FEATURES, len(missing))
-    done = 0
     batches = iter_image_batches([p.path for p in missing], extractor.input_shape[1], BATCH_SIZE)
     for start, images in batches:
         batch = missing[start : start + len(images)]
         outputs = np.asarray(extractor.predict_on_batch(np.concatenate([views_of(i) for i in images])))
         for photo, views in zip(batch, outputs.reshape(len(batch), len(VIEWS), *outputs.shape[1:])):
-            cache.put(photo.sha256, views)
-            cached[photo.sha256] = views
-        done += len(batch)
-        reporter.step(done)
+            cached[photo.sha256] = cache.put(photo.sha256, views)
+        reporter.step(start + len(batch))
     return np.stack([cached[photo.sha256] for photo in photos]).astype(np.float32)

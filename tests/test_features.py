@@ -55,3 +55,12 @@ def test_a_damaged_cache_entry_is_recomputed(tmp_path, backbone):
     extractor = CountingExtractor(feature_extractor(backbone))
     extract_features(photos, extractor, cache)
     assert extractor.seen == 1
+
+
+def test_a_fresh_run_and_a_cached_run_give_the_same_numbers(tmp_path, backbone):
+    root = make_dataset_folder(tmp_path / "data", per_class=2, kinds=("red_circles", "blue_squares"))
+    photos = check_folder(root).photos
+    cache = FeatureCache(tmp_path, "efficientnet_lite0", "avg_pool")
+    fresh = extract_features(photos, feature_extractor(backbone), cache)
+    cached = extract_features(photos, feature_extractor(backbone), cache)
+    np.testing.assert_array_equal(fresh, cached)
