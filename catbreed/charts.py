@@ -27,7 +27,7 @@ def photo_counts(counts: dict[str, int]) -> alt.Chart:
             y=alt.Y("breed:N", sort="-x", title=None),
             tooltip=["breed", "photos"],
         )
-        .properties(height=30 * len(counts) + 20)
+        .properties(height=alt.Step(28))  # a fixed band per breed, however many there are
     )
 
 
@@ -41,7 +41,7 @@ def probabilities(top: Sequence[tuple[str, float]]) -> alt.Chart:
             y=alt.Y("breed:N", sort="-x", title=None),
             tooltip=["breed", alt.Tooltip("probability:Q", format=".1%")],
         )
-        .properties(height=32 * len(top) + 20)
+        .properties(height=alt.Step(28))
     )
 
 

@@ -1,0 +1,36 @@
+import numpy as np
+
+from catbreed import charts
+from catbreed.evaluation import evaluate
+from catbreed.progress import Progress
+
+
+def test_photo_counts_has_a_bar_per_breed_with_its_count():
+    chart = charts.photo_counts({"Bombay": 16, "Chartreux <b>été</b>": 3})
+    assert chart.data.to_dict("records") == [
+        {"breed": "Bombay", "photos": 16},
+        {"breed": "Chartreux <b>été</b>", "photos": 3},
+    ]
+    assert chart.to_dict()["height"] == {"step": 28}
+
+
+def test_probabilities_keep_the_order_given():
+    chart = charts.probabilities([("Siamese", 0.9), ("Birman", 0.07)])
+    assert list(chart.data["breed"]) == ["Siamese", "Birman"] and list(chart.data["probability"]) == [0.9, 0.07]
+
+
+def test_learning_curves_hold_train_and_validation_of_each_epoch():
+    epochs = [
+        Progress("training", 1, 2, epoch=1, loss=1.0, accuracy=0.5, val_loss=1.2, val_accuracy=0.4),
+        Progress("training", 2, 2, epoch=2, loss=0.5, accuracy=0.8),
+    ]
+    rows = charts.learning_curves(epochs).data.to_dict("records")
+    assert len(rows) == 6  # epoch 1: four values; epoch 2: no validation
+    assert {"epoch": 1, "metric": "loss", "set": "validation", "value": 1.2, "stage": "training"} in rows
+
+
+def test_confusion_matrix_has_a_cell_per_pair():
+    result = evaluate(np.eye(2)[[0, 1, 1]], [0, 1, 0], ["a", "b"], ["1", "2", "3"])
+    chart = charts.confusion_matrix(result)
+    cells = chart.data.to_dict("records")
+    assert {"true": "a", "predicted": "b", "photos": 1} in cells and len(cells) == 4
