@@ -122,10 +122,8 @@ def load_for_model(source: ImageSource, size: int) -> np.ndarray:
 
 
 def thumbnail(source: ImageSource, size: int = 160) -> Image.Image:
-    """A small RGB copy for display; large JPEGs decode at a reduced scale."""
-    image = open_rgb(source, draft_size=size)
-    image.thumbnail((size, size))
-    return image
+    """A small square RGB copy for display: the central square the model sees."""
+    return Image.fromarray(load_for_model(source, size))
 
 
 def iter_image_batches(
