@@ -139,10 +139,14 @@ def show_result(job: TrainingJob) -> None:
         table, matrix = st.columns([2, 3])
         with table:
             st.subheader("Per breed", anchor=False)
-            rows = [(label, s["precision"], s["recall"], s["f1"], s["support"]) for label, s in test.per_class.items()]
+            rows = [
+                (label, *((s["precision"], s["recall"], s["f1"]) if s["support"] else (None,) * 3), s["support"])
+                for label, s in test.per_class.items()
+            ]  # a breed with no test photo has no scores, rather than scores of 0
             frame = pd.DataFrame(rows, columns=["breed", "precision", "recall", "F1", "test photos"])
             st.dataframe(
-                frame.style.format({"precision": "{:.0%}", "recall": "{:.0%}", "F1": "{:.2f}"}), hide_index=True
+                frame.style.format({"precision": "{:.0%}", "recall": "{:.0%}", "F1": "{:.2f}"}, na_rep="–"),
+                hide_index=True,
             )
         with matrix:
             st.subheader("Confusion matrix", anchor=False)

@@ -140,6 +140,8 @@ def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zi
     page.get_by_text("Test accuracy").wait_for(timeout=180_000)
     wait_for_app(page)
     screenshot(page, "3-train-result")
+    page.get_by_text("Confusion matrix").scroll_into_view_if_needed()
+    screenshot(page, "3b-train-result-details")
 
     page.get_by_label("Model name").fill("three cats")
     page.get_by_role("button", name="Save and use this model").click()
