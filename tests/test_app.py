@@ -141,3 +141,27 @@ def test_models_page_deletes_a_model_after_confirmation(app, trained, tmp_path):
     next(b for b in app.button if b.label == "Delete").click().run()
     assert not app.exception
     assert store.list() == []
+
+
+def test_cancel_button_stops_a_running_training(app, shapes_folder):
+    from catbreed.dataset import check_folder
+    from catbreed.jobs import CANCELLED, RUNNING
+    from catbreed.settings import TrainSettings
+    from pages.shared import job_manager
+
+    job = job_manager().submit(check_folder(shapes_folder), TrainSettings(epochs=100_000, patience=100_000))
+    deadline = time.monotonic() + TIMEOUT
+    while not (job.state == RUNNING and job.epochs):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    app.query_params["job"] = job.id  # as a reload of the page that started it
+    app.switch_page("pages/train.py").run()
+    assert not app.exception
+    assert app.get("progress") and "Training:" in app.get("progress")[0].proto.text
+    next(b for b in app.button if b.label == "Cancel training").click().run()
+    while job.state == RUNNING:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert job.state == CANCELLED and job.result is None
+    app.run()
+    assert "Training was cancelled; nothing was saved." in texts(app)
