@@ -65,6 +65,11 @@ class Predictor:
     def __init__(self, bundle: ModelBundle):
         self.bundle = bundle
 
+    def warm_up(self) -> None:
+        """Run one blank photo through the model, so the first real answer is not slowed by tracing."""
+        size = self.bundle.image_size
+        self.bundle.model.predict_on_batch(np.zeros((1, size, size, 3), np.float32))
+
     def _top(self, probabilities: np.ndarray, top_k: int, first: range = range(0)) -> list[tuple[str, float]]:
         """The `top_k` likeliest labels; those in `first` ahead of the rest, each group by probability."""
         order = sorted(np.argsort(probabilities)[::-1], key=lambda i: i not in first)[:top_k]

@@ -50,9 +50,9 @@ def job_manager() -> JobManager:
 @st.cache_resource(show_spinner="Loading the model…", max_entries=3)
 def _predictor(name: str | None, created: str) -> Predictor:
     """One predictor per saved model version (`created` changes when a name is reused)."""
-    if name is None:
-        return Predictor(builtin_bundle(backbone()))
-    return Predictor(ModelStore().load(name))
+    predictor = Predictor(builtin_bundle(backbone()) if name is None else ModelStore().load(name))
+    predictor.warm_up()
+    return predictor
 
 
 def active_predictor() -> Predictor:
