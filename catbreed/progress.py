@@ -19,7 +19,6 @@ FEATURES = "computing features"
 TRAINING = "training"
 FINE_TUNING = "fine-tuning"
 EVALUATING = "evaluating"
-SAVING = "saving"
 
 
 @dataclass(frozen=True)
