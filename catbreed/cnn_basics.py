@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+from catbreed.images import to_model_input
+
 KERNELS: dict[str, np.ndarray] = {
     "edges": np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], dtype=np.float32),
     "vertical edges": np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32),
@@ -38,12 +40,8 @@ def demo_photo() -> bytes:
 
 
 def to_grey(image: Image.Image, size: int) -> np.ndarray:
-    """float32 (size, size) in 0..1: the photo's central square, in grey."""
-    width, height = image.size
-    side = min(width, height)
-    box = ((width - side) / 2, (height - side) / 2, (width + side) / 2, (height + side) / 2)
-    grey = image.convert("L").resize((size, size), Image.Resampling.BILINEAR, box=box)
-    return np.asarray(grey, dtype=np.float32) / 255
+    """float32 (size, size) in 0..1: the photo's central square, as the network sees it, in grey."""
+    return np.asarray(Image.fromarray(to_model_input(image, size)).convert("L"), dtype=np.float32) / 255
 
 
 def convolve(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from PIL import Image
 from catbreed.backbones import get_spec
 from catbreed.bundle import ModelBundle
 from catbreed.classifier import split_backbone
-from catbreed.images import ImageSource, open_rgb, to_model_input
+from catbreed.images import ImageSource, load_for_model
 
 # Anchors of a perceptually even dark-to-bright colour map (close to matplotlib's "inferno").
 _COLOURS = np.array(
@@ -77,7 +77,7 @@ def feature_maps(backbone: keras.Model, image: ImageSource, layer: str, n: int =
     """The `n` channels of `layer` that respond most strongly (by mean activation) to `image`."""
     size = backbone.input_shape[1]
     probe = keras.Model(backbone.input, backbone.get_layer(layer).output)
-    pixels = to_model_input(open_rgb(image, draft_size=size), size)[None].astype(np.float32)
+    pixels = load_for_model(image, size)[None].astype(np.float32)
     activations = np.asarray(probe(pixels, training=False))[0]  # (H, W, C)
     strongest = np.argsort(activations.mean(axis=(0, 1)))[::-1][:n]
     maps = np.stack([_normalise(activations[..., c]) for c in strongest])
@@ -132,7 +132,7 @@ def gradcam(bundle: ModelBundle, image: ImageSource, class_index: int | None = N
     (by default the predicted breed) was seen."""
     trunk, conv, head = _breed_path(bundle)
     size = bundle.image_size
-    pixels = tf.constant(to_model_input(open_rgb(image, draft_size=size), size)[None], dtype=tf.float32)
+    pixels = tf.constant(load_for_model(image, size)[None], dtype=tf.float32)
     feature_map = trunk(pixels, training=False)
     with tf.GradientTape() as tape:
         conv_output, features = conv(feature_map, training=False)
@@ -149,7 +149,7 @@ def gradcam(bundle: ModelBundle, image: ImageSource, class_index: int | None = N
 
 def overlay(image: ImageSource, heatmap: np.ndarray, size: int = 320, alpha: float = 0.45) -> np.ndarray:
     """uint8 (size, size, 3): the photo's central square with the heatmap laid over it in colour."""
-    photo = to_model_input(open_rgb(image, draft_size=size), size).astype(np.float32)
+    photo = load_for_model(image, size).astype(np.float32)
     smooth = np.asarray(
         Image.fromarray((heatmap * 255).astype(np.uint8)).resize((size, size), Image.Resampling.BICUBIC)
     )
