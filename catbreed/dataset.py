@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from catbreed.archive import extract_zip
 from catbreed.errors import CatbreedError
-from catbreed.images import ImageProblem, open_rgb
+from catbreed.images import ImageProblem, open_rgb, perceptual_hash
 from catbreed.progress import CHECKING, CancelFlag, ProgressCallback, Reporter
 
 IGNORED_NAMES = {"__MACOSX", "Thumbs.db", "desktop.ini"}
@@ -37,6 +37,7 @@ class Photo:
     name: str  # relative to the dataset root, as shown to the user
     label: str
     sha256: str
+    fingerprint: int | None = None  # 64-bit perceptual hash (see images.perceptual_hash); None: unknown
 
 
 @dataclass(frozen=True)
@@ -93,16 +94,16 @@ def _unwrap(root: Path) -> Path:
     return root
 
 
-def _check_file(path: Path) -> tuple[str | None, str | None]:
-    """(sha256, None) for a usable photo, (None, reason) for one to skip."""
+def _check_file(path: Path) -> tuple[str | None, int | None, str | None]:
+    """(sha256, perceptual hash, None) for a usable photo, (None, None, reason) for one to skip."""
     if path.is_symlink():
-        return None, "symbolic link (not followed)"
+        return None, None, "symbolic link (not followed)"
     try:
         data = path.read_bytes()
-        open_rgb(data, draft_size=_CHECK_DRAFT_SIZE)
+        fingerprint = perceptual_hash(open_rgb(data, draft_size=_CHECK_DRAFT_SIZE))
     except ImageProblem as problem:
-        return None, problem.reason
-    return hashlib.sha256(data).hexdigest(), None
+        return None, None, problem.reason
+    return hashlib.sha256(data).hexdigest(), fingerprint, None
 
 
 def check_folder(
@@ -137,7 +138,7 @@ def check_folder(
     duplicates: list[Duplicate] = []
     seen: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        for done, ((path, name, label), (digest, reason)) in enumerate(
+        for done, ((path, name, label), (digest, fingerprint, reason)) in enumerate(
             zip(candidates, pool.map(_check_file, (c[0] for c in candidates))), start=1
         ):
             if reason:
@@ -146,7 +147,7 @@ def check_folder(
                 duplicates.append(Duplicate(name, kept=seen[digest]))
             else:
                 seen[digest] = name
-                photos.append(Photo(path, name, label, digest))
+                photos.append(Photo(path, name, label, digest, fingerprint))
             if done % 16 == 0 or done == len(candidates):
                 reporter.step(done)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 
 @dataclass(frozen=True)
@@ -52,31 +53,29 @@ def evaluate(
     """Score float32 (N, C) class probabilities against true class ids; `names` label the photos."""
     true_ids = np.asarray(true_ids, dtype=int)
     predicted = probabilities.argmax(axis=1) if len(true_ids) else np.zeros(0, dtype=int)
-    k = len(labels)
-    confusion = np.zeros((k, k), dtype=int)
-    np.add.at(confusion, (true_ids, predicted), 1)
-    per_class = {}
-    for c, label in enumerate(labels):
-        hits, predicted_c, support = confusion[c, c], confusion[:, c].sum(), confusion[c].sum()
-        precision = hits / predicted_c if predicted_c else 0.0
-        recall = hits / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[label] = {
-            "precision": float(precision),
-            "recall": float(recall),
-            "f1": float(f1),
-            "support": int(support),
+    classes = list(range(len(labels)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        true_ids, predicted, labels=classes, zero_division=0
+    )
+    per_class = {
+        label: {
+            "precision": float(precision[c]),
+            "recall": float(recall[c]),
+            "f1": float(f1[c]),
+            "support": int(support[c]),
         }
+        for c, label in enumerate(labels)
+    }
     mistakes = [
         Mistake(names[i], labels[true_ids[i]], labels[predicted[i]], float(probabilities[i, predicted[i]]))
         for i in np.flatnonzero(predicted != true_ids)
     ]
     mistakes.sort(key=lambda m: -m.probability)  # confident mistakes first: they teach the most
     return Evaluation(
-        accuracy=float((predicted == true_ids).mean()) if len(true_ids) else 0.0,
+        accuracy=float(accuracy_score(true_ids, predicted)) if len(true_ids) else 0.0,
         n=len(true_ids),
         per_class=per_class,
         labels=list(labels),
-        confusion=confusion.tolist(),
+        confusion=confusion_matrix(true_ids, predicted, labels=classes).tolist(),
         misclassified=mistakes,
     )

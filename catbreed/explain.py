@@ -3,7 +3,6 @@
 Grad-CAM (Selvaraju et al., 2017) weighs each channel of the last convolutional layer by how
 much the chosen class's score grows with it (the mean gradient), sums the weighted channels and
 keeps the positive part: a coarse map of the regions that made the network say that class.
-It works through the classifier's nested parts: trunk -> top (or its fine-tuned copy) -> head.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from PIL import Image
 
 from catbreed.backbones import get_spec
 from catbreed.bundle import ModelBundle
-from catbreed.classifier import split_backbone
+from catbreed.classifier import feature_extractor
 from catbreed.images import ImageSource, load_for_model
 
 # Anchors of a perceptually even dark-to-bright colour map (close to matplotlib's "inferno").
@@ -106,38 +105,33 @@ def architecture(backbone: keras.Model) -> list[Block]:
     ]
 
 
-def _breed_path(bundle: ModelBundle):
-    """(trunk, conv, head): the breed output split around the Grad-CAM layer, where `conv` maps the
-    trunk's feature map to (Grad-CAM layer output, pooled features)."""
-    model = bundle.model
-    spec = get_spec(bundle.metadata.get("backbone", "efficientnet_lite0"))
-    names = {layer.name for layer in model.layers}
-    if "trunk" in names:  # a trained classifier (classifier.compose)
-        trunk, head = model.get_layer("trunk"), model.get_layer("head")
-        branch = model.get_layer("tuned_top" if "tuned_top" in names else "top")
-    else:  # the built-in ImageNet classifier wraps the whole backbone
-        backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
-        trunk, branch = split_backbone(backbone, spec)
-        head = backbone.get_layer("predictions")
-    # A copy gives the branch a graph of its own that starts at its input: tapping an inner layer of
-    # a model built from the middle of another model's graph can lead back to that other graph.
-    copy = keras.models.clone_model(branch)
-    copy.set_weights(branch.get_weights())
-    conv = keras.Model(copy.inputs[0], [copy.get_layer(spec.gradcam_layer).output, copy.outputs[0]])
-    return trunk, conv, head
-
-
-def gradcam(bundle: ModelBundle, image: ImageSource, class_index: int | None = None) -> np.ndarray:
+def gradcam(
+    bundle: ModelBundle, backbone: keras.Model, image: ImageSource, class_index: int | None = None
+) -> np.ndarray:
     """float32 (h, w) in 0..1 over the last conv layer's grid (7x7 for 224 px): where `class_index`
-    (by default the predicted breed) was seen."""
-    trunk, conv, head = _breed_path(bundle)
-    size = bundle.image_size
-    pixels = tf.constant(load_for_model(image, size)[None], dtype=tf.float32)
-    feature_map = trunk(pixels, training=False)
+    (by default the answer) was seen. `backbone` is the bundle's, built (backbones.create_backbone).
+
+    For an ensemble the map is its first member's: the other members' features enter the head as
+    constants, so the gradient is exactly that of the whole model's answer through that member.
+    """
+    spec = get_spec(bundle.backbone)
+    network = backbone.get_layer(spec.members[0]) if spec.members else backbone
+    probe = keras.Model(
+        network.input,
+        [network.get_layer(name).output for name in (spec.gradcam_layer, "avg_pool", "predictions")],
+    )
+    pixels = tf.constant(load_for_model(image, network.input_shape[1])[None], dtype=tf.float32)
+    if bundle.head is not None:
+        head = bundle.head.to_keras()
+        whole = load_for_model(image, bundle.image_size)[None].astype(np.float32)
+        features = np.asarray(feature_extractor(backbone)(whole)[0])
     with tf.GradientTape() as tape:
-        conv_output, features = conv(feature_map, training=False)
+        conv_output, pooled, imagenet = probe(pixels, training=False)
         tape.watch(conv_output)
-        probabilities = head(features, training=False)
+        if bundle.head is None:  # the built-in model: its breeds are the ImageNet classes
+            probabilities = imagenet
+        else:
+            probabilities = head(tf.concat([pooled, features[:, pooled.shape[-1] :]], axis=-1), training=False)
         if class_index is None:
             class_index = int(tf.argmax(probabilities[0]))
         score = probabilities[:, class_index]

@@ -61,7 +61,7 @@ def views_of(image: np.ndarray) -> np.ndarray:
 
 def extract_features(
     photos: Sequence[Photo],
-    extractor: keras.Model,
+    extractor: keras.Model,  # classifier.feature_extractor: pixels -> [pooled features, ImageNet]
     cache: FeatureCache,
     reporter: Reporter | None = None,
 ) -> np.ndarray:
@@ -73,7 +73,7 @@ def extract_features(
     batches = iter_image_batches([p.path for p in missing], extractor.input_shape[1], BATCH_SIZE)
     for start, images in batches:
         batch = missing[start : start + len(images)]
-        outputs = np.asarray(extractor.predict_on_batch(np.concatenate([views_of(i) for i in images])))
+        outputs = np.asarray(extractor.predict_on_batch(np.concatenate([views_of(i) for i in images]))[0])
         for photo, views in zip(batch, outputs.reshape(len(batch), len(VIEWS), *outputs.shape[1:])):
             cached[photo.sha256] = cache.put(photo.sha256, views)
         reporter.step(start + len(batch))

@@ -1,81 +1,148 @@
-"""The trained head: a softmax layer learning breeds from the backbone's cached features.
+"""The trained head: multinomial logistic regression on the backbone's cached, normalised features.
 
-`fit` is shared with fine-tuning: Adam, label smoothing, class weights for unbalanced data, early
-stopping that keeps the best validation epoch, and progress events that can cancel the fit.
+Measured by 5-fold cross-validation on the 1,799 Oxford-IIIT cats with Lite0, two seeds: L2-
+normalised features and a lightly regularised logistic regression (scikit-learn, C=10) get 90.7%
+right (90.7, 90.8), against 90.0% (89.9, 90.2) for the Adam / label-smoothing / early-stopping
+softmax layer it replaces. Besides that small win on every seed, it is deterministic and needs no
+validation photos to stop early, so the model that ships can learn from every photo.
+
+A feature vector may be several backbones' features side by side (`blocks`): each block is
+normalised on its own, so every backbone has the same say whatever the scale of its features.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
 import keras
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
 
-from catbreed.progress import Reporter
+from catbreed.errors import CatbreedError
 
-
-def build_head(feature_dim: int, n_classes: int, dropout: float) -> keras.Model:
-    """float32 (N, feature_dim) -> float32 (N, n_classes) class probabilities."""
-    features = keras.Input((feature_dim,), name="features")
-    x = keras.layers.Dropout(dropout, name="head_dropout")(features)
-    probabilities = keras.layers.Dense(n_classes, activation="softmax", name="breed")(x)
-    return keras.Model(features, probabilities, name="head")
+DEFAULT_INVERSE_REGULARIZATION = 10.0
+_ABSENT_CLASS_BIAS = -1e4  # a class with no training photo in a fold is never predicted there
 
 
-def balanced_class_weights(labels: np.ndarray, n_classes: int) -> dict[int, float]:
-    """Weight each class by n / (k * count), so every class counts as much in the loss."""
-    counts = np.bincount(labels, minlength=n_classes)
-    return {c: len(labels) / (n_classes * count) for c, count in enumerate(counts) if count}
-
-
-class _ReportEpochs(keras.callbacks.Callback):
-    def __init__(self, reporter: Reporter):
-        super().__init__()
-        self.reporter = reporter
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.reporter.check_cancelled()
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        metrics = {k: float(logs[k]) for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in logs}
-        self.reporter.step(epoch + 1, epoch=epoch + 1, **metrics)
-
-
-def fit(
-    model: keras.Model,
-    train: tuple[np.ndarray, np.ndarray],
-    val: tuple[np.ndarray, np.ndarray] | None,
-    *,
-    stage: str,
-    epochs: int,
-    learning_rate: float,
-    batch_size: int,
-    label_smoothing: float,
-    patience: int,
-    reporter: Reporter,
-) -> None:
-    """Train `model` in place on (inputs, int class ids); keeps the weights of the best epoch."""
-    n_classes = model.output_shape[-1]
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
-        metrics=["accuracy"],
+def normalise(features: np.ndarray, blocks: Sequence[int]) -> np.ndarray:
+    """float32 (..., sum(blocks)) -> the same with each block scaled to length 1 / sqrt(len(blocks))."""
+    parts = np.split(np.asarray(features, dtype=np.float32), np.cumsum(blocks)[:-1], axis=-1)
+    scale = 1 / np.sqrt(len(blocks))
+    return np.concatenate(
+        [scale * p / np.maximum(np.linalg.norm(p, axis=-1, keepdims=True), 1e-12) for p in parts], axis=-1
     )
-    x, y = train
-    has_val = val is not None and len(val[1]) > 0
-    stopper = keras.callbacks.EarlyStopping(
-        monitor="val_loss" if has_val else "loss", patience=patience, restore_best_weights=True
-    )
-    reporter.start(stage, epochs)
-    model.fit(
-        x,
-        keras.utils.to_categorical(y, n_classes),
-        validation_data=(val[0], keras.utils.to_categorical(val[1], n_classes)) if has_val else None,
-        epochs=epochs,
-        batch_size=min(batch_size, len(y)),
-        class_weight=balanced_class_weights(y, n_classes),
-        shuffle=True,
-        verbose=0,
-        callbacks=[stopper, _ReportEpochs(reporter)],
-    )
-    if stopper.stopped_epoch:  # the bar jumps to the end when early stopping cut the run short
-        reporter.step(epochs, epoch=stopper.stopped_epoch + 1)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+class LinearHead:
+    """Breed probabilities from pooled features: `fit(features, labels)`, then `predict_proba`.
+
+    Learned state, set by `fit` or `load`: `weights_` float32 (D, C), `bias_` float32 (C,),
+    `temperature_` (1.0 until calibrated; see calibration.py) and `n_photos_` trained on.
+    """
+
+    def __init__(self, blocks: Sequence[int], n_classes: int, inverse_regularization: float = 10.0, seed: int = 0):
+        self.blocks = tuple(int(b) for b in blocks)
+        self.n_classes = n_classes
+        self.inverse_regularization = inverse_regularization
+        self.seed = seed
+        self.temperature_ = 1.0
+
+    def fit(self, features: np.ndarray, labels: np.ndarray) -> LinearHead:
+        """Learn from float32 (N, V, D) features: every view (photo, mirror image) of each photo
+        is a training example with the photo's class id from int (N,) `labels`."""
+        n, views, dim = features.shape
+        if dim != sum(self.blocks):
+            raise CatbreedError(f"The head expects {sum(self.blocks)} features per photo; got {dim}.")
+        x = normalise(features.reshape(n * views, dim), self.blocks)
+        y = np.repeat(np.asarray(labels), views)
+        present = np.unique(y)
+        if len(present) < 2:
+            raise CatbreedError("Training needs photos of at least 2 breeds.")
+        model = LogisticRegression(
+            C=self.inverse_regularization, class_weight="balanced", max_iter=1000, random_state=self.seed
+        )
+        with warnings.catch_warnings():
+            # A few hundred steps fit to within a hair of the optimum; the rest would only cost time.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(x, y)
+        coef, intercept = model.coef_, model.intercept_
+        if len(present) == 2:  # scikit-learn keeps one row for two classes: logit(b) - logit(a)
+            coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
+        self.weights_ = np.zeros((dim, self.n_classes), np.float32)
+        self.bias_ = np.full(self.n_classes, _ABSENT_CLASS_BIAS, np.float32)
+        self.weights_[:, present] = coef.T
+        self.bias_[present] = intercept
+        self.n_photos_ = n
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "weights_"):
+            raise CatbreedError("This head is not trained yet; call fit(features, labels) first.")
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        """float32 (N, D) -> float32 (N, C) uncalibrated class scores."""
+        self._check_fitted()
+        return normalise(features, self.blocks) @ self.weights_ + self.bias_
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """float32 (N, D) -> float32 (N, C) calibrated class probabilities."""
+        return softmax(self.logits(features) / self.temperature_)
+
+    def save(self, path: Path) -> None:
+        self._check_fitted()
+        with open(path, "wb") as file:
+            np.savez(
+                file,
+                weights=self.weights_,
+                bias=self.bias_,
+                blocks=np.array(self.blocks),
+                temperature=np.float32(self.temperature_),
+                n_photos=np.int64(self.n_photos_),
+                inverse_regularization=np.float64(self.inverse_regularization),
+            )
+
+    @classmethod
+    def load(cls, path: Path) -> LinearHead:
+        with np.load(path, allow_pickle=False) as data:
+            head = cls(data["blocks"].tolist(), data["weights"].shape[1], float(data["inverse_regularization"]))
+            head.weights_, head.bias_ = data["weights"].astype(np.float32), data["bias"].astype(np.float32)
+            head.temperature_, head.n_photos_ = float(data["temperature"]), int(data["n_photos"])
+        return head
+
+    def to_keras(self) -> keras.Model:
+        """The same function as a Keras model, float32 (N, D) -> (N, C), for export and gradients."""
+        self._check_fitted()
+        features = keras.Input((sum(self.blocks),), name="features")
+        normalised = BlockNormalisation(self.blocks, name="block_normalisation")(features)
+        logits = keras.layers.Dense(self.n_classes, name="breed_logits")(normalised)
+        probabilities = keras.layers.Activation("softmax", name="breed")(logits / self.temperature_)
+        model = keras.Model(features, probabilities, name="head")
+        model.get_layer("breed_logits").set_weights([self.weights_, self.bias_])
+        return model
+
+
+class BlockNormalisation(keras.layers.Layer):
+    """`normalise` as a Keras layer."""
+
+    def __init__(self, blocks: Sequence[int], **kwargs):
+        super().__init__(**kwargs)
+        self.blocks = tuple(int(b) for b in blocks)
+
+    def call(self, features):
+        starts = np.cumsum((0, *self.blocks))
+        scale = 1 / np.sqrt(len(self.blocks))
+        parts = [features[:, a:b] for a, b in zip(starts[:-1], starts[1:])]
+        return keras.ops.concatenate(
+            [scale * p / keras.ops.maximum(keras.ops.norm(p, axis=-1, keepdims=True), 1e-12) for p in parts], axis=-1
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "blocks": list(self.blocks)}

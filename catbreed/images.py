@@ -117,6 +117,15 @@ def to_model_input(image: Image.Image, size: int) -> np.ndarray:
     return np.asarray(resized, dtype=np.uint8)
 
 
+def perceptual_hash(image: Image.Image) -> int:
+    """64-bit difference hash (dHash) of the central square: one bit per pair of neighbouring
+    pixels in a 9x8 grey thumbnail, set where brightness falls to the right. Resized, re-encoded or
+    slightly edited copies of a photo differ in a few bits; unrelated photos in about 32."""
+    grey = np.asarray(Image.fromarray(to_model_input(image, 64)).convert("L").resize((9, 8), Image.Resampling.BOX))
+    bits = (grey[:, :-1] > grey[:, 1:]).flatten()
+    return int.from_bytes(np.packbits(bits).tobytes(), "big")
+
+
 def load_for_model(source: ImageSource, size: int) -> np.ndarray:
     return to_model_input(open_rgb(source, draft_size=size), size)
 

@@ -49,9 +49,9 @@ class TrainingJob:
         return self.events[-1] if self.events else None
 
     @property
-    def epochs(self) -> list[Progress]:
-        """The per-epoch events, for loss and accuracy curves."""
-        return [e for e in list(self.events) if e.epoch is not None and e.loss is not None]
+    def folds(self) -> list[Progress]:
+        """The cross-validation folds finished so far, each with its held-out accuracy."""
+        return [e for e in list(self.events) if e.accuracy is not None]
 
     def cancel(self) -> None:
         self.cancel_flag.set()

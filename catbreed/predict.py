@@ -17,7 +17,7 @@ import numpy as np
 
 from catbreed.backbones import DEFAULT_BACKBONE, create_backbone
 from catbreed.bundle import ModelBundle
-from catbreed.classifier import BREEDS, IMAGENET, imagenet_classifier
+from catbreed.classifier import feature_extractor
 from catbreed.images import ImageSource, iter_image_batches, load_for_model
 from catbreed.progress import EVALUATING, Reporter
 
@@ -38,11 +38,10 @@ def imagenet_labels() -> tuple[str, ...]:
 BUILTIN_KIND = "imagenet"
 
 
-def builtin_bundle(backbone: keras.Model | None = None, backbone_name: str = DEFAULT_BACKBONE) -> ModelBundle:
+def builtin_bundle(backbone_name: str = DEFAULT_BACKBONE) -> ModelBundle:
     """The model used before any training: the backbone's ImageNet classes, cat breeds among them."""
     metadata = {"name": "ImageNet (built-in)", "backbone": backbone_name, "kind": BUILTIN_KIND}
-    model = imagenet_classifier(backbone or create_backbone(backbone_name))
-    return ModelBundle(model, list(imagenet_labels()), metadata)
+    return ModelBundle(backbone_name, list(imagenet_labels()), None, metadata)
 
 
 @dataclass(frozen=True)
@@ -62,13 +61,23 @@ def cat_verdict(imagenet_probabilities: np.ndarray) -> tuple[bool, float]:
 
 
 class Predictor:
-    def __init__(self, bundle: ModelBundle):
+    """A bundle ready to answer: the backbone runs once per batch, the head on its features."""
+
+    def __init__(self, bundle: ModelBundle, backbone: keras.Model | None = None):
         self.bundle = bundle
+        self._extractor = feature_extractor(backbone or create_backbone(bundle.backbone))
 
     def warm_up(self) -> None:
         """Run one blank photo through the model, so the first real answer is not slowed by tracing."""
         size = self.bundle.image_size
-        self.bundle.model.predict_on_batch(np.zeros((1, size, size, 3), np.float32))
+        self._extractor.predict_on_batch(np.zeros((1, size, size, 3), np.float32))
+
+    def _probabilities(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 (N, S, S, 3) -> (float32 (N, C) breed probabilities, float32 (N, 1000) ImageNet ones)."""
+        features, imagenet = self._extractor.predict_on_batch(pixels.astype(np.float32))
+        imagenet = np.asarray(imagenet)
+        head = self.bundle.head
+        return (imagenet if head is None else head.predict_proba(np.asarray(features))), imagenet
 
     def _top(self, probabilities: np.ndarray, top_k: int, first: range = range(0)) -> list[tuple[str, float]]:
         """The `top_k` likeliest labels; those in `first` ahead of the rest, each group by probability."""
@@ -78,13 +87,11 @@ class Predictor:
     def predict(self, source: ImageSource, top_k: int = 3) -> Prediction:
         """Top `top_k` labels of one photo (path, bytes or PIL image); raises ImageProblem if unusable."""
         started = time.perf_counter()
-        pixels = load_for_model(source, self.bundle.image_size)[None].astype(np.float32)
-        outputs = self.bundle.model.predict_on_batch(pixels)
-        is_cat, cat_probability = cat_verdict(np.asarray(outputs[IMAGENET][0]))
+        breeds, imagenet = self._probabilities(load_for_model(source, self.bundle.image_size)[None])
+        is_cat, cat_probability = cat_verdict(imagenet[0])
         # The built-in model's 1000 classes hold 5 cat breeds; for a cat, those are the answer.
-        first = DOMESTIC_CAT_CLASSES if is_cat and self.bundle.metadata.get("kind") == BUILTIN_KIND else range(0)
-        top = self._top(np.asarray(outputs[BREEDS][0]), top_k, first)
-        return Prediction(top, is_cat, cat_probability, time.perf_counter() - started)
+        first = DOMESTIC_CAT_CLASSES if is_cat and self.bundle.head is None else range(0)
+        return Prediction(self._top(breeds[0], top_k, first), is_cat, cat_probability, time.perf_counter() - started)
 
     def breed_probabilities(self, sources: Sequence[ImageSource], reporter: Reporter | None = None) -> np.ndarray:
         """float32 (N, C) breed probabilities of many photos, batched."""
@@ -92,6 +99,6 @@ class Predictor:
         reporter.start(EVALUATING, len(sources))
         chunks = []
         for start, images in iter_image_batches(sources, self.bundle.image_size, BATCH_SIZE):
-            chunks.append(np.asarray(self.bundle.model.predict_on_batch(np.stack(images).astype(np.float32))[BREEDS]))
+            chunks.append(self._probabilities(np.stack(images))[0])
             reporter.step(start + len(images))
         return np.concatenate(chunks) if chunks else np.zeros((0, len(self.bundle.classes)), np.float32)

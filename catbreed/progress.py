@@ -16,8 +16,8 @@ from catbreed.errors import Cancelled
 
 CHECKING = "checking photos"
 FEATURES = "computing features"
-TRAINING = "training"
-FINE_TUNING = "fine-tuning"
+CROSS_VALIDATING = "estimating accuracy"
+TRAINING = "training on every photo"
 EVALUATING = "evaluating"
 
 
@@ -27,11 +27,7 @@ class Progress:
     step: int
     total: int
     eta_seconds: float | None = None
-    epoch: int | None = None
-    loss: float | None = None
-    accuracy: float | None = None
-    val_loss: float | None = None
-    val_accuracy: float | None = None
+    accuracy: float | None = None  # of the fold just held out, while estimating accuracy
 
     @property
     def fraction(self) -> float:

@@ -1,8 +1,12 @@
-"""Train / validation / test assignment from each photo's content hash.
+"""Which photos are used how: an optional held-out test set, near-duplicate groups, and folds.
 
-As in TensorFlow's `retrain.py` (which hashed file names), a photo's set depends on the photo
-alone: adding photos never moves old ones between sets, and identical photos always land in the
-same set, so a test photo is never also a training photo.
+The optional test set is drawn from each photo's content hash, as TensorFlow's `retrain.py` drew
+its sets from hashed file names: adding photos never moves old ones in or out of it, and
+identical photos always land on the same side.
+
+Cross-validation folds keep near-duplicates (the same cat from the same shoot, a resized or
+re-encoded copy) together: a photo whose near-twin was trained on is no test of anything, and
+an estimate that counts it is too rosy for the next, truly new photo.
 """
 
 from __future__ import annotations
@@ -10,56 +14,82 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+from sklearn.model_selection import StratifiedGroupKFold
+
 from catbreed.dataset import Photo
 from catbreed.errors import CatbreedError
 
-TRAIN, VAL, TEST = "train", "val", "test"
 _BUCKETS = 2**32
+# dHash bits that may differ between near-duplicates. On the 1,799 Oxford-IIIT cats, pairs within
+# 0-6 bits are the same photo resized or re-shot a moment later (23 pairs); at 8 bits, pairs of
+# different breeds begin to appear.
+NEAR_DUPLICATE_BITS = 6
+MAX_FOLDS = 5
 
 
 @dataclass(frozen=True)
 class Split:
-    train: list[int]  # indices into the dataset's photos
-    val: list[int]
-    test: list[int]
+    train: list[int]  # indices into the dataset's photos: cross-validated, then all trained on
+    test: list[int]  # held out from everything, scored once at the end (empty by default)
 
     def sizes(self) -> dict[str, int]:
-        return {TRAIN: len(self.train), VAL: len(self.val), TEST: len(self.test)}
+        return {"train": len(self.train), "test": len(self.test)}
 
 
-def check_percentages(val_percent: float, test_percent: float) -> None:
-    for name, value in (("validation", val_percent), ("test", test_percent)):
-        if not 0 <= value < 100:
-            raise CatbreedError(f"The {name} percentage must be from 0 to 99; got {value}.")
-    if val_percent + test_percent >= 100:
-        raise CatbreedError(
-            f"Validation + test must leave photos to train on; got {val_percent} + {test_percent} = "
-            f"{val_percent + test_percent}%, expected under 100%."
-        )
+def check_test_percent(test_percent: float) -> None:
+    if not 0 <= test_percent < 100:
+        raise CatbreedError(f"The test percentage must be from 0 to 99; got {test_percent}.")
 
 
-def assign(sha256: str, val_percent: float, test_percent: float) -> str:
-    """The set of one photo: its hash read as a number in [0, 100) picks the bucket."""
-    percentile = int(sha256[:8], 16) / _BUCKETS * 100
-    if percentile < val_percent:
-        return VAL
-    if percentile < val_percent + test_percent:
-        return TEST
-    return TRAIN
+def is_test(sha256: str, test_percent: float) -> bool:
+    """Whether one photo is held out: its hash read as a number in [0, 100) falls below the percentage."""
+    return int(sha256[:8], 16) / _BUCKETS * 100 < test_percent
 
 
-def split_photos(photos: Sequence[Photo], val_percent: float, test_percent: float) -> Split:
-    check_percentages(val_percent, test_percent)
-    sets: dict[str, list[int]] = {TRAIN: [], VAL: [], TEST: []}
-    for index, photo in enumerate(photos):
-        sets[assign(photo.sha256, val_percent, test_percent)].append(index)
-    # A class with no training photo cannot be learned: lend it the photo with the smallest hash,
-    # a choice that stays the same as photos are added elsewhere.
-    in_train = {photos[i].label for i in sets[TRAIN]}
+def split_photos(photos: Sequence[Photo], test_percent: float) -> Split:
+    check_test_percent(test_percent)
+    test = {i for i, photo in enumerate(photos) if is_test(photo.sha256, test_percent)}
+    # A class with no photo to train on cannot be learned: lend it the photo with the smallest
+    # hash, a choice that stays the same as photos are added elsewhere.
+    in_train = {photo.label for i, photo in enumerate(photos) if i not in test}
     for label in sorted({photo.label for photo in photos} - in_train):
-        index = min((i for i, p in enumerate(photos) if p.label == label), key=lambda i: photos[i].sha256)
-        for name in (VAL, TEST):
-            if index in sets[name]:
-                sets[name].remove(index)
-        sets[TRAIN].append(index)
-    return Split(sorted(sets[TRAIN]), sets[VAL], sets[TEST])
+        test.discard(min((i for i, p in enumerate(photos) if p.label == label), key=lambda i: photos[i].sha256))
+    return Split([i for i in range(len(photos)) if i not in test], sorted(test))
+
+
+def near_duplicate_groups(photos: Sequence[Photo], max_bits: int = NEAR_DUPLICATE_BITS) -> np.ndarray:
+    """int (N,) group ids: photos whose perceptual hashes differ in at most `max_bits` bits share
+    a group, and so does any chain of such pairs. A photo without a hash is a group of its own."""
+    parent = np.arange(len(photos))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    known = np.array([i for i, p in enumerate(photos) if p.fingerprint is not None], dtype=int)
+    hashes = np.array([photos[i].fingerprint for i in known], dtype=np.uint64)
+    for row, i in enumerate(known):
+        close = known[row + 1 :][np.bitwise_count(hashes[row + 1 :] ^ hashes[row]) <= max_bits]
+        for j in close:
+            parent[root(int(j))] = root(int(i))
+    return np.array([root(i) for i in range(len(photos))])
+
+
+def cv_folds(labels: np.ndarray, groups: np.ndarray, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified folds of (train indices, held-out indices) that never split a group.
+
+    Five folds, or fewer when the smallest class has fewer groups than that: each class then
+    still has a photo to learn from in every fold.
+    """
+    smallest = min(len(np.unique(groups[labels == c])) for c in np.unique(labels))
+    k = min(MAX_FOLDS, smallest)
+    if k < 2:
+        raise CatbreedError(
+            "Every breed needs at least 2 photos that are not near-copies of each other to estimate accuracy; "
+            "add more varied photos."
+        )
+    folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    return list(folds.split(np.zeros(len(labels)), labels, groups))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from catbreed.bundle import METADATA_FILE, ModelBundle
 from catbreed.errors import CatbreedError
+from catbreed.estimate import Estimate
 from catbreed.paths import atomic_write_bytes, models_dir
 
 ACTIVE_FILE = ".active"
@@ -29,8 +30,10 @@ class SavedModel:
     metadata: dict
 
     @property
-    def test_accuracy(self) -> float | None:
-        return (self.metadata.get("metrics") or {}).get("test_accuracy")
+    def expected_accuracy(self) -> Estimate | None:
+        """None for a model whose metadata holds no estimate (made by an older catbreed)."""
+        expected = (self.metadata.get("metrics") or {}).get("expected_accuracy")
+        return Estimate(**expected) if expected else None
 
     @property
     def classes(self) -> list[str]:

@@ -8,7 +8,8 @@ run_inside_navigation()
 st.title("catbreed")
 st.markdown(
     "Teach a computer to tell cat breeds apart, right here in your browser, offline.  \n"
-    "Upload a zip with one folder of photos per breed, and a pretrained CNN learns them in seconds.  \n"
+    "Upload a zip with one folder of photos per breed, and a pretrained CNN learns them; it tells you how often "
+    "it will be right on photos it has never seen.  \n"
     "Then snap your cat with the webcam and see which breed it thinks it is, and why."
 )
 
@@ -24,8 +25,9 @@ with st.container(border=True):
         )
     else:
         st.subheader(plain(model.name), anchor=False)
-        accuracy = f"{model.test_accuracy:.1%}" if model.test_accuracy is not None else "not measured"
-        st.write(f"{len(model.classes)} breeds · test accuracy {accuracy} · trained {model.created[:10]}")
+        expected = model.expected_accuracy
+        accuracy = f"expected accuracy on new photos {expected.describe()}" if expected else "accuracy not estimated"
+        st.write(f"{len(model.classes)} breeds · {accuracy} · trained {model.created[:10]}")
 
 links = {
     "pages/classify.py": ("Classify a photo", ":material/photo_camera:"),

@@ -138,11 +138,11 @@ st.header("7. Transfer learning: reuse what ImageNet taught", anchor=False)
 cached, size = FeatureCache(catbreed_home(), spec.name, "avg_pool").stats()
 st.write(
     f"Training a CNN like this from scratch takes millions of photos. Instead catbreed keeps all its "
-    f"{net.count_params():,} weights frozen and trains only a new head: one softmax layer from the 1280 "
+    f"{net.count_params():,} weights frozen and trains only a new head: a logistic regression from the 1280 "
     "features the network computes for each photo to your breeds. Those features never change for a "
     f"photo, so they are computed once and cached: this machine holds them for {cached:,} photos "
-    f"({size / 1e6:.1f} MB), which is why retraining takes seconds. Fine-tune mode then also retrains the "
-    "last block of the network, gently, for a little more accuracy."
+    f"({size / 1e6:.1f} MB), which is why retraining takes seconds. Accurate mode puts the features of three "
+    "networks of different sizes side by side, and the head learns from all of them."
 )
 
 # --- 8. What the model sees ----------------------------------------------------------------

@@ -4,7 +4,7 @@ import streamlit as st
 from catbreed.bundle import ModelBundle
 from catbreed.errors import CatbreedError
 from catbreed.store import ModelStore, SavedModel
-from pages.shared import BUILTIN_NAME, plain, run_inside_navigation
+from pages.shared import BUILTIN_NAME, backbone, plain, run_inside_navigation
 
 run_inside_navigation()
 
@@ -29,17 +29,21 @@ def tflite_bytes(path: str, created: str) -> bytes:
     import tempfile
     from pathlib import Path
 
+    bundle = ModelBundle.load(Path(path))
     with tempfile.TemporaryDirectory() as folder:
-        out = ModelBundle.load(Path(path)).export("tflite", Path(folder) / "model.tflite", quantize=True)
+        out = bundle.export("tflite", Path(folder) / "model.tflite", quantize=True, backbone=backbone(bundle.backbone))
         return out.read_bytes()
 
 
 def model_details(model: SavedModel) -> None:
     meta = model.metadata
-    accuracy = f"{model.test_accuracy:.1%}" if model.test_accuracy is not None else "not measured"
+    expected = model.expected_accuracy
+    accuracy = f"expected accuracy on new photos {expected.describe()}" if expected else "accuracy not estimated"
     st.write(
-        f"Backbone {plain(meta.get('backbone', '?'))} · mode {plain(meta.get('settings', {}).get('mode', '?'))} · test accuracy {accuracy}"
+        f"Backbone {plain(meta.get('backbone', '?'))} · mode {plain(meta.get('settings', {}).get('mode', '?'))} · {accuracy}"
     )
+    if expected:
+        st.caption(plain(f"Estimated by {expected.method}."))
     st.text("Breeds: " + ", ".join(model.classes))
     download, export, delete = st.columns(3)
     download.download_button(
@@ -86,11 +90,17 @@ if choice != active:
 if not models:
     st.info("No saved models yet. Train one on the Train page; until then the built-in ImageNet model is used.")
 else:
-    table = pd.DataFrame(
-        [(m.name, m.created[:16].replace("T", " "), len(m.classes), m.test_accuracy) for m in models],
-        columns=["name", "created", "breeds", "test accuracy"],
+    rows = []
+    for m in models:
+        expected = m.expected_accuracy
+        low_high = (expected.value, expected.low, expected.high) if expected else (None, None, None)
+        rows.append((m.name, m.created[:16].replace("T", " "), len(m.classes), *low_high))
+    table = pd.DataFrame(rows, columns=["name", "created", "breeds", "expected accuracy", "from", "to"])
+    st.dataframe(
+        table.style.format({c: "{:.1%}" for c in ("expected accuracy", "from", "to")}, na_rep="–"),
+        hide_index=True,
     )
-    st.dataframe(table.style.format({"test accuracy": "{:.1%}"}, na_rep="–"), hide_index=True)
+    st.caption("Expected accuracy on new photos, by cross-validation, with its 95% interval (from – to).")
     for model in models:
         with st.expander(plain(model.name) + ("  (in use)" if model.name == active else "")):
             model_details(model)

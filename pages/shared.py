@@ -50,7 +50,8 @@ def job_manager() -> JobManager:
 @st.cache_resource(show_spinner="Loading the model…", max_entries=3)
 def _predictor(name: str | None, created: str) -> Predictor:
     """One predictor per saved model version (`created` changes when a name is reused)."""
-    predictor = Predictor(builtin_bundle(backbone()) if name is None else ModelStore().load(name))
+    bundle = builtin_bundle() if name is None else ModelStore().load(name)
+    predictor = Predictor(bundle, backbone(bundle.backbone))
     predictor.warm_up()
     return predictor
 
@@ -62,7 +63,7 @@ def active_predictor() -> Predictor:
 @st.cache_data(max_entries=16, show_spinner="Finding where it looked…")
 def _where_it_looked(photo: bytes, label: str, model: str | None, created: str) -> np.ndarray:
     bundle = _predictor(model, created).bundle
-    heatmap = explain.gradcam(bundle, photo, class_index=bundle.classes.index(label))
+    heatmap = explain.gradcam(bundle, backbone(bundle.backbone), photo, class_index=bundle.classes.index(label))
     return explain.overlay(photo, heatmap, size=320)
 
 

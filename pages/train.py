@@ -6,7 +6,7 @@ from catbreed.dataset import Dataset, discard_upload, open_uploaded_archive
 from catbreed.errors import CatbreedError
 from catbreed.images import ImageProblem, thumbnail
 from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, TrainingJob
-from catbreed.settings import MODES, TrainSettings
+from catbreed.settings import MODE_SUMMARIES, MODES, TrainSettings
 from catbreed.store import ModelStore
 from pages.shared import job_manager, plain, run_inside_navigation
 
@@ -61,35 +61,21 @@ def settings_form() -> TrainSettings | None:
     with st.form("settings"):
         st.subheader("Settings", anchor=False)
         mode = st.radio(
-            "Mode", MODES, index=MODES.index(defaults.mode), horizontal=True, help=TrainSettings.help("mode")
+            "Mode",
+            MODES,
+            index=MODES.index(defaults.mode),
+            captions=[MODE_SUMMARIES[m] for m in MODES],
+            help="Both learn from every photo and estimate their accuracy on new photos by cross-validation.",
         )
         left, right = st.columns(2)
-        epochs = left.number_input("Epochs", 1, 1000, defaults.epochs, help=TrainSettings.help("epochs"))
-        learning_rate = right.select_slider(
-            "Learning rate",
-            options=[1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
-            value=defaults.learning_rate,
-            format_func="{:g}".format,
-            help=TrainSettings.help("learning_rate"),
-        )
-        val_percent = left.slider(
-            "Validation %", 0, 40, int(defaults.val_percent), help=TrainSettings.help("val_percent")
-        )
+        augment = left.checkbox("Learn from mirror images too", defaults.augment, help=TrainSettings.help("augment"))
         test_percent = right.slider(
-            "Test %", 0, 40, int(defaults.test_percent), help=TrainSettings.help("test_percent")
+            "Hold out for a final test %", 0, 40, int(defaults.test_percent), help=TrainSettings.help("test_percent")
         )
-        augment = st.checkbox("Learn from mirror images too", defaults.augment, help=TrainSettings.help("augment"))
         if not st.form_submit_button("Train", type="primary"):
             return None
     try:
-        return TrainSettings(
-            mode=mode,
-            epochs=int(epochs),
-            learning_rate=learning_rate,
-            augment=augment,
-            val_percent=val_percent,
-            test_percent=test_percent,
-        )
+        return TrainSettings(mode=mode, augment=augment, test_percent=test_percent)
     except CatbreedError as error:
         st.error(plain(str(error)))
         return None
@@ -108,8 +94,8 @@ def live_progress(job: TrainingJob) -> None:
         st.progress(0.0, text="Starting…")
     else:
         st.progress(min(latest.fraction, 1.0), text=describe(latest))
-    if job.epochs:
-        st.altair_chart(charts.learning_curves(job.epochs))
+    if job.folds:
+        st.altair_chart(charts.fold_accuracies(job.folds))
     if st.button("Cancel training", key=f"cancel-{job.id}"):
         job.cancel()
         st.toast("Cancelling…")
@@ -120,45 +106,46 @@ def show_result(job: TrainingJob) -> None:
     st.success(
         f"Trained on {result.split.sizes()['train']} photos in {result.seconds:.0f} s.", icon=":material/check_circle:"
     )
-    fine_tune = result.bundle.metadata.get("fine_tune")
-    if fine_tune and not fine_tune["kept"]:
-        before, after = fine_tune["validation_before"]["accuracy"], fine_tune["validation_after"]["accuracy"]
-        st.info(
-            f"Fine-tuning did not do better on the validation photos ({before:.1%} → {after:.1%}), "
-            "so the quick model was kept.",
-            icon=":material/info:",
-        )
-    test = result.test
+    metrics = result.bundle.metadata["metrics"]
     a, b, c = st.columns(3)
-    a.metric("Test accuracy", f"{test.accuracy:.1%}" if test else "no test photos")
-    b.metric("Validation accuracy", f"{result.val_accuracy:.1%}" if result.val_accuracy is not None else "n/a")
-    c.metric("Breeds", len(result.bundle.classes))
-    if job.epochs:
-        st.altair_chart(charts.learning_curves(job.epochs))
-    if test:
-        table, matrix = st.columns([2, 3])
-        with table:
-            st.subheader("Per breed", anchor=False)
-            rows = [
-                (label, *((s["precision"], s["recall"], s["f1"]) if s["support"] else (None,) * 3), s["support"])
-                for label, s in test.per_class.items()
-            ]  # a breed with no test photo has no scores, rather than scores of 0
-            frame = pd.DataFrame(rows, columns=["breed", "precision", "recall", "F1", "test photos"])
-            st.dataframe(
-                frame.style.format({"precision": "{:.0%}", "recall": "{:.0%}", "F1": "{:.2f}"}, na_rep="–"),
-                hide_index=True,
-            )
-        with matrix:
-            st.subheader("Confusion matrix", anchor=False)
-            st.altair_chart(charts.confusion_matrix(test))
-        show_mistakes(job)
+    a.metric(
+        "Expected accuracy on new photos",
+        f"{result.estimate.value:.1%}",
+        help=f"95% interval {result.estimate.low:.1%} to {result.estimate.high:.1%}, by {result.estimate.method}.",
+    )
+    b.metric("95% interval", f"{result.estimate.low:.1%} – {result.estimate.high:.1%}")
+    c.metric("Held-out test photos", f"{result.test.accuracy:.1%}" if result.test else "none held out")
+    calibration = metrics["calibration"]
+    st.caption(
+        plain(
+            f"Estimated by {result.estimate.method}. Probabilities calibrated: calibration error "
+            f"{calibration['ece_before']:.1%} before, {calibration['ece_after']:.1%} after."
+        )
+    )
+    evaluation = result.evaluation
+    table, matrix = st.columns([2, 3])
+    with table:
+        st.subheader("Per breed", anchor=False)
+        st.caption("Each photo scored by a model that had not seen it.")
+        rows = [
+            (label, s["precision"], s["recall"], s["f1"], s["support"]) for label, s in evaluation.per_class.items()
+        ]
+        frame = pd.DataFrame(rows, columns=["breed", "precision", "recall", "F1", "photos"])
+        st.dataframe(
+            frame.style.format({"precision": "{:.0%}", "recall": "{:.0%}", "F1": "{:.2f}"}, na_rep="–"),
+            hide_index=True,
+        )
+    with matrix:
+        st.subheader("Confusion matrix", anchor=False)
+        st.altair_chart(charts.confusion_matrix(evaluation))
+    show_mistakes(job)
     save_form(job)
 
 
 def show_mistakes(job: TrainingJob) -> None:
-    mistakes = job.result.test.misclassified[:MISTAKES_SHOWN]
+    mistakes = job.result.evaluation.misclassified[:MISTAKES_SHOWN]
     if not mistakes:
-        st.write("No test photo was misclassified.")
+        st.write("Every photo was classified right by a model that had not seen it.")
         return
     st.subheader("Photos it got wrong", anchor=False)
     paths = {p.name: p.path for p in job.dataset.photos}
@@ -189,7 +176,10 @@ def save_form(job: TrainingJob) -> None:
 
 
 st.title("Train")
-st.caption("Upload photos of the breeds to tell apart; a CNN pretrained on ImageNet learns them in seconds.")
+st.caption(
+    "Upload photos of the breeds to tell apart; a CNN pretrained on ImageNet learns them, and cross-validation "
+    "tells you how often it will be right on photos it has never seen."
+)
 manager = job_manager()
 job = manager.get(st.session_state.get("job_id") or st.query_params.get("job"))
 

@@ -110,4 +110,4 @@ def trained(shapes_folder, backbone):
     from catbreed.settings import TrainSettings
     from catbreed.training import train
 
-    return train(check_folder(shapes_folder), TrainSettings(val_percent=25, test_percent=25), backbone=backbone)
+    return train(check_folder(shapes_folder), TrainSettings(test_percent=25), backbone=backbone)

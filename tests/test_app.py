@@ -74,12 +74,13 @@ def test_train_from_a_zip_then_save_and_use_the_model(app, shapes_zip, tmp_path)
     metrics = {m.label: m.value for m in app.metric}
     assert metrics == {"Breeds": "3", "Photos": "36", "Skipped": "0", "Duplicates": "0"}
 
-    app.slider[0].set_value(25)  # validation %
-    app.slider[1].set_value(25)  # test %
+    app.slider[0].set_value(25)  # test %
     app.button[0].click().run()  # the form's Train button
     wait_for(app, lambda at: any("Trained on" in s.value for s in at.success))
     assert not app.exception
-    assert {m.label: m.value for m in app.metric}["Test accuracy"] == "100.0%"
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Held-out test photos"] == "100.0%"
+    assert metrics["Expected accuracy on new photos"].endswith("%") and "–" in metrics["95% interval"]
     assert app.query_params["job"]  # a reload finds the job again
 
     app.text_input[0].set_value("my shapes")
@@ -87,8 +88,10 @@ def test_train_from_a_zip_then_save_and_use_the_model(app, shapes_zip, tmp_path)
     assert ModelStore(tmp_path / "models").active() == "my shapes"
     assert "now in use" in texts(app)
 
+    saved = ModelStore(tmp_path / "models").list()[0]
     app.switch_page("pages/home.py").run()
-    assert "3 breeds · test accuracy 100.0%" in texts(app)
+    assert f"3 breeds · expected accuracy on new photos {saved.expected_accuracy.describe()}" in texts(app)
+    assert "test accuracy" not in texts(app).lower()
 
 
 def test_a_bad_zip_gives_an_error_not_a_traceback(app):
@@ -143,21 +146,25 @@ def test_models_page_deletes_a_model_after_confirmation(app, trained, tmp_path):
     assert store.list() == []
 
 
-def test_cancel_button_stops_a_running_training(app, shapes_folder):
+def test_cancel_button_stops_a_running_training(app, tmp_path):
+    from conftest import make_dataset_folder
+
     from catbreed.dataset import check_folder
     from catbreed.jobs import CANCELLED, RUNNING
+    from catbreed.progress import FEATURES
     from catbreed.settings import TrainSettings
     from pages.shared import job_manager
 
-    job = job_manager().submit(check_folder(shapes_folder), TrainSettings(epochs=100_000, patience=100_000))
+    many = make_dataset_folder(tmp_path / "many", per_class=150)  # seconds of features to compute
+    job = job_manager().submit(check_folder(many), TrainSettings())
     deadline = time.monotonic() + TIMEOUT
-    while not (job.state == RUNNING and job.epochs):
+    while not (job.state == RUNNING and job.latest and job.latest.stage == FEATURES):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     app.query_params["job"] = job.id  # as a reload of the page that started it
     app.switch_page("pages/train.py").run()
     assert not app.exception
-    assert app.get("progress") and "Training:" in app.get("progress")[0].proto.text
+    assert app.get("progress") and "Computing features:" in app.get("progress")[0].proto.text
     next(b for b in app.button if b.label == "Cancel training").click().run()
     while job.state == RUNNING:
         assert time.monotonic() < deadline

@@ -137,7 +137,7 @@ def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zi
     page.get_by_text("Training", exact=True).wait_for()
     assert "job=" in page.url
     page.reload()  # the job lives on in the server; the URL finds it again
-    page.get_by_text("Test accuracy").wait_for(timeout=180_000)
+    page.get_by_text("Expected accuracy on new photos").wait_for(timeout=180_000)
     wait_for_app(page)
     screenshot(page, "3-train-result")
     page.get_by_text("Confusion matrix").scroll_into_view_if_needed()

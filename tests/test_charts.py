@@ -19,14 +19,10 @@ def test_probabilities_keep_the_order_given():
     assert list(chart.data["breed"]) == ["Siamese", "Birman"] and list(chart.data["probability"]) == [0.9, 0.07]
 
 
-def test_learning_curves_hold_train_and_validation_of_each_epoch():
-    epochs = [
-        Progress("training", 1, 2, epoch=1, loss=1.0, accuracy=0.5, val_loss=1.2, val_accuracy=0.4),
-        Progress("training", 2, 2, epoch=2, loss=0.5, accuracy=0.8),
-    ]
-    rows = charts.learning_curves(epochs).data.to_dict("records")
-    assert len(rows) == 6  # epoch 1: four values; epoch 2: no validation
-    assert {"epoch": 1, "metric": "loss", "set": "validation", "value": 1.2, "stage": "training"} in rows
+def test_fold_accuracies_have_a_bar_per_finished_fold():
+    folds = [Progress("estimating accuracy", 1, 5, accuracy=0.9), Progress("estimating accuracy", 2, 5, accuracy=0.8)]
+    chart = charts.fold_accuracies(folds)
+    assert chart.data.to_dict("records") == [{"fold": 1, "accuracy": 0.9}, {"fold": 2, "accuracy": 0.8}]
 
 
 def test_confusion_matrix_has_a_cell_per_pair():

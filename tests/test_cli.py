@@ -28,21 +28,22 @@ def last_json(result: subprocess.CompletedProcess) -> dict:
 @pytest.fixture(scope="module")
 def cli_model(shapes_zip, catbreed_home, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "shapes-model"
-    result = catbreed(
-        "train", shapes_zip, "--out", out, "--val-percent", 25, "--test-percent", 25, "--json", home=catbreed_home
-    )
+    result = catbreed("train", shapes_zip, "--out", out, "--test-percent", 25, "--json", home=catbreed_home)
     return out, last_json(result), result
 
 
 def test_train_writes_a_model_and_reports_json(cli_model):
     out, report, result = cli_model
-    assert report["model"] == str(out) and (out / "model.keras").is_file()
+    assert report["model"] == str(out) and (out / "head.npz").is_file()
     assert report["classes"] == ["blue_squares", "green_bars", "red_circles"]
     assert report["counts"] == {"blue_squares": 12, "green_bars": 12, "red_circles": 12}
     assert sum(report["split"].values()) == 36
     assert report["skipped"] == [] and report["duplicates"] == []
     assert report["metrics"]["test_accuracy"] == 1.0 and report["seconds"] > 0
-    assert "training" in result.stderr  # progress goes to stderr, not into the JSON
+    expected = report["metrics"]["expected_accuracy"]
+    assert set(expected) == {"value", "low", "high", "method"}
+    assert 0 <= expected["low"] <= expected["value"] <= expected["high"] <= 1
+    assert "estimating accuracy" in result.stderr  # progress goes to stderr, not into the JSON
 
 
 def test_evaluate_reports_per_class_scores(cli_model, shapes_folder, catbreed_home):
@@ -92,7 +93,20 @@ def test_export_and_info(cli_model, tmp_path, catbreed_home):
         info.returncode == 0
         and "blue_squares, green_bars, red_circles" in info.stdout
         and "efficientnet_lite0" in info.stdout
+        and "expected accuracy on new photos" in info.stdout
     )
+
+
+def test_every_training_setting_has_a_flag_with_its_help():
+    import dataclasses
+
+    from catbreed.cli import build_parser
+    from catbreed.settings import TrainSettings
+
+    train_help = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    for setting in dataclasses.fields(TrainSettings):
+        flag = setting.name.replace("_", "-")
+        assert f"--{flag}" in train_help or f"--no-{flag}" in train_help, flag
 
 
 def make_bad_inputs(tmp_path: Path) -> dict[str, Path]:
@@ -124,7 +138,7 @@ def test_bad_data_exits_2_with_one_line_and_no_traceback(tmp_path, case, catbree
         ["predict", "/etc/hostname"],
         ["predict", "no-such-photo.jpg"],
         ["info", "/tmp"],
-        ["train", "x.zip", "--epochs", "0"],
+        ["train", "x.zip", "--inverse-regularization", "0"],
         ["train", "x.zip", "--mode", "slow"],
         ["export", "--model", "/tmp", "--format", "tflite"],
     ],

@@ -88,14 +88,14 @@ def quadrant_model(backbone, tmp_path_factory):
         (root / colour).mkdir()
         for i in range(20):
             (root / colour / f"{i}.jpg").write_bytes(jpeg_bytes(quadrant_photo(colour, i)))
-    result = train(check_folder(root), TrainSettings(val_percent=20, test_percent=0), backbone=backbone)
+    result = train(check_folder(root), TrainSettings(), backbone=backbone)
     return result.bundle
 
 
-def test_gradcam_looks_where_the_class_is_decided(quadrant_model):
+def test_gradcam_looks_where_the_class_is_decided(quadrant_model, backbone):
     for seed, colour in ((100, "red"), (101, "blue")):
         photo = quadrant_photo(colour, seed)
-        heatmap = explain.gradcam(quadrant_model, photo)
+        heatmap = explain.gradcam(quadrant_model, backbone, photo)
         assert heatmap.shape == (7, 7) and heatmap.max() == pytest.approx(1)
         inside = heatmap[:4, :4].sum() / heatmap.sum()  # the top-left quadrant, 16 of 49 cells
         assert inside > 0.5, (colour, inside)
@@ -104,7 +104,7 @@ def test_gradcam_looks_where_the_class_is_decided(quadrant_model):
 def test_gradcam_works_on_the_builtin_model_and_overlays(backbone, cat_photo):
     from catbreed.predict import builtin_bundle
 
-    heatmap = explain.gradcam(builtin_bundle(backbone), cat_photo)
+    heatmap = explain.gradcam(builtin_bundle(), backbone, cat_photo)
     assert heatmap.shape == (7, 7) and 0 <= heatmap.min() and heatmap.max() <= 1
     picture = explain.overlay(cat_photo, heatmap, size=200)
     assert picture.shape == (200, 200, 3) and picture.dtype == np.uint8

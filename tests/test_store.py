@@ -11,7 +11,7 @@ def test_save_list_activate_and_delete(trained, tmp_path):
     store = ModelStore(tmp_path)
     assert store.list() == [] and store.active() is None
     saved = store.save(trained.bundle, "  my shapes ")
-    assert saved.name == "my shapes" and saved.test_accuracy == 1.0
+    assert saved.name == "my shapes" and saved.expected_accuracy == trained.estimate
     assert [m.name for m in store.list()] == ["my shapes"]
     store.set_active("my shapes")
     assert store.active() == "my shapes"
@@ -26,7 +26,7 @@ def test_zip_download_holds_the_whole_bundle(trained, tmp_path):
     store = ModelStore(tmp_path)
     store.save(trained.bundle, "z")
     names = zipfile.ZipFile(io.BytesIO(store.zip_bytes("z"))).namelist()
-    assert sorted(names) == ["z/labels.txt", "z/metadata.json", "z/model.keras"]
+    assert sorted(names) == ["z/head.npz", "z/labels.txt", "z/metadata.json"]
 
 
 @pytest.mark.parametrize("name", ["", "   ", "../up", "a/b", ".hidden", "x" * 65, "tab\there"])
