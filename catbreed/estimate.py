@@ -35,21 +35,30 @@ class Estimate:
         return f"{self.value:.1%} ({100 * self.low:.1f}-{100 * self.high:.1f}%)"
 
 
-def wilson_interval(correct: int, n: int, z: float = Z_95) -> tuple[float, float]:
+def wilson_interval(correct: float, n: float, z: float = Z_95) -> tuple[float, float]:
     if n == 0:
         return 0.0, 1.0
     p = correct / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     # All right (or all wrong) is at the edge exactly, not a rounding error away from it.
-    low = 0.0 if correct == 0 else float(centre - half)
-    high = 1.0 if correct == n else float(centre + half)
+    low = 0.0 if correct <= 1e-9 * n else float(centre - half)
+    high = 1.0 if correct >= n * (1 - 1e-9) else float(centre + half)
     return low, high
 
 
-def accuracy_estimate(predicted: np.ndarray, labels: np.ndarray, method: str) -> Estimate:
+def prediction_interval(correct: int, n: int, batch: int, z: float = Z_95) -> tuple[float, float]:
+    """95% interval for the accuracy on a new batch of `batch` photos, from `correct` right of `n`."""
+    if n == 0 or batch == 0:
+        return 0.0, 1.0
+    effective = n * batch / (n + batch)
+    return wilson_interval(correct * effective / n, effective, z)
+
+
+def accuracy_estimate(predicted: np.ndarray, labels: np.ndarray, batch: int, method: str) -> Estimate:
+    """The out-of-fold accuracy, and the interval for a new batch of `batch` photos."""
     correct = int((np.asarray(predicted) == np.asarray(labels)).sum())
-    low, high = wilson_interval(correct, len(labels))
+    low, high = prediction_interval(correct, len(labels), batch)
     return Estimate(correct / len(labels) if len(labels) else 0.0, low, high, method)
 
 
@@ -78,7 +87,8 @@ def out_of_fold_logits(
     return logits
 
 
-def describe_method(n_folds: int, n_photos: int) -> str:
+def describe_method(n_folds: int, n_photos: int, batch: int) -> str:
     return (
-        f"{n_folds}-fold cross-validation on {n_photos} photos, near-duplicates kept in one fold; Wilson 95% interval"
+        f"{n_folds}-fold cross-validation on {n_photos} photos, near-duplicates kept in one fold; "
+        f"95% interval for the accuracy on {batch} new photos"
     )

@@ -10,8 +10,8 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
-import keras
 import numpy as np
 
 from catbreed.dataset import Photo
@@ -22,6 +22,15 @@ from catbreed.progress import FEATURES, Reporter
 PREPROCESSING_VERSION = 2  # bump whenever decoding or resizing changes what the network sees
 VIEWS = ("original", "mirrored")
 BATCH_SIZE = 32
+
+
+class FeatureExtractor(Protocol):
+    """pixels -> [pooled features, ImageNet probabilities]: a LiteRT extractor (runtime.py) or the
+    Keras model of classifier.feature_extractor."""
+
+    input_shape: tuple
+
+    def predict_on_batch(self, pixels: np.ndarray) -> list[np.ndarray]: ...
 
 
 class FeatureCache:
@@ -61,7 +70,7 @@ def views_of(image: np.ndarray) -> np.ndarray:
 
 def extract_features(
     photos: Sequence[Photo],
-    extractor: keras.Model,  # classifier.feature_extractor: pixels -> [pooled features, ImageNet]
+    extractor: FeatureExtractor,
     cache: FeatureCache,
     reporter: Reporter | None = None,
 ) -> np.ndarray:

@@ -17,10 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import keras
-
 from catbreed.dataset import Dataset
 from catbreed.errors import Cancelled, CatbreedError
+from catbreed.features import FeatureExtractor
 from catbreed.progress import Progress
 from catbreed.settings import TrainSettings
 from catbreed.training import TrainResult, train
@@ -58,8 +57,8 @@ class TrainingJob:
 
 
 class JobManager:
-    def __init__(self, backbone_for: Callable[[str], keras.Model], home: Path | None = None):
-        self._backbone_for = backbone_for
+    def __init__(self, extractor_for: Callable[[str], FeatureExtractor], home: Path | None = None):
+        self._extractor_for = extractor_for
         self._home = home
         self._jobs: dict[str, TrainingJob] = {}
         self._queue: queue.Queue[TrainingJob] = queue.Queue()
@@ -94,8 +93,8 @@ class JobManager:
             return
         job.state = RUNNING
         try:
-            backbone = self._backbone_for(job.settings.backbone)
-            job.result = train(job.dataset, job.settings, job.events.append, job.cancel_flag, self._home, backbone)
+            extractor = self._extractor_for(job.settings.backbone)
+            job.result = train(job.dataset, job.settings, job.events.append, job.cancel_flag, self._home, extractor)
             job.state = DONE
         except Cancelled:
             job.state = CANCELLED

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
-import keras
 import numpy as np
 
-from catbreed.backbones import DEFAULT_BACKBONE, create_backbone
+from catbreed.backbones import DEFAULT_BACKBONE
 from catbreed.bundle import ModelBundle
-from catbreed.classifier import feature_extractor
+from catbreed.features import FeatureExtractor
 from catbreed.images import ImageSource, iter_image_batches, load_for_model
 from catbreed.progress import EVALUATING, Reporter
+from catbreed.runtime import load_extractor
 
 DOMESTIC_CAT_CLASSES = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 # Measured on the 1,799 Oxford-IIIT cat photos: a summed probability >= 0.1 alone misses 156 of
@@ -61,11 +61,11 @@ def cat_verdict(imagenet_probabilities: np.ndarray) -> tuple[bool, float]:
 
 
 class Predictor:
-    """A bundle ready to answer: the backbone runs once per batch, the head on its features."""
+    """A bundle ready to answer: the backbone runs once per batch (on LiteRT), the head on its features."""
 
-    def __init__(self, bundle: ModelBundle, backbone: keras.Model | None = None):
+    def __init__(self, bundle: ModelBundle, extractor: FeatureExtractor | None = None):
         self.bundle = bundle
-        self._extractor = feature_extractor(backbone or create_backbone(bundle.backbone))
+        self._extractor = extractor or load_extractor(bundle.backbone)
 
     def warm_up(self) -> None:
         """Run one blank photo through the model, so the first real answer is not slowed by tracing."""

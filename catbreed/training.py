@@ -18,20 +18,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
 
-from catbreed.backbones import create_backbone, get_spec
+from catbreed.backbones import get_spec
 from catbreed.bundle import ModelBundle
 from catbreed.calibration import expected_calibration_error, fit_temperature
-from catbreed.classifier import feature_blocks, feature_extractor
 from catbreed.dataset import Dataset
 from catbreed.estimate import Estimate, accuracy_estimate, describe_method, out_of_fold_logits
 from catbreed.evaluation import Evaluation, evaluate
-from catbreed.features import FeatureCache, extract_features
+from catbreed.features import FeatureCache, FeatureExtractor, extract_features
 from catbreed.head import LinearHead, softmax
 from catbreed.paths import catbreed_home
 from catbreed.progress import TRAINING, CancelFlag, ProgressCallback, Reporter
+from catbreed.runtime import load_extractor
 from catbreed.settings import TrainSettings
 from catbreed.split import Split, cv_folds, near_duplicate_groups, split_photos
 
@@ -53,27 +52,24 @@ def train(
     on_event: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
     home: Path | None = None,
-    backbone: keras.Model | None = None,
+    extractor: FeatureExtractor | None = None,
 ) -> TrainResult:
-    """Train a breed classifier on `dataset`; pass `backbone` to reuse one already built."""
+    """Train a breed classifier on `dataset`; pass the backbone's `extractor` to reuse one already loaded."""
     started = time.perf_counter()
     home = home or catbreed_home()
     reporter = Reporter(on_event, cancel)
     spec = get_spec(settings.backbone)
-    backbone = backbone or create_backbone(spec.name)
+    extractor = extractor or load_extractor(spec.name, home=home)
     split = split_photos(dataset.photos, settings.test_percent)
     labels = np.asarray(dataset.label_ids())
     classes = list(dataset.classes)
 
-    features = extract_features(
-        dataset.photos, feature_extractor(backbone), FeatureCache(home, spec.name, "avg_pool"), reporter
-    )
+    features = extract_features(dataset.photos, extractor, FeatureCache(home, spec.name, "avg_pool"), reporter)
     if not settings.augment:
         features = features[:, :1]
-    blocks = feature_blocks(backbone)
 
     def make_head() -> LinearHead:
-        return LinearHead(blocks, len(classes), settings.inverse_regularization, settings.seed)
+        return LinearHead(spec.feature_blocks, len(classes), settings.inverse_regularization, settings.seed)
 
     train_ids = np.asarray(split.train)
     x, y = features[train_ids], labels[train_ids]
@@ -86,7 +82,8 @@ def train(
     head.temperature_ = temperature
     reporter.step(1)
 
-    estimate = accuracy_estimate(oof_logits.argmax(1), y, describe_method(len(folds), len(y)))
+    batch = len(y) // len(folds)  # a fold's worth of new photos
+    estimate = accuracy_estimate(oof_logits.argmax(1), y, batch, describe_method(len(folds), len(y), batch))
     oof_probabilities = softmax(oof_logits / temperature)
     evaluation = evaluate(oof_probabilities, y, classes, [dataset.photos[i].name for i in train_ids])
     test = None

@@ -1,8 +1,10 @@
-"""`python -m catbreed.warmup`: convert and cache the default backbone's weights ahead of use."""
+"""`python -m catbreed.warmup`: convert and cache every mode's backbone weights ahead of use."""
 
-from catbreed.backbones import DEFAULT_BACKBONE, create_backbone
+from catbreed.backbones import create_backbone
 from catbreed.paths import catbreed_home
+from catbreed.settings import MODE_BACKBONES
 
 if __name__ == "__main__":
-    create_backbone(DEFAULT_BACKBONE)
-    print(f"{DEFAULT_BACKBONE} weights cached under {catbreed_home() / 'backbones'}")
+    for mode, backbone in MODE_BACKBONES.items():
+        create_backbone(backbone)
+        print(f"{mode} mode: {backbone} weights cached under {catbreed_home() / 'backbones'}")

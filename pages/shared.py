@@ -17,6 +17,7 @@ from catbreed import explain
 from catbreed.backbones import DEFAULT_BACKBONE, create_backbone
 from catbreed.jobs import JobManager
 from catbreed.predict import Predictor, builtin_bundle
+from catbreed.runtime import LiteRTExtractor, load_extractor
 from catbreed.store import ModelStore
 
 BUILTIN_NAME = "ImageNet (built-in)"
@@ -42,16 +43,21 @@ def backbone(name: str = DEFAULT_BACKBONE) -> keras.Model:
     return create_backbone(name)
 
 
+@st.cache_resource(show_spinner="Preparing the CNN for fast answers…")
+def extractor(name: str = DEFAULT_BACKBONE) -> LiteRTExtractor:
+    return load_extractor(name, build=lambda: backbone(name))
+
+
 @st.cache_resource
 def job_manager() -> JobManager:
-    return JobManager(backbone_for=backbone)
+    return JobManager(extractor_for=extractor)
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=3)
 def _predictor(name: str | None, created: str) -> Predictor:
     """One predictor per saved model version (`created` changes when a name is reused)."""
     bundle = builtin_bundle() if name is None else ModelStore().load(name)
-    predictor = Predictor(bundle, backbone(bundle.backbone))
+    predictor = Predictor(bundle, extractor(bundle.backbone))
     predictor.warm_up()
     return predictor
 

@@ -104,10 +104,18 @@ def cat_photo(oxford_cats) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained(shapes_folder, backbone):
+def trained(shapes_folder, extractor):
     """A quick-mode model of the three drawn 'breeds', trained once for the tests that need one."""
     from catbreed.dataset import check_folder
     from catbreed.settings import TrainSettings
     from catbreed.training import train
 
-    return train(check_folder(shapes_folder), TrainSettings(test_percent=25), backbone=backbone)
+    return train(check_folder(shapes_folder), TrainSettings(test_percent=25), extractor=extractor)
+
+
+@pytest.fixture(scope="session")
+def extractor(backbone):
+    """The default backbone's LiteRT feature extractor, converted once for the whole run."""
+    from catbreed.runtime import load_extractor
+
+    return load_extractor("efficientnet_lite0", build=lambda: backbone)

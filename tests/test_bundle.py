@@ -11,7 +11,7 @@ from catbreed.predict import Predictor
 PHOTO = np.asarray(drawn_photo("green_bars", 99).resize((224, 224)), dtype=np.float32)[None]
 
 
-def test_save_and_load_give_the_same_predictions(trained, backbone, tmp_path):
+def test_save_and_load_give_the_same_predictions(trained, tmp_path, extractor):
     path = trained.bundle.save(tmp_path / "models" / "shapes")
     loaded = ModelBundle.load(path)
     assert loaded.classes == trained.bundle.classes
@@ -21,8 +21,8 @@ def test_save_and_load_give_the_same_predictions(trained, backbone, tmp_path):
         assert key in meta, key
     assert meta["versions"]["tensorflow"] and meta["image_size"] == 224 and meta["format_version"] == FORMAT_VERSION
     photo = jpeg_bytes(drawn_photo("green_bars", 99))
-    before = Predictor(trained.bundle, backbone).predict(photo)
-    after = Predictor(loaded, backbone).predict(photo)
+    before = Predictor(trained.bundle, extractor).predict(photo)
+    after = Predictor(loaded, extractor).predict(photo)
     assert [label for label, _ in after.top] == [label for label, _ in before.top]
     np.testing.assert_allclose([p for _, p in after.top], [p for _, p in before.top], atol=1e-6)
 
@@ -71,26 +71,26 @@ def test_labels_that_disagree_with_the_metadata_are_refused(trained, tmp_path):
 
 
 @pytest.mark.parametrize("quantize", [False, True])
-def test_tflite_export_agrees_with_the_app(trained, backbone, tmp_path, quantize):
-    import tensorflow as tf
+def test_tflite_export_agrees_with_the_app(trained, tmp_path, quantize, backbone, extractor):
+    from ai_edge_litert.interpreter import Interpreter
 
     out = trained.bundle.export("tflite", tmp_path / "m.tflite", quantize=quantize, backbone=backbone)
-    interpreter = tf.lite.Interpreter(model_path=str(out))
+    interpreter = Interpreter(model_path=str(out))
     runner = interpreter.get_signature_runner()
     outputs = runner(**{runner.get_input_details().popitem()[0]: PHOTO})
     breeds = next(v for v in outputs.values() if v.shape[-1] == 3)
-    expected = Predictor(trained.bundle, backbone)._probabilities(PHOTO.astype(np.uint8))[0]
+    expected = Predictor(trained.bundle, extractor)._probabilities(PHOTO.astype(np.uint8))[0]
     assert breeds.argmax() == expected.argmax()
     np.testing.assert_allclose(breeds, expected, atol=0.05 if quantize else 1e-4)
 
 
-def test_saved_model_export(trained, backbone, tmp_path):
+def test_saved_model_export(trained, tmp_path, backbone, extractor):
     import tensorflow as tf
 
     out = trained.bundle.export("saved_model", tmp_path / "sm", backbone=backbone)
     restored = tf.saved_model.load(str(out))
     result = restored.serve(tf.constant(PHOTO))
-    expected = Predictor(trained.bundle, backbone)._probabilities(PHOTO.astype(np.uint8))[0]
+    expected = Predictor(trained.bundle, extractor)._probabilities(PHOTO.astype(np.uint8))[0]
     np.testing.assert_allclose(result["breeds"].numpy(), expected, atol=1e-4)
 
 

@@ -33,4 +33,5 @@ def test_the_build_step_converts_and_caches_the_weights(tmp_path):
         [sys.executable, "-m", "catbreed.warmup"], env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
-    assert list((tmp_path / "backbones").glob("efficientnet_lite0-*.weights.h5"))
+    for variant in ("lite0", "lite1", "lite2"):  # both modes are ready for the first visitor
+        assert list((tmp_path / "backbones").glob(f"efficientnet_{variant}-*.weights.h5")), variant

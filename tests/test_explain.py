@@ -82,13 +82,13 @@ def quadrant_photo(colour: str, seed: int) -> Image.Image:
 
 
 @pytest.fixture(scope="module")
-def quadrant_model(backbone, tmp_path_factory):
+def quadrant_model(tmp_path_factory, extractor):
     root = tmp_path_factory.mktemp("quadrants")
     for colour in ("red", "blue"):
         (root / colour).mkdir()
         for i in range(20):
             (root / colour / f"{i}.jpg").write_bytes(jpeg_bytes(quadrant_photo(colour, i)))
-    result = train(check_folder(root), TrainSettings(), backbone=backbone)
+    result = train(check_folder(root), TrainSettings(), extractor=extractor)
     return result.bundle
 
 

@@ -16,8 +16,8 @@ def wait(job, timeout=120):
 
 
 @pytest.fixture
-def manager(backbone, tmp_path):
-    return JobManager(backbone_for=lambda name: backbone, home=tmp_path)
+def manager(tmp_path, extractor):
+    return JobManager(extractor_for=lambda name: extractor, home=tmp_path)
 
 
 def test_jobs_run_one_after_another_and_keep_their_own_results(manager, shapes_folder, tmp_path):
@@ -36,15 +36,15 @@ def test_jobs_run_one_after_another_and_keep_their_own_results(manager, shapes_f
     assert manager.get(first.id) is first and manager.get("nope") is None
 
 
-def test_a_job_can_be_cancelled_while_running_or_before_it_starts(backbone, shapes_folder, tmp_path):
+def test_a_job_can_be_cancelled_while_running_or_before_it_starts(shapes_folder, tmp_path, extractor):
     started, release = threading.Event(), threading.Event()
 
-    def slow_backbone(name):
+    def slow_extractor(name):
         started.set()
         release.wait(30)
-        return backbone
+        return extractor
 
-    manager = JobManager(backbone_for=slow_backbone, home=tmp_path)
+    manager = JobManager(extractor_for=slow_extractor, home=tmp_path)
     dataset = check_folder(shapes_folder)
     running = manager.submit(dataset, TrainSettings())
     waiting = manager.submit(dataset, TrainSettings())
@@ -58,16 +58,16 @@ def test_a_job_can_be_cancelled_while_running_or_before_it_starts(backbone, shap
     assert running.result is None and waiting.result is None
 
 
-def test_a_failing_job_reports_why_and_the_worker_goes_on(backbone, shapes_folder, tmp_path):
+def test_a_failing_job_reports_why_and_the_worker_goes_on(shapes_folder, tmp_path, extractor):
     calls = []
 
-    def flaky_backbone(name):
+    def flaky_extractor(name):
         calls.append(name)
         if len(calls) == 1:
             raise RuntimeError("out of memory")
-        return backbone
+        return extractor
 
-    manager = JobManager(backbone_for=flaky_backbone, home=tmp_path)
+    manager = JobManager(extractor_for=flaky_extractor, home=tmp_path)
     dataset = check_folder(shapes_folder)
     broken = manager.submit(dataset, TrainSettings())
     fine = manager.submit(dataset, TrainSettings())

@@ -11,8 +11,8 @@ from catbreed.predict import DOMESTIC_CAT_CLASSES, Predictor, builtin_bundle, ca
 
 
 @pytest.fixture(scope="module")
-def builtin(backbone):
-    return Predictor(builtin_bundle(), backbone)
+def builtin(extractor):
+    return Predictor(builtin_bundle(), extractor)
 
 
 def test_imagenet_labels_ship_with_the_project():
@@ -27,8 +27,8 @@ def test_imagenet_labels_ship_with_the_project():
     ]
 
 
-def test_trained_model_names_the_breed_from_path_bytes_or_pil(trained, tmp_path, backbone):
-    predictor = Predictor(trained.bundle, backbone)
+def test_trained_model_names_the_breed_from_path_bytes_or_pil(trained, tmp_path, extractor):
+    predictor = Predictor(trained.bundle, extractor)
     photo = drawn_photo("red_circles", 1234)
     path = tmp_path / "p.png"
     photo.save(path)
@@ -39,13 +39,13 @@ def test_trained_model_names_the_breed_from_path_bytes_or_pil(trained, tmp_path,
         assert prediction.seconds > 0
 
 
-def test_drawn_shapes_are_not_cats(trained, backbone):
-    prediction = Predictor(trained.bundle, backbone).predict(drawn_photo("blue_squares", 5))
+def test_drawn_shapes_are_not_cats(trained, extractor):
+    prediction = Predictor(trained.bundle, extractor).predict(drawn_photo("blue_squares", 5))
     assert not prediction.is_cat and prediction.cat_probability < 0.1
 
 
-def test_a_real_cat_is_a_cat_even_for_a_model_that_knows_only_shapes(trained, cat_photo, backbone):
-    assert Predictor(trained.bundle, backbone).predict(cat_photo).is_cat
+def test_a_real_cat_is_a_cat_even_for_a_model_that_knows_only_shapes(trained, cat_photo, extractor):
+    assert Predictor(trained.bundle, extractor).predict(cat_photo).is_cat
 
 
 def test_the_builtin_model_names_imagenet_classes_cats_first(builtin, cat_photo):
@@ -83,9 +83,9 @@ def test_unusable_photos_raise_image_problem(builtin):
         builtin.predict(buffer.getvalue())
 
 
-def test_breed_probabilities_of_many_photos(trained, backbone):
+def test_breed_probabilities_of_many_photos(trained, extractor):
     photos = [drawn_photo(kind, 500 + i) for i in range(20) for kind in ("blue_squares", "green_bars", "red_circles")]
-    probabilities = Predictor(trained.bundle, backbone).breed_probabilities(photos)
+    probabilities = Predictor(trained.bundle, extractor).breed_probabilities(photos)
     assert probabilities.shape == (60, 3)
     assert (probabilities.argmax(1) == np.tile([0, 1, 2], 20)).mean() > 0.95
 
@@ -95,8 +95,8 @@ def resident_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-def test_memory_stays_flat_over_repeated_classifications(trained, backbone):
-    predictor = Predictor(trained.bundle, backbone)
+def test_memory_stays_flat_over_repeated_classifications(trained, extractor):
+    predictor = Predictor(trained.bundle, extractor)
     snapshot = jpeg_bytes(drawn_photo("red_circles", 42, size=(640, 480)))
     for _ in range(20):
         predictor.predict(snapshot)

@@ -21,18 +21,18 @@ def test_quick_mode_learns_the_drawn_breeds_and_estimates_its_accuracy(trained):
     assert meta["split"]["train"] + meta["split"]["test"] == 36 and meta["split"]["test"] > 0
 
 
-def test_the_shipped_head_learns_from_every_photo_and_each_gets_an_out_of_fold_answer(shapes_folder, backbone):
+def test_the_shipped_head_learns_from_every_photo_and_each_gets_an_out_of_fold_answer(shapes_folder, extractor):
     dataset = check_folder(shapes_folder)
-    result = train(dataset, TrainSettings(), backbone=backbone)
+    result = train(dataset, TrainSettings(), extractor=extractor)
     assert result.test is None and result.split.sizes() == {"train": 36, "test": 0}
     assert result.bundle.head.n_photos_ == len(dataset.photos) == 36
     assert result.evaluation.n == 36  # the per-breed table and confusion matrix rest on every photo
     assert sum(map(sum, result.evaluation.confusion)) == 36
 
 
-def test_progress_streams_features_folds_and_the_final_fit(shapes_folder, backbone):
+def test_progress_streams_features_folds_and_the_final_fit(shapes_folder, extractor):
     events = []
-    train(check_folder(shapes_folder), TrainSettings(), on_event=events.append, backbone=backbone)
+    train(check_folder(shapes_folder), TrainSettings(), on_event=events.append, extractor=extractor)
     stages = list(dict.fromkeys(e.stage for e in events))
     assert stages == [progress.FEATURES, progress.CROSS_VALIDATING, progress.TRAINING]
     folds = [e for e in events if e.stage == progress.CROSS_VALIDATING and e.step]
@@ -40,7 +40,7 @@ def test_progress_streams_features_folds_and_the_final_fit(shapes_folder, backbo
     assert folds[-1].eta_seconds == 0 and folds[-1].step == folds[-1].total
 
 
-def test_training_can_be_cancelled_from_another_thread(shapes_folder, backbone):
+def test_training_can_be_cancelled_from_another_thread(shapes_folder, extractor):
     cancel = threading.Event()
     seen = []
 
@@ -50,22 +50,22 @@ def test_training_can_be_cancelled_from_another_thread(shapes_folder, backbone):
             cancel.set()
 
     with pytest.raises(Cancelled):
-        train(check_folder(shapes_folder), TrainSettings(), on_event, cancel, backbone=backbone)
+        train(check_folder(shapes_folder), TrainSettings(), on_event, cancel, extractor=extractor)
     assert progress.TRAINING not in {e.stage for e in seen}
 
 
-def test_without_mirror_images_the_head_learns_from_the_photos_alone(shapes_folder, backbone):
-    result = train(check_folder(shapes_folder), TrainSettings(augment=False), backbone=backbone)
+def test_without_mirror_images_the_head_learns_from_the_photos_alone(shapes_folder, extractor):
+    result = train(check_folder(shapes_folder), TrainSettings(augment=False), extractor=extractor)
     assert result.bundle.head.n_photos_ == 36 and result.estimate.value >= 0.9
 
 
-def test_two_photos_per_breed_still_train_and_estimate(tmp_path, backbone):
+def test_two_photos_per_breed_still_train_and_estimate(tmp_path, extractor):
     from conftest import make_dataset_folder
 
     root = make_dataset_folder(tmp_path / "d", per_class=2, kinds=("red_circles", "blue_squares"))
     dataset = check_folder(root)
     dataset.photos[:] = [p.__class__(p.path, p.name, p.label, p.sha256) for p in dataset.photos]  # no near-twins
-    result = train(dataset, TrainSettings(), backbone=backbone)
+    result = train(dataset, TrainSettings(), extractor=extractor)
     assert result.bundle.metadata["split"]["folds"] == 2
     assert result.estimate.low <= result.estimate.value <= result.estimate.high
 
@@ -96,11 +96,11 @@ def test_each_mode_names_its_backbone():
     assert TrainSettings(mode="accurate", backbone="efficientnet_lite2").backbone == "efficientnet_lite2"
 
 
-def test_the_ensemble_puts_three_backbones_side_by_side():
-    from catbreed.backbones import create_backbone
-    from catbreed.classifier import feature_blocks, feature_extractor
+def test_the_ensemble_puts_three_backbones_side_by_side(extractor):
+    from catbreed.backbones import create_backbone, get_spec
+    from catbreed.classifier import feature_extractor
 
     ensemble = create_backbone("efficientnet_lite0_1_2")
-    assert ensemble.input_shape[1] == 260 and feature_blocks(ensemble) == (1280, 1280, 1280)
+    assert ensemble.input_shape[1] == 260 and get_spec("efficientnet_lite0_1_2").feature_blocks == (1280, 1280, 1280)
     features, imagenet = feature_extractor(ensemble)(np.full((1, 260, 260, 3), 120, np.float32))
     assert features.shape == (1, 3840) and abs(float(np.sum(imagenet)) - 1) < 1e-3
