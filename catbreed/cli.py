@@ -98,9 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("tflite", "saved_model"), required=True)
     export.add_argument("--quantize", action="store_true", help="dynamic-range quantisation (tflite only)")
     export.add_argument("--out", type=Path, required=True)
+    _add_common(export)
 
     info = commands.add_parser("info", help="describe a saved model")
     info.add_argument("model", type=Path)
+    _add_common(info)
     return parser
 
 
@@ -220,7 +222,7 @@ def cmd_export(args) -> None:
     from catbreed.bundle import ModelBundle
 
     out = ModelBundle.load(args.model).export(args.format, args.out, quantize=args.quantize)
-    print(f"Wrote {out}")
+    _emit({"out": str(out), "format": args.format, "quantized": args.quantize}, args.json, f"Wrote {out}")
 
 
 def cmd_info(args) -> None:
@@ -228,14 +230,16 @@ def cmd_info(args) -> None:
 
     bundle = ModelBundle.load(args.model)
     meta = bundle.metadata
-    metrics = meta.get("metrics", {})
-    print(f"Model {bundle.path}")
-    print(f"  created      {meta.get('created')}")
-    print(f"  backbone     {meta.get('backbone')} ({bundle.image_size} px)")
-    print(f"  mode         {meta.get('settings', {}).get('mode')}")
-    print(f"  breeds       {len(bundle.classes)}: {', '.join(bundle.classes)}")
-    print(f"  photos       {meta.get('split')}")
-    print(f"  accuracy     {_describe_accuracy(metrics)}")
+    lines = [
+        f"Model {bundle.path}",
+        f"  created      {meta.get('created')}",
+        f"  backbone     {meta.get('backbone')} ({bundle.image_size} px)",
+        f"  mode         {meta.get('settings', {}).get('mode')}",
+        f"  breeds       {len(bundle.classes)}: {', '.join(bundle.classes)}",
+        f"  photos       {meta.get('split')}",
+        f"  accuracy     {_describe_accuracy(meta['metrics'])}",
+    ]
+    _emit({"model": str(bundle.path), **meta}, args.json, "\n".join(lines))
 
 
 def _import_tensorflow_quietly() -> None:

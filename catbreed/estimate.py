@@ -13,11 +13,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.stats import betabinom
 
 from catbreed.head import LinearHead
 from catbreed.progress import CROSS_VALIDATING, Reporter
-
-Z_95 = 1.959964
 
 
 @dataclass(frozen=True)
@@ -35,24 +34,14 @@ class Estimate:
         return f"{self.value:.1%} ({100 * self.low:.1f}-{100 * self.high:.1f}%)"
 
 
-def wilson_interval(correct: float, n: float, z: float = Z_95) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    p = correct / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    # All right (or all wrong) is at the edge exactly, not a rounding error away from it.
-    low = 0.0 if correct <= 1e-9 * n else float(centre - half)
-    high = 1.0 if correct >= n * (1 - 1e-9) else float(centre + half)
-    return low, high
-
-
-def prediction_interval(correct: int, n: int, batch: int, z: float = Z_95) -> tuple[float, float]:
-    """95% interval for the accuracy on a new batch of `batch` photos, from `correct` right of `n`."""
+def prediction_interval(correct: int, n: int, batch: int, level: float = 0.95) -> tuple[float, float]:
+    """The accuracy on a new batch of `batch` photos falls in (low, high) with chance `level`,
+    having got `correct` of `n` right (see the module docstring)."""
     if n == 0 or batch == 0:
         return 0.0, 1.0
-    effective = n * batch / (n + batch)
-    return wilson_interval(correct * effective / n, effective, z)
+    right = betabinom(batch, correct + 0.5, n - correct + 0.5)
+    tail = (1 - level) / 2
+    return float(right.ppf(tail)) / batch, float(right.ppf(1 - tail)) / batch
 
 
 def accuracy_estimate(predicted: np.ndarray, labels: np.ndarray, batch: int, method: str) -> Estimate:

@@ -1,8 +1,9 @@
 """Backbone features ("bottlenecks"), computed once per photo and view, cached on disk.
 
-The cache key is backbone + layer + preprocessing version + the photo's content hash, so the same
-photo under another name, in another zip, or in a grown data set is never computed twice. Each
-entry holds every view of the photo: the photo itself and, for augmentation, its mirror image.
+The cache key is backbone + layer + preprocessing version + view + the photo's content hash, so
+the same photo under another name, in another zip, or in a grown data set is never computed
+twice. A view is the photo itself or, for augmentation, its mirror image; each is computed only
+when asked for, so a mode that does without mirror images never pays for them.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from catbreed.images import iter_image_batches
 from catbreed.paths import atomic_write_bytes
 from catbreed.progress import FEATURES, Reporter
 
-PREPROCESSING_VERSION = 2  # bump whenever decoding or resizing changes what the network sees
-VIEWS = ("original", "mirrored")
+PREPROCESSING_VERSION = 3  # bump whenever decoding, resizing or the cache's layout changes
+ORIGINAL, MIRRORED = "original", "mirrored"
+VIEWS = (ORIGINAL, MIRRORED)
 BATCH_SIZE = 32
 
 
@@ -34,38 +36,41 @@ class FeatureExtractor(Protocol):
 
 
 class FeatureCache:
-    """float16 (len(VIEWS), *feature shape) per photo, in files named by content hash."""
+    """float16 feature vectors, one file per photo and view, named by the photo's content hash."""
 
     def __init__(self, home: Path, backbone: str, layer: str):
         self.folder = home / "features" / f"{backbone}-{layer}-p{PREPROCESSING_VERSION}"
 
-    def _path(self, sha256: str) -> Path:
-        return self.folder / sha256[:2] / f"{sha256}.npy"
+    def _path(self, sha256: str, view: str) -> Path:
+        return self.folder / view / sha256[:2] / f"{sha256}.npy"
 
-    def get(self, sha256: str) -> np.ndarray | None:
+    def get(self, sha256: str, view: str) -> np.ndarray | None:
         try:
-            return np.load(self._path(sha256), allow_pickle=False)
+            return np.load(self._path(sha256, view), allow_pickle=False)
         except (FileNotFoundError, ValueError, OSError):
             return None  # absent, or a file cut short by a crash: compute it again
 
-    def stats(self) -> tuple[int, int]:
-        """(photos cached, bytes on disk)."""
-        files = list(self.folder.rglob("*.npy")) if self.folder.exists() else []
-        return len(files), sum(f.stat().st_size for f in files)
+    def has(self, sha256: str, view: str) -> bool:
+        return self._path(sha256, view).is_file()
 
-    def put(self, sha256: str, views: np.ndarray) -> np.ndarray:
-        """Store `views` as float16 and return what was stored, so a fresh run and a cached run
+    def stats(self) -> tuple[int, int]:
+        """(photos cached, bytes on disk), counting each photo's views once."""
+        files = list(self.folder.rglob("*.npy")) if self.folder.exists() else []
+        return len({f.name for f in files}), sum(f.stat().st_size for f in files)
+
+    def put(self, sha256: str, view: str, features: np.ndarray) -> np.ndarray:
+        """Store `features` as float16 and return what was stored, so a fresh run and a cached run
         train on exactly the same numbers."""
-        stored = views.astype(np.float16)
+        stored = features.astype(np.float16)
         buffer = io.BytesIO()
         np.save(buffer, stored, allow_pickle=False)
-        atomic_write_bytes(self._path(sha256), buffer.getvalue())
+        atomic_write_bytes(self._path(sha256, view), buffer.getvalue())
         return stored
 
 
-def views_of(image: np.ndarray) -> np.ndarray:
-    """uint8 (H, W, 3) -> float32 (len(VIEWS), H, W, 3), in the order of VIEWS."""
-    return np.stack([image, image[:, ::-1]]).astype(np.float32)
+def view_of(image: np.ndarray, view: str) -> np.ndarray:
+    """uint8 (H, W, 3) -> the same photo as `view` (one of VIEWS) sees it."""
+    return image[:, ::-1] if view == MIRRORED else image
 
 
 def extract_features(
@@ -73,17 +78,24 @@ def extract_features(
     extractor: FeatureExtractor,
     cache: FeatureCache,
     reporter: Reporter | None = None,
+    views: Sequence[str] = VIEWS,
 ) -> np.ndarray:
-    """float32 (N, len(VIEWS), *feature shape) for `photos`, computing only what the cache lacks."""
+    """float32 (N, len(views), *feature shape) for `photos`, computing only what the cache lacks."""
     reporter = reporter or Reporter()
-    cached = {photo.sha256: cache.get(photo.sha256) for photo in photos}
-    missing = list({p.sha256: p for p in photos if cached[p.sha256] is None}.values())
+    cached = {(p.sha256, v): cache.get(p.sha256, v) for p in photos for v in views}
+    missing = list({p.sha256: p for p in photos if any(cached[p.sha256, v] is None for v in views)}.values())
     reporter.start(FEATURES, len(missing))
     batches = iter_image_batches([p.path for p in missing], extractor.input_shape[1], BATCH_SIZE)
     for start, images in batches:
-        batch = missing[start : start + len(images)]
-        outputs = np.asarray(extractor.predict_on_batch(np.concatenate([views_of(i) for i in images]))[0])
-        for photo, views in zip(batch, outputs.reshape(len(batch), len(VIEWS), *outputs.shape[1:])):
-            cached[photo.sha256] = cache.put(photo.sha256, views)
-        reporter.step(start + len(batch))
-    return np.stack([cached[photo.sha256] for photo in photos]).astype(np.float32)
+        wanted = [
+            (photo.sha256, view, image)
+            for photo, image in zip(missing[start : start + len(images)], images)
+            for view in views
+            if cached[photo.sha256, view] is None
+        ]
+        pixels = np.stack([view_of(image, view) for _, view, image in wanted]).astype(np.float32)
+        outputs = np.asarray(extractor.predict_on_batch(pixels)[0])
+        for (sha256, view, _), features in zip(wanted, outputs):
+            cached[sha256, view] = cache.put(sha256, view, features)
+        reporter.step(start + len(images))
+    return np.stack([[cached[p.sha256, v] for v in views] for p in photos]).astype(np.float32)

@@ -6,8 +6,9 @@ from catbreed.dataset import Dataset, discard_upload, open_uploaded_archive
 from catbreed.errors import CatbreedError
 from catbreed.images import ImageProblem, thumbnail
 from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, TrainingJob
-from catbreed.settings import MODE_SUMMARIES, MODES, TrainSettings
+from catbreed.settings import MODE_TABLE, MODES, TrainSettings
 from catbreed.store import ModelStore
+from catbreed.training import expected_seconds
 from pages.shared import job_manager, plain, run_inside_navigation
 
 run_inside_navigation()
@@ -56,26 +57,29 @@ def show_report(dataset: Dataset) -> None:
             st.dataframe(pd.DataFrame(rows, columns=["duplicate", "copy kept"]))
 
 
-def settings_form() -> TrainSettings | None:
+def about(seconds: float) -> str:
+    return f"about {seconds:.0f} s" if seconds < 90 else f"about {seconds / 60:.0f} min"
+
+
+def settings_form(dataset: Dataset) -> TrainSettings | None:
     defaults = TrainSettings()
     with st.form("settings"):
         st.subheader("Settings", anchor=False)
+        times = {m: about(expected_seconds(dataset, TrainSettings(mode=m))) for m in MODES}
         mode = st.radio(
             "Mode",
             MODES,
             index=MODES.index(defaults.mode),
-            captions=[MODE_SUMMARIES[m] for m in MODES],
+            captions=[f"{MODE_TABLE[m].summary}. Here: {times[m]}." for m in MODES],
             help="Both learn from every photo and estimate their accuracy on new photos by cross-validation.",
         )
-        left, right = st.columns(2)
-        augment = left.checkbox("Learn from mirror images too", defaults.augment, help=TrainSettings.help("augment"))
-        test_percent = right.slider(
+        test_percent = st.slider(
             "Hold out for a final test %", 0, 40, int(defaults.test_percent), help=TrainSettings.help("test_percent")
         )
         if not st.form_submit_button("Train", type="primary"):
             return None
     try:
-        return TrainSettings(mode=mode, augment=augment, test_percent=test_percent)
+        return TrainSettings(mode=mode, test_percent=test_percent)
     except CatbreedError as error:
         st.error(plain(str(error)))
         return None
@@ -204,7 +208,7 @@ if dataset is not None:
     busy = job is not None and job.state not in FINISHED
     if busy:
         st.info("A training of yours is running below; start another when it ends.")
-    elif settings := settings_form():
+    elif settings := settings_form(dataset):
         job = manager.submit(dataset, settings)
         st.session_state.job_id = job.id
         st.query_params["job"] = job.id

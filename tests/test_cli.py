@@ -88,6 +88,9 @@ def test_export_and_info(cli_model, tmp_path, catbreed_home):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "m.tflite").stat().st_size > 1_000_000
+    info_json = last_json(catbreed("info", out, "--json", home=catbreed_home))
+    assert info_json["classes"] == ["blue_squares", "green_bars", "red_circles"]
+    assert info_json["metrics"]["expected_accuracy"]["method"]
     info = catbreed("info", out, home=catbreed_home)
     assert (
         info.returncode == 0

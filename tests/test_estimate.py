@@ -1,7 +1,7 @@
 import numpy as np
 from test_head import blobs
 
-from catbreed.estimate import accuracy_estimate, out_of_fold_logits, prediction_interval, wilson_interval
+from catbreed.estimate import accuracy_estimate, out_of_fold_logits, prediction_interval
 from catbreed.head import LinearHead
 from catbreed.split import cv_folds
 
@@ -40,7 +40,10 @@ def test_the_interval_widens_for_smaller_batches_and_fewer_photos():
     assert prediction_interval(900, 1000, 200)[1] - prediction_interval(900, 1000, 200)[0] < narrow[1] - narrow[0]
 
 
-def test_wilson_interval_is_inside_0_1_and_shrinks_with_more_photos():
-    assert wilson_interval(10, 10)[1] == 1.0 and wilson_interval(0, 10)[0] == 0.0
-    small, large = wilson_interval(90, 100), wilson_interval(900, 1000)
-    assert small[0] < large[0] < 0.9 < large[1] < small[1]
+def test_a_batch_all_right_is_inside_when_it_is_likely():
+    low, high = prediction_interval(440, 446, 136)  # 98.7% right: all 136 right has a 17% chance
+    assert high == 1.0 and low < 0.97
+
+
+def test_the_interval_is_inside_0_1():
+    assert prediction_interval(10, 10, 10)[1] == 1.0 and prediction_interval(0, 10, 10)[0] == 0.0

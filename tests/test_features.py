@@ -3,18 +3,18 @@ from conftest import make_dataset_folder
 
 from catbreed.classifier import feature_extractor
 from catbreed.dataset import check_folder
-from catbreed.features import VIEWS, FeatureCache, extract_features
+from catbreed.features import ORIGINAL, VIEWS, FeatureCache, extract_features
 
 
 class CountingExtractor:
-    """Wraps the real feature model and counts the photos it is shown."""
+    """Wraps the real feature model and counts the views (photo or mirror image) it is shown."""
 
     def __init__(self, model):
         self.model, self.seen = model, 0
         self.input_shape = model.input_shape
 
     def predict_on_batch(self, x):
-        self.seen += len(x) // len(VIEWS)
+        self.seen += len(x)
         return self.model.predict_on_batch(x)
 
 
@@ -23,14 +23,27 @@ def test_features_are_computed_once_per_photo_content(tmp_path, backbone):
     cache = FeatureCache(tmp_path / "home", "efficientnet_lite0", "avg_pool")
     root = make_dataset_folder(tmp_path / "data", per_class=3, kinds=("red_circles", "blue_squares"))
     first = extract_features(check_folder(root).photos, extractor, cache)
-    assert first.shape == (6, len(VIEWS), 1280) and extractor.seen == 6
+    assert first.shape == (6, len(VIEWS), 1280) and extractor.seen == 6 * len(VIEWS)
 
     (root / "red_circles" / "000.jpg").rename(root / "red_circles" / "renamed.jpg")
     make_dataset_folder(root, per_class=5, kinds=("blue_squares",))  # 2 new photos, 3 rewritten as they were
     grown = check_folder(root)
     again = extract_features(grown.photos, extractor, cache)
-    assert extractor.seen == 6 + 2
+    assert extractor.seen == (6 + 2) * len(VIEWS)
     assert again.shape == (8, len(VIEWS), 1280)
+
+
+def test_only_the_views_asked_for_are_computed_and_the_rest_later(tmp_path, backbone):
+    extractor = CountingExtractor(feature_extractor(backbone))
+    cache = FeatureCache(tmp_path, "efficientnet_lite0", "avg_pool")
+    photos = check_folder(
+        make_dataset_folder(tmp_path / "data", per_class=2, kinds=("red_circles", "blue_squares"))
+    ).photos
+    alone = extract_features(photos, extractor, cache, views=(ORIGINAL,))
+    assert alone.shape == (4, 1, 1280) and extractor.seen == 4
+    both = extract_features(photos, extractor, cache)
+    assert extractor.seen == 4 + 4  # only the mirror images were new
+    np.testing.assert_array_equal(both[:, 0], alone[:, 0])
 
 
 def test_views_are_the_photo_and_its_mirror_image(tmp_path, backbone):
@@ -54,7 +67,7 @@ def test_a_damaged_cache_entry_is_recomputed(tmp_path, backbone):
     entry.write_bytes(entry.read_bytes()[:50])
     extractor = CountingExtractor(feature_extractor(backbone))
     extract_features(photos, extractor, cache)
-    assert extractor.seen == 1
+    assert extractor.seen == 1  # that one view of that one photo
 
 
 def test_a_fresh_run_and_a_cached_run_give_the_same_numbers(tmp_path, backbone):

@@ -104,3 +104,16 @@ def test_the_ensemble_puts_three_backbones_side_by_side(extractor):
     assert ensemble.input_shape[1] == 260 and get_spec("efficientnet_lite0_1_2").feature_blocks == (1280, 1280, 1280)
     features, imagenet = feature_extractor(ensemble)(np.full((1, 260, 260, 3), 120, np.float32))
     assert features.shape == (1, 3840) and abs(float(np.sum(imagenet)) - 1) < 1e-3
+
+
+def test_expected_time_counts_only_the_photos_new_to_this_machine(shapes_folder, tmp_path, extractor):
+    from catbreed.settings import MODE_TABLE
+    from catbreed.training import expected_seconds
+
+    dataset, quick = check_folder(shapes_folder), MODE_TABLE["quick"]
+    fits = quick.first_use_seconds + 36 * quick.seconds_per_photo  # no flatbuffer in this home
+    assert expected_seconds(dataset, TrainSettings(), tmp_path) == pytest.approx(fits + 36 * quick.seconds_per_new_photo)
+    train(dataset, TrainSettings(), home=tmp_path, extractor=extractor)
+    assert expected_seconds(dataset, TrainSettings(), tmp_path) == pytest.approx(fits)
+    slower = expected_seconds(dataset, TrainSettings(mode="accurate"), tmp_path)
+    assert slower > fits  # the ensemble's features are new here
