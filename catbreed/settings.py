@@ -15,15 +15,31 @@ class Mode:
     backbone: str
     augment: bool  # mirror images: measured to pay for the ensemble (+0.3 points), not for Lite0 (+0.03)
     summary: str
+    # Measured on a 2-core laptop (README, "Speed and accuracy"): the backbone's one-off conversion,
+    # the features of a photo new to this machine, and the cross-validated fits per photo.
+    first_use_seconds: float
+    seconds_per_new_photo: float
+    seconds_per_photo: float
 
 
 QUICK, ACCURATE = "quick", "accurate"
-# Chosen by measurement: README, "Speed and accuracy".
 MODE_TABLE = {
     QUICK: Mode(
-        DEFAULT_BACKBONE, False, "EfficientNet-Lite0: about 90% right on new photos of the 12 Oxford cat breeds"
+        backbone=DEFAULT_BACKBONE,
+        augment=False,
+        summary="EfficientNet-Lite0: about 90% right on new photos of the 12 Oxford cat breeds",
+        first_use_seconds=9,
+        seconds_per_new_photo=0.007,
+        seconds_per_photo=0.0045,
     ),
-    ACCURATE: Mode(ENSEMBLE_BACKBONE, True, "Lite0, Lite1 and Lite2 side by side: about 2 points more, 5x slower"),
+    ACCURATE: Mode(
+        backbone=ENSEMBLE_BACKBONE,
+        augment=True,
+        summary="Lite0, Lite1 and Lite2 side by side: about 2 points more, 5x slower",
+        first_use_seconds=31,
+        seconds_per_new_photo=0.056,
+        seconds_per_photo=0.0155,
+    ),
 }
 MODES = tuple(MODE_TABLE)
 MODE_BACKBONES = {name: mode.backbone for name, mode in MODE_TABLE.items()}
