@@ -132,6 +132,8 @@ def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zi
     page.get_by_text("Your photos").wait_for(timeout=120_000)
     wait_for_app(page)
     screenshot(page, "2-train-report")
+    page.get_by_text("Hold out for a final test").scroll_into_view_if_needed()
+    screenshot(page, "2b-train-settings")
 
     page.get_by_role("button", name="Train").click()
     page.get_by_text("Training", exact=True).wait_for()

@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from catbreed.calibration import calibrated, expected_calibration_error, fit_temperature, log_loss
+from catbreed.calibration import MIN_TEMPERATURE, calibrated, expected_calibration_error, fit_temperature, log_loss
 
 
 def overconfident_logits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -31,3 +32,8 @@ def test_temperature_never_changes_the_answer():
 def test_a_perfectly_calibrated_case_has_no_error():
     probabilities = np.array([[1.0, 0.0], [0.0, 1.0]])
     assert expected_calibration_error(probabilities, np.array([0, 1])) == 0.0
+
+
+def test_all_right_answers_are_not_sharpened_without_limit():
+    logits = np.array([[2.0, 0.0], [0.0, 2.0], [3.0, 1.0]])
+    assert fit_temperature(logits, np.array([0, 1, 0])) == pytest.approx(MIN_TEMPERATURE, rel=1e-3)

@@ -112,7 +112,9 @@ def test_expected_time_counts_only_the_photos_new_to_this_machine(shapes_folder,
 
     dataset, quick = check_folder(shapes_folder), MODE_TABLE["quick"]
     fits = quick.first_use_seconds + 36 * quick.seconds_per_photo  # no flatbuffer in this home
-    assert expected_seconds(dataset, TrainSettings(), tmp_path) == pytest.approx(fits + 36 * quick.seconds_per_new_photo)
+    assert expected_seconds(dataset, TrainSettings(), tmp_path) == pytest.approx(
+        fits + 36 * quick.seconds_per_new_photo
+    )
     train(dataset, TrainSettings(), home=tmp_path, extractor=extractor)
     assert expected_seconds(dataset, TrainSettings(), tmp_path) == pytest.approx(fits)
     slower = expected_seconds(dataset, TrainSettings(mode="accurate"), tmp_path)
