@@ -191,11 +191,13 @@ def open_uploaded_archive(
     """Save an uploaded .zip into a new temporary folder, unpack it there and check it.
 
     The folder outlives this call on purpose: training reads the photos from it later. Call
-    `discard_upload` once neither the dataset nor a model trained on it needs the photos.
+    `discard_upload` once neither the dataset nor a model trained on it needs the photos. The
+    archive keeps the upload's own file name (`stream.name`), so messages name the user's file.
     """
     workdir = Path(tempfile.mkdtemp(prefix="catbreed-upload-"))
-    archive = workdir / "upload.zip"
+    archive = workdir / "archive" / _plain_file_name(getattr(stream, "name", ""))
     try:
+        archive.parent.mkdir()
         with open(archive, "wb") as sink:
             shutil.copyfileobj(stream, sink)
         dataset = open_dataset(archive, workdir / "photos", on_event, cancel)
@@ -205,6 +207,12 @@ def open_uploaded_archive(
     archive.unlink()
     dataset.upload_folder = workdir
     return dataset
+
+
+def _plain_file_name(name: str) -> str:
+    """The last part of an uploaded file's name, without control characters; 'upload.zip' if nothing is left."""
+    cleaned = "".join(c for c in Path(str(name).replace("\\", "/")).name if c.isprintable())
+    return cleaned if cleaned.strip(". ") else "upload.zip"
 
 
 def discard_upload(dataset: Dataset) -> None:

@@ -57,6 +57,13 @@ def check_name(name: str) -> str:
     return name
 
 
+def suggest_name(mode: str, classes: list[str]) -> str:
+    """A model name from the mode and whole breed names, never cut mid-word: 'quick Bengal-Birman'
+    or, when the breeds do not fit, 'quick 12 breeds'."""
+    name = f"{mode} {'-'.join(classes)}"
+    return name if len(name) <= 40 else f"{mode} {len(classes)} breeds"
+
+
 class ModelStore:
     def __init__(self, root: Path | None = None):
         self.root = Path(root) if root else models_dir()

@@ -22,18 +22,18 @@ def show_prediction(name: str, data: bytes) -> None:
         st.image(where_it_looked(data, prediction.top[0][0]), caption="Where it looked", width="stretch")
     with answer:
         label, probability = prediction.top[0]
-        st.subheader(plain(label), anchor=False)
-        if not prediction.is_cat:
-            st.warning(
-                "This doesn't look like a cat. The breeds below are guesses among the breeds the model knows.",
-                icon=":material/block:",
-            )
-        elif probability < LOW_CONFIDENCE:
-            st.info(
-                f"Not sure: the likeliest breed has only {probability:.0%}. A clearer, closer photo helps.",
-                icon=":material/help_outline:",
-            )
+        if not prediction.is_cat:  # the verdict leads: a dog gets no breed name as its headline
+            st.subheader("This doesn't look like a cat", anchor=False)
+            st.caption("The closest of the breeds the model knows, for what they are worth:")
+        else:
+            st.subheader(plain(label), anchor=False)
+            if probability < LOW_CONFIDENCE:
+                st.info(
+                    f"Not sure: the likeliest breed has only {probability:.0%}. A clearer, closer photo helps.",
+                    icon=":material/help_outline:",
+                )
         st.altair_chart(charts.probabilities(prediction.top), width="stretch")
+        st.text("   ".join(f"{breed} {p:.1%}" for breed, p in prediction.top))
         st.caption(f"Answered in {prediction.seconds * 1000:.0f} ms.")
 
 

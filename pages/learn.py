@@ -26,7 +26,9 @@ st.caption("Each idea on its own, shown on the real network in use and on your o
 with st.expander("Use your own photo or a webcam snapshot", expanded=False):
     left, right = st.columns(2)
     upload = left.file_uploader("A photo", type=["jpg", "jpeg", "png", "webp", "gif", "bmp"], key="learn_upload")
-    snapshot = right.camera_input("Or a snapshot", key="learn_snapshot")
+    # The camera starts only when asked: a collapsed section must not switch on anyone's webcam.
+    wants_camera = right.toggle("Use the webcam", key="learn_camera")
+    snapshot = right.camera_input("Or a snapshot", key="learn_snapshot") if wants_camera else None
 given = snapshot or upload
 photo = given.getvalue() if given else cnn_basics.demo_photo()
 try:

@@ -7,7 +7,7 @@ from catbreed.errors import CatbreedError
 from catbreed.images import ImageProblem, thumbnail
 from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, TrainingJob
 from catbreed.settings import MODE_TABLE, MODES, TrainSettings
-from catbreed.store import ModelStore
+from catbreed.store import ModelStore, suggest_name
 from catbreed.training import expected_seconds
 from pages.shared import job_manager, plain, run_inside_navigation
 
@@ -15,6 +15,7 @@ run_inside_navigation()
 
 THUMBNAILS_PER_BREED = 4
 MISTAKES_SHOWN = 12
+ROW_PIXELS = 35  # one row of st.dataframe
 
 
 def describe(event) -> str:
@@ -127,7 +128,7 @@ def show_result(job: TrainingJob) -> None:
         )
     )
     evaluation = result.evaluation
-    table, matrix = st.columns([2, 3])
+    table, matrix = st.columns([1, 1])
     with table:
         st.subheader("Per breed", anchor=False)
         st.caption("Each photo scored by a model that had not seen it.")
@@ -138,6 +139,7 @@ def show_result(job: TrainingJob) -> None:
         st.dataframe(
             frame.style.format({"precision": "{:.0%}", "recall": "{:.0%}", "F1": "{:.2f}"}, na_rep="–"),
             hide_index=True,
+            height=ROW_PIXELS * (len(frame) + 1) + 3,  # every breed in view, however many
         )
     with matrix:
         st.subheader("Confusion matrix", anchor=False)
@@ -166,7 +168,7 @@ def save_form(job: TrainingJob) -> None:
         st.success(f"Saved as “{plain(saved[job.id])}” and now in use on the Classify page.", icon=":material/save:")
         return
     with st.form("save"):
-        name = st.text_input("Model name", value=job.settings.mode + " " + "-".join(job.dataset.classes)[:40])
+        name = st.text_input("Model name", value=suggest_name(job.settings.mode, job.dataset.classes))
         if st.form_submit_button("Save and use this model", type="primary"):
             store = ModelStore()
             try:

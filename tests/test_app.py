@@ -41,8 +41,9 @@ def test_classify_a_webcam_snapshot_with_the_builtin_model(app):
     app.camera_input(key="snapshot").set_value(("snap.jpg", jpeg_bytes(drawn_photo("blue_squares", 1)), "image/jpeg"))
     app.run()
     assert not app.exception
-    assert "doesn't look like a cat" in texts(app)
+    assert app.subheader[0].value == "This doesn't look like a cat"  # the verdict leads, not a breed
     assert "Answered in" in texts(app)
+    assert any(t.value.count("%") == 5 for t in app.text)  # each of the 5 answers with its number
     assert len(app.get("image")) >= 2  # the photo and where it looked
 
 
@@ -99,7 +100,7 @@ def test_a_bad_zip_gives_an_error_not_a_traceback(app):
     app.file_uploader(key="upload").set_value(("cats.zip", b"this is not a zip", "application/zip"))
     app.run()
     assert not app.exception
-    assert "not a readable zip archive" in app.error[0].value.replace("\\", "")
+    assert "cats.zip' is not a readable zip archive" in app.error[0].value.replace("\\", "")
 
 
 def test_models_page_lists_and_switches_the_active_model(app, trained, tmp_path):
@@ -125,8 +126,10 @@ def test_learn_page_explains_each_step_on_the_real_network(app):
     assert any(c.value.startswith("output[") and "×0.111111" in c.value for c in app.code)
 
 
-def test_learn_page_uses_a_webcam_snapshot(app, cat_photo):
+def test_learn_page_uses_a_webcam_snapshot_only_when_asked(app, cat_photo):
     app.switch_page("pages/learn.py").run()
+    assert not app.get("camera_input")  # no webcam until the person switches it on
+    app.toggle(key="learn_camera").set_value(True).run()
     app.camera_input(key="learn_snapshot").set_value(("snap.jpg", cat_photo.read_bytes(), "image/jpeg"))
     app.run()
     assert not app.exception

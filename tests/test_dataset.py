@@ -1,3 +1,4 @@
+import re
 import shutil
 import zipfile
 
@@ -127,7 +128,7 @@ def test_an_uploaded_zip_is_unpacked_in_a_folder_of_its_own_that_can_be_discarde
     with open(shapes_zip, "rb") as stream:
         dataset = open_uploaded_archive(stream)
     assert dataset.upload_folder.is_dir() and all(p.path.is_file() for p in dataset.photos)
-    assert not (dataset.upload_folder / "upload.zip").exists()  # the copy of the archive is not kept
+    assert not list((dataset.upload_folder / "archive").iterdir())  # the copy of the archive is not kept
     discard_upload(dataset)
     assert not dataset.upload_folder.exists()
 
@@ -142,3 +143,18 @@ def test_a_rejected_upload_leaves_no_folder_behind(tmp_path, monkeypatch):
     with pytest.raises(CatbreedError, match="not a readable zip"):
         open_uploaded_archive(io.BytesIO(b"not a zip at all"))
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("Our cats.zip", "Our cats.zip"), ("../../etc/x.zip", "x.zip"), ("..", "upload.zip"), ("a\nb.zip", "ab.zip")],
+)
+def test_messages_about_an_upload_name_the_users_own_file(name, shown):
+    import io
+
+    from catbreed.dataset import open_uploaded_archive
+
+    stream = io.BytesIO(b"not a zip at all")
+    stream.name = name.replace("\\n", "\n")
+    with pytest.raises(CatbreedError, match=f"^'{re.escape(shown)}' is not a readable zip"):
+        open_uploaded_archive(stream)

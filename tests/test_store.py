@@ -4,7 +4,7 @@ import zipfile
 import pytest
 
 from catbreed.errors import CatbreedError
-from catbreed.store import ModelStore, check_name
+from catbreed.store import ModelStore, check_name, suggest_name
 
 
 def test_save_list_activate_and_delete(trained, tmp_path):
@@ -46,3 +46,10 @@ def test_folders_that_are_not_models_are_passed_over(tmp_path):
     assert ModelStore(tmp_path).list() == []
     with pytest.raises(CatbreedError, match="No saved model named 'junk'"):
         ModelStore(tmp_path).set_active("junk")
+
+
+def test_suggested_names_keep_whole_breed_names():
+    assert suggest_name("quick", ["Bengal", "Birman"]) == "quick Bengal-Birman"
+    many = ["Abyssinian", "Bengal", "Birman", "Bombay", "British_Shorthair", "Egyptian_Mau"]
+    assert suggest_name("accurate", many) == "accurate 6 breeds"
+    assert check_name(suggest_name("quick", many)) == "quick 6 breeds"
