@@ -1,7 +1,7 @@
 """Transfer learning, start to finish: checked dataset -> features -> honest estimate -> head -> bundle.
 
-1. The backbone's pooled features of every photo and its mirror image are computed once and
-   cached (features.py); every later step takes seconds.
+1. The backbone's pooled features of every photo (and, where the mode asks, its mirror image)
+   are computed once and cached (features.py); every later step takes seconds.
 2. Cross-validation (estimate.py) gives every photo a prediction from a head that never saw it
    nor its near-duplicates: the expected accuracy on new photos, with its interval, and the
    per-breed results, confusion matrix and mistakes over all photos.
@@ -22,12 +22,12 @@ import numpy as np
 
 from catbreed.backbones import get_spec
 from catbreed.bundle import ModelBundle
-from catbreed.calibration import expected_calibration_error, fit_temperature
+from catbreed.calibration import calibrated, expected_calibration_error, fit_temperature
 from catbreed.dataset import Dataset
 from catbreed.estimate import Estimate, accuracy_estimate, describe_method, out_of_fold_logits
 from catbreed.evaluation import Evaluation, evaluate
 from catbreed.features import ORIGINAL, VIEWS, FeatureCache, FeatureExtractor, extract_features
-from catbreed.head import LinearHead, softmax
+from catbreed.head import LinearHead
 from catbreed.paths import catbreed_home
 from catbreed.progress import TRAINING, CancelFlag, ProgressCallback, Reporter
 from catbreed.runtime import flatbuffer_path, load_extractor
@@ -46,13 +46,17 @@ class TrainResult:
     seconds: float
 
 
+def _views(settings: TrainSettings) -> tuple[str, ...]:
+    return VIEWS if settings.augment else (ORIGINAL,)
+
+
 def expected_seconds(dataset: Dataset, settings: TrainSettings, home: Path | None = None) -> float:
     """About how long `train` takes on a 2-core laptop: photos whose features this machine lacks
     at the mode's measured rate, the fits for every photo, and the backbone's first-use conversion."""
     home = home or catbreed_home()
     mode = MODE_TABLE[settings.mode]
     cache = FeatureCache(home, settings.backbone, "avg_pool")
-    views = VIEWS if settings.augment else (ORIGINAL,)
+    views = _views(settings)
     new = sum(not all(cache.has(p.sha256, v) for v in views) for p in dataset.photos)
     first_use = 0 if flatbuffer_path(settings.backbone, home).is_file() else mode.first_use_seconds
     return first_use + new * mode.seconds_per_new_photo + len(dataset.photos) * mode.seconds_per_photo
@@ -76,8 +80,9 @@ def train(
     labels = np.asarray(dataset.label_ids())
     classes = list(dataset.classes)
 
-    views = VIEWS if settings.augment else (ORIGINAL,)
-    features = extract_features(dataset.photos, extractor, FeatureCache(home, spec.name, "avg_pool"), reporter, views)
+    features = extract_features(
+        dataset.photos, extractor, FeatureCache(home, spec.name, "avg_pool"), reporter, _views(settings)
+    )
 
     def make_head() -> LinearHead:
         return LinearHead(spec.feature_blocks, len(classes), settings.inverse_regularization, settings.seed)
@@ -95,7 +100,7 @@ def train(
 
     batch = len(y) // len(folds)  # a fold's worth of new photos
     estimate = accuracy_estimate(oof_logits.argmax(1), y, batch, describe_method(len(folds), len(y), batch))
-    oof_probabilities = softmax(oof_logits / temperature)
+    oof_probabilities = calibrated(oof_logits, temperature)
     evaluation = evaluate(oof_probabilities, y, classes, [dataset.photos[i].name for i in train_ids])
     test = None
     if split.test:
@@ -122,7 +127,7 @@ def train(
             "test_accuracy": test.accuracy if test else None,
             "calibration": {
                 "temperature": temperature,
-                "ece_before": expected_calibration_error(softmax(oof_logits), y),
+                "ece_before": expected_calibration_error(calibrated(oof_logits, 1.0), y),
                 "ece_after": expected_calibration_error(oof_probabilities, y),
             },
         },
