@@ -113,3 +113,26 @@ def test_gradcam_works_on_the_builtin_model_and_overlays(backbone, cat_photo):
 def test_colour_map_runs_dark_to_bright():
     colours = explain.colourise(np.linspace(0, 1, 5)[None])[0].astype(int).sum(axis=1)
     assert list(colours) == sorted(colours)
+
+
+def test_gradcam_of_an_ensemble_looks_through_its_first_member(backbone, cat_photo):
+    """With the other members' weights at zero, the ensemble's map is Lite0's own map."""
+    from catbreed.backbones import create_backbone
+    from catbreed.bundle import ModelBundle
+    from catbreed.head import LinearHead
+
+    weights = np.random.default_rng(0).normal(size=(1280, 3)).astype(np.float32)
+
+    def bundle(backbone_name: str, blocks: tuple[int, ...]) -> ModelBundle:
+        head = LinearHead(blocks, 3)
+        head.weights_ = np.zeros((sum(blocks), 3), np.float32)
+        head.weights_[:1280] = weights
+        head.bias_, head.n_photos_ = np.zeros(3, np.float32), 1
+        return ModelBundle(backbone_name, ["a", "b", "c"], head)
+
+    # Block normalisation scales each block by 1/sqrt(blocks): the ensemble's scores are Lite0's / sqrt(3).
+    alone = explain.gradcam(bundle("efficientnet_lite0", (1280,)), backbone, cat_photo, class_index=0)
+    ensemble = create_backbone("efficientnet_lite0_1_2")
+    together = explain.gradcam(bundle("efficientnet_lite0_1_2", (1280,) * 3), ensemble, cat_photo, class_index=0)
+    assert together.shape == alone.shape == (7, 7)
+    assert np.corrcoef(together.ravel(), alone.ravel())[0, 1] > 0.9
