@@ -45,7 +45,7 @@ def backbone(name: str = DEFAULT_BACKBONE) -> keras.Model:
 
 @st.cache_resource(show_spinner="Preparing the CNN for fast answers…")
 def extractor(name: str = DEFAULT_BACKBONE) -> LiteRTExtractor:
-    return load_extractor(name, build=lambda: backbone(name))
+    return load_extractor(name)
 
 
 @st.cache_resource

@@ -114,8 +114,8 @@ def trained(shapes_folder, extractor):
 
 
 @pytest.fixture(scope="session")
-def extractor(backbone):
+def extractor(catbreed_home):
     """The default backbone's LiteRT feature extractor, converted once for the whole run."""
     from catbreed.runtime import load_extractor
 
-    return load_extractor("efficientnet_lite0", build=lambda: backbone)
+    return load_extractor("efficientnet_lite0")

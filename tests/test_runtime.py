@@ -20,7 +20,7 @@ def photos(size: int, cats) -> np.ndarray:
 def test_litert_answers_as_keras_does(name, oxford_cats, tmp_path, backbone):
     cats = [oxford_cats / "Siamese" / "Siamese_100.jpg", *sorted((oxford_cats / "Bengal").iterdir())[:2]]
     model = backbone if name == "efficientnet_lite0" else create_backbone(name)
-    extractor = runtime.load_extractor(name, build=lambda: model, home=tmp_path)
+    extractor = runtime.load_extractor(name, home=tmp_path)
     pixels = photos(get_spec(name).image_size, cats)
     got, expected = extractor.predict_on_batch(pixels), feature_extractor(model).predict_on_batch(pixels)
     for ours, theirs in zip(got, expected):
@@ -28,14 +28,14 @@ def test_litert_answers_as_keras_does(name, oxford_cats, tmp_path, backbone):
         np.testing.assert_allclose(ours, theirs, atol=1e-4)
 
 
-def test_the_flatbuffer_is_converted_once_and_then_read_from_the_cache(tmp_path, backbone, monkeypatch):
-    first = runtime.load_extractor("efficientnet_lite0", build=lambda: backbone, home=tmp_path)
+def test_the_flatbuffer_is_converted_once_and_then_read_from_the_cache(tmp_path, monkeypatch):
+    first = runtime.load_extractor("efficientnet_lite0", home=tmp_path)
     assert list((tmp_path / "runtime").glob("*.tflite")) == [runtime.flatbuffer_path("efficientnet_lite0", tmp_path)]
 
-    def no_conversion(model):
+    def no_conversion(backbone, path):
         raise AssertionError("converted again")
 
-    monkeypatch.setattr(runtime, "convert", no_conversion)
+    monkeypatch.setattr(runtime, "convert_in_child", no_conversion)
     again = runtime.load_extractor("efficientnet_lite0", home=tmp_path)
     pixels = np.full((2, 224, 224, 3), 100, np.float32)
     np.testing.assert_array_equal(again.predict_on_batch(pixels)[0], first.predict_on_batch(pixels)[0])
@@ -54,3 +54,11 @@ def test_one_photo_and_a_batch_give_the_same_answers(extractor):
     batch = extractor.predict_on_batch(pixels)[0]
     single = np.concatenate([extractor.predict_on_batch(pixels[i : i + 1])[0] for i in range(3)])
     np.testing.assert_allclose(single, batch, atol=1e-5)
+
+
+def test_a_conversion_that_fails_in_its_process_says_why_in_the_librarys_own_words(tmp_path):
+    from catbreed.errors import CatbreedError
+
+    with pytest.raises(CatbreedError, match="Unknown backbone 'no_such_backbone'"):
+        runtime.convert_in_child("no_such_backbone", tmp_path / "x.tflite")
+    assert not (tmp_path / "x.tflite").exists()
