@@ -52,20 +52,13 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_settings(parser: argparse.ArgumentParser) -> None:
-    """One flag per TrainSettings field, with its default and help text: --mode, --no-augment, ..."""
+    """One flag per TrainSettings field, with its default and help text: --mode, --augment/--no-augment, ..."""
     from catbreed.settings import MODES, TrainSettings
 
     for setting in dataclasses.fields(TrainSettings):
         flag, help_text = "--" + setting.name.replace("_", "-"), TrainSettings.help(setting.name).replace("%", "%%")
-        if setting.type == "bool" and setting.default:
-            parser.add_argument(
-                "--no-" + setting.name.replace("_", "-"),
-                dest=setting.name,
-                action="store_false",
-                help=f"do not {help_text}",
-            )
-        elif setting.type == "bool":
-            parser.add_argument(flag, action="store_true", help=help_text)
+        if setting.type.startswith("bool"):  # --augment / --no-augment; unset leaves the mode's default
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=setting.default, help=help_text)
         else:
             kind = {"int": int, "float": float}.get(setting.type, str)
             choices = MODES if setting.name == "mode" else None

@@ -112,6 +112,17 @@ def test_every_training_setting_has_a_flag_with_its_help():
         assert f"--{flag}" in train_help or f"--no-{flag}" in train_help, flag
 
 
+@pytest.mark.parametrize(("flags", "augment"), [([], False), (["--augment"], True), (["--no-augment"], False)])
+def test_mirror_images_follow_the_flag_or_the_modes_default(flags, augment):
+    from catbreed.cli import build_parser
+    from catbreed.settings import TrainSettings
+
+    args = build_parser().parse_args(["train", "x.zip", *flags])
+    assert TrainSettings(mode=args.mode, augment=args.augment).augment is augment
+    accurate = build_parser().parse_args(["train", "x.zip", "--mode", "accurate"])
+    assert TrainSettings(mode=accurate.mode, augment=accurate.augment).augment is True
+
+
 def make_bad_inputs(tmp_path: Path) -> dict[str, Path]:
     one_class = tmp_path / "one.zip"
     with zipfile.ZipFile(one_class, "w") as zf:
