@@ -48,7 +48,13 @@ class LinearHead:
     `temperature_` (1.0 until calibrated; see calibration.py) and `n_photos_` trained on.
     """
 
-    def __init__(self, blocks: Sequence[int], n_classes: int, inverse_regularization: float = 10.0, seed: int = 0):
+    def __init__(
+        self,
+        blocks: Sequence[int],
+        n_classes: int,
+        inverse_regularization: float = DEFAULT_INVERSE_REGULARIZATION,
+        seed: int = 0,
+    ):
         self.blocks = tuple(int(b) for b in blocks)
         self.n_classes = n_classes
         self.inverse_regularization = inverse_regularization

@@ -42,7 +42,6 @@ MODE_TABLE = {
     ),
 }
 MODES = tuple(MODE_TABLE)
-MODE_BACKBONES = {name: mode.backbone for name, mode in MODE_TABLE.items()}
 
 
 def _setting(default, help: str):

@@ -2,9 +2,9 @@
 
 from catbreed.backbones import create_backbone
 from catbreed.paths import catbreed_home
-from catbreed.settings import MODE_BACKBONES
+from catbreed.settings import MODE_TABLE
 
 if __name__ == "__main__":
-    for mode, backbone in MODE_BACKBONES.items():
-        create_backbone(backbone)
-        print(f"{mode} mode: {backbone} weights cached under {catbreed_home() / 'backbones'}")
+    for name, mode in MODE_TABLE.items():
+        create_backbone(mode.backbone)
+        print(f"{name} mode: {mode.backbone} weights cached under {catbreed_home() / 'backbones'}")
