@@ -1,7 +1,7 @@
 import streamlit as st
 
 from catbreed.store import ModelStore
-from pages.shared import BUILTIN_NAME, plain, run_inside_navigation
+from pages.shared import BUILTIN_NAME, expected_accuracy_text, plain, run_inside_navigation
 
 run_inside_navigation()
 
@@ -25,9 +25,7 @@ with st.container(border=True):
         )
     else:
         st.subheader(plain(model.name), anchor=False)
-        expected = model.expected_accuracy
-        accuracy = f"expected accuracy on new photos {expected.describe()}" if expected else "accuracy not estimated"
-        st.write(f"{len(model.classes)} breeds · {accuracy} · trained {model.created[:10]}")
+        st.write(f"{len(model.classes)} breeds · {expected_accuracy_text(model)} · trained {model.created[:10]}")
 
 links = {
     "pages/classify.py": ("Classify a photo", ":material/photo_camera:"),

@@ -4,7 +4,7 @@ import streamlit as st
 from catbreed.bundle import ModelBundle
 from catbreed.errors import CatbreedError
 from catbreed.store import ModelStore, SavedModel
-from pages.shared import BUILTIN_NAME, backbone, plain, run_inside_navigation
+from pages.shared import BUILTIN_NAME, backbone, expected_accuracy_text, plain, run_inside_navigation
 
 run_inside_navigation()
 
@@ -38,9 +38,9 @@ def tflite_bytes(path: str, created: str) -> bytes:
 def model_details(model: SavedModel) -> None:
     meta = model.metadata
     expected = model.expected_accuracy
-    accuracy = f"expected accuracy on new photos {expected.describe()}" if expected else "accuracy not estimated"
     st.write(
-        f"Backbone {plain(meta.get('backbone', '?'))} · mode {plain(meta.get('settings', {}).get('mode', '?'))} · {accuracy}"
+        f"Backbone {plain(meta.get('backbone', '?'))} · mode {plain(meta.get('settings', {}).get('mode', '?'))} · "
+        + expected_accuracy_text(model)
     )
     if expected:
         st.caption(plain(f"Estimated by {expected.method}."))
