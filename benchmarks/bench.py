@@ -31,12 +31,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from catbreed.backbones import create_backbone  # noqa: E402
-from catbreed.classifier import feature_extractor  # noqa: E402
-from catbreed.dataset import check_folder  # noqa: E402
-from catbreed.predict import Predictor  # noqa: E402
-from catbreed.settings import TrainSettings  # noqa: E402
-from catbreed.training import train  # noqa: E402
+from catbreed.data.dataset import check_folder  # noqa: E402
+from catbreed.learn.settings import TrainSettings  # noqa: E402
+from catbreed.learn.training import train  # noqa: E402
+from catbreed.models.predict import Predictor  # noqa: E402
+from catbreed.nets.backbones import create_backbone  # noqa: E402
+from catbreed.nets.classifier import feature_extractor  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "oxford-cats"
 SMALL_BREEDS = ("Bengal", "Birman", "Bombay", "Russian_Blue")
@@ -102,7 +102,7 @@ def batch_ms_per_photo(predictor: Predictor, photos: list[Path]) -> float:
 
 def keras_predict_ms(backbone, photo: Path) -> float:
     """The same snapshot through the Keras feature extractor at batch 1, for comparison."""
-    from catbreed.images import load_for_model
+    from catbreed.data.images import load_for_model
 
     model = feature_extractor(backbone)
     pixels = load_for_model(snapshot_bytes(photo), 224)[None].astype(np.float32)
@@ -135,17 +135,17 @@ def keras_recipe(data: Path, backbone, epochs: int = 10) -> dict:
 
 def visualisation_seconds(predictor: Predictor, backbone, photo: Path) -> float:
     """The slowest of the Learn page's pictures: filters, feature maps at three depths, Grad-CAM."""
-    from catbreed import explain
+    from catbreed.explain import gradcam, network
 
     data = photo.read_bytes()
-    explain.gradcam(predictor.bundle, backbone, data)  # the first call builds the graph
+    gradcam.gradcam(predictor.bundle, backbone, data)  # the first call builds the graph
     slowest = 0.0
     for draw in (
-        lambda: explain.first_layer_filters(backbone),
-        lambda: explain.feature_maps(backbone, data, "stem_activation"),
-        lambda: explain.feature_maps(backbone, data, "block4a_expand_activation"),
-        lambda: explain.feature_maps(backbone, data, "top_activation"),
-        lambda: explain.overlay(data, explain.gradcam(predictor.bundle, backbone, data)),
+        lambda: network.first_layer_filters(backbone),
+        lambda: network.feature_maps(backbone, data, "stem_activation"),
+        lambda: network.feature_maps(backbone, data, "block4a_expand_activation"),
+        lambda: network.feature_maps(backbone, data, "top_activation"),
+        lambda: gradcam.overlay(data, gradcam.gradcam(predictor.bundle, backbone, data)),
     ):
         slowest = max(slowest, timed(draw)[1])
     return slowest

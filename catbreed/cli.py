@@ -53,7 +53,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def _add_settings(parser: argparse.ArgumentParser) -> None:
     """One flag per TrainSettings field, with its default and help text: --mode, --augment/--no-augment, ..."""
-    from catbreed.settings import MODES, TrainSettings
+    from catbreed.learn.settings import MODES, TrainSettings
 
     for setting in dataclasses.fields(TrainSettings):
         flag, help_text = "--" + setting.name.replace("_", "-"), TrainSettings.help(setting.name).replace("%", "%%")
@@ -108,10 +108,10 @@ def _skipped(dataset) -> list[dict]:
 
 
 def cmd_train(args) -> None:
-    from catbreed.dataset import open_dataset
+    from catbreed.data.dataset import open_dataset
+    from catbreed.learn.settings import TrainSettings
+    from catbreed.learn.training import train
     from catbreed.paths import models_dir
-    from catbreed.settings import TrainSettings
-    from catbreed.training import train
 
     settings = TrainSettings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainSettings)})
     started = time.perf_counter()
@@ -143,7 +143,7 @@ def _percent(value) -> str:
 
 def _describe_accuracy(metrics: dict) -> str:
     """'expected accuracy 90.7% (89.3-92.0%) by 5-fold cross-validation ...'"""
-    from catbreed.estimate import Estimate
+    from catbreed.learn.estimate import Estimate
 
     expected = Estimate(**metrics["expected_accuracy"])
     text = f"expected accuracy on new photos {expected.describe()}, by {expected.method}"
@@ -157,10 +157,10 @@ def _describe_metrics(out: Path, metrics: dict, seconds: float) -> str:
 
 
 def cmd_evaluate(args) -> None:
-    from catbreed.bundle import ModelBundle
-    from catbreed.dataset import open_dataset
-    from catbreed.evaluation import evaluate
-    from catbreed.predict import Predictor
+    from catbreed.data.dataset import open_dataset
+    from catbreed.learn.evaluation import evaluate
+    from catbreed.models.bundle import ModelBundle
+    from catbreed.models.predict import Predictor
     from catbreed.progress import Reporter
 
     bundle = ModelBundle.load(args.model)
@@ -189,9 +189,9 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_predict(args) -> None:
-    from catbreed.bundle import ModelBundle
-    from catbreed.images import ImageProblem
-    from catbreed.predict import Predictor, builtin_bundle
+    from catbreed.data.images import ImageProblem
+    from catbreed.models.bundle import ModelBundle
+    from catbreed.models.predict import Predictor, builtin_bundle
 
     if args.top_k < 1:
         raise CatbreedError(f"--top-k must be at least 1; got {args.top_k}.")
@@ -212,14 +212,14 @@ def cmd_predict(args) -> None:
 
 
 def cmd_export(args) -> None:
-    from catbreed.bundle import ModelBundle
+    from catbreed.models.bundle import ModelBundle
 
     out = ModelBundle.load(args.model).export(args.format, args.out, quantize=args.quantize)
     _emit({"out": str(out), "format": args.format, "quantized": args.quantize}, args.json, f"Wrote {out}")
 
 
 def cmd_info(args) -> None:
-    from catbreed.bundle import ModelBundle
+    from catbreed.models.bundle import ModelBundle
 
     bundle = ModelBundle.load(args.model)
     meta = bundle.metadata

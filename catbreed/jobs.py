@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from catbreed.dataset import Dataset
+from catbreed.data.dataset import Dataset
 from catbreed.errors import Cancelled, CatbreedError
-from catbreed.features import FeatureExtractor
+from catbreed.learn.features import FeatureExtractor
+from catbreed.learn.settings import TrainSettings
+from catbreed.learn.training import TrainResult, train
 from catbreed.progress import Progress
-from catbreed.settings import TrainSettings
-from catbreed.training import TrainResult, train
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """`python -m catbreed.warmup`: convert and cache every mode's backbone weights ahead of use."""
 
-from catbreed.backbones import create_backbone
+from catbreed.learn.settings import MODE_TABLE
+from catbreed.nets.backbones import create_backbone
 from catbreed.paths import catbreed_home
-from catbreed.settings import MODE_TABLE
 
 if __name__ == "__main__":
     for name, mode in MODE_TABLE.items():

@@ -1,7 +1,7 @@
 import streamlit as st
 
-from catbreed import charts
-from catbreed.images import ImageProblem, thumbnail
+from catbreed.data.images import ImageProblem, thumbnail
+from catbreed.explain import charts
 from pages.shared import active_model_label, active_predictor, plain, run_inside_navigation, where_it_looked
 
 run_inside_navigation()

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from catbreed.store import ModelStore
+from catbreed.models.store import ModelStore
 from pages.shared import BUILTIN_NAME, expected_accuracy_text, plain, run_inside_navigation
 
 run_inside_navigation()

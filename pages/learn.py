@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from catbreed import cnn_basics, explain
-from catbreed.backbones import DEFAULT_BACKBONE, get_spec
-from catbreed.features import FeatureCache
-from catbreed.images import ImageProblem, open_rgb
+from catbreed.data.images import ImageProblem, open_rgb
+from catbreed.explain import cnn_basics, network
+from catbreed.learn.features import FeatureCache
+from catbreed.nets.backbones import DEFAULT_BACKBONE, get_spec
 from catbreed.paths import catbreed_home
 from pages.shared import active_model_label, active_predictor, backbone, plain, run_inside_navigation, where_it_looked
 
@@ -16,8 +16,8 @@ LAYER_DEPTHS = {"shallow": "stem_activation", "middle": "block4a_expand_activati
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def maps_for(photo: bytes, layer: str) -> explain.FeatureMaps:
-    return explain.feature_maps(backbone(), photo, layer, n=8)
+def maps_for(photo: bytes, layer: str) -> network.FeatureMaps:
+    return network.feature_maps(backbone(), photo, layer, n=8)
 
 
 st.title("Learn how a CNN sees")
@@ -125,7 +125,7 @@ net = backbone()
 spec = get_spec(DEFAULT_BACKBONE)
 st.header("6. The network in use", anchor=False)
 st.write(f"{plain(spec.description)}. Its blocks, from the photo to 1000 ImageNet classes:")
-blocks = explain.architecture(net)
+blocks = network.architecture(net)
 st.dataframe(
     pd.DataFrame(
         [(b.name, "×".join(map(str, b.output_shape)), b.parameters) for b in blocks],
@@ -150,12 +150,12 @@ st.write(
 # --- 8. What the model sees ----------------------------------------------------------------
 st.header("8. What the network sees in your photo", anchor=False)
 st.write("The 32 kernels of the first layer, each a 3×3 colour patch: edges and colour contrasts.")
-st.image(explain.first_layer_filters(net), width=420)
+st.image(network.first_layer_filters(net), width=420)
 depth = st.radio("Layer", list(LAYER_DEPTHS), horizontal=True, format_func=str.capitalize)
 maps = maps_for(photo, LAYER_DEPTHS[depth])
 h, w, channels = maps.shape
 st.caption(f"{maps.layer}: {h}×{w} pixels × {channels} channels; the 8 most active channels.")
-st.image([explain.colourise(m) for m in maps.maps], width=110, caption=[f"channel {c}" for c in maps.channels])
+st.image([network.colourise(m) for m in maps.maps], width=110, caption=[f"channel {c}" for c in maps.channels])
 
 # --- 9. Where it looked --------------------------------------------------------------------
 st.header("9. Where it looked", anchor=False)

@@ -1,9 +1,9 @@
 import pandas as pd
 import streamlit as st
 
-from catbreed.bundle import ModelBundle
 from catbreed.errors import CatbreedError
-from catbreed.store import ModelStore, SavedModel
+from catbreed.models.bundle import ModelBundle
+from catbreed.models.store import ModelStore, SavedModel
 from pages.shared import BUILTIN_NAME, backbone, expected_accuracy_text, plain, run_inside_navigation
 
 run_inside_navigation()

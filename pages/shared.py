@@ -13,12 +13,12 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from catbreed import explain
-from catbreed.backbones import DEFAULT_BACKBONE, create_backbone
+from catbreed.explain import gradcam
 from catbreed.jobs import JobManager
-from catbreed.predict import Predictor, builtin_bundle
-from catbreed.runtime import LiteRTExtractor, load_extractor
-from catbreed.store import ModelStore, SavedModel
+from catbreed.models.predict import Predictor, builtin_bundle
+from catbreed.models.store import ModelStore, SavedModel
+from catbreed.nets.backbones import DEFAULT_BACKBONE, create_backbone
+from catbreed.nets.runtime import LiteRTExtractor, load_extractor
 
 BUILTIN_NAME = "ImageNet (built-in)"
 APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
@@ -69,8 +69,8 @@ def active_predictor() -> Predictor:
 @st.cache_data(max_entries=16, show_spinner="Finding where it looked…")
 def _where_it_looked(photo: bytes, label: str, model: str | None, created: str) -> np.ndarray:
     bundle = _predictor(model, created).bundle
-    heatmap = explain.gradcam(bundle, backbone(bundle.backbone), photo, class_index=bundle.classes.index(label))
-    return explain.overlay(photo, heatmap, size=320)
+    heatmap = gradcam.gradcam(bundle, backbone(bundle.backbone), photo, class_index=bundle.classes.index(label))
+    return gradcam.overlay(photo, heatmap, size=320)
 
 
 def where_it_looked(photo: bytes, label: str) -> np.ndarray:

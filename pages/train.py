@@ -1,14 +1,14 @@
 import pandas as pd
 import streamlit as st
 
-from catbreed import charts
-from catbreed.dataset import Dataset, discard_upload, open_uploaded_archive
+from catbreed.data.dataset import Dataset, discard_upload, open_uploaded_archive
+from catbreed.data.images import ImageProblem, thumbnail
 from catbreed.errors import CatbreedError
-from catbreed.images import ImageProblem, thumbnail
+from catbreed.explain import charts
 from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, TrainingJob
-from catbreed.settings import MODE_TABLE, MODES, TrainSettings
-from catbreed.store import ModelStore, suggest_name
-from catbreed.training import expected_seconds
+from catbreed.learn.settings import MODE_TABLE, MODES, TrainSettings
+from catbreed.learn.training import expected_seconds
+from catbreed.models.store import ModelStore, suggest_name
 from pages.shared import job_manager, plain, run_inside_navigation
 
 run_inside_navigation()

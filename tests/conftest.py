@@ -76,7 +76,7 @@ def catbreed_home(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def backbone(catbreed_home):
-    from catbreed.backbones import create_backbone
+    from catbreed.nets.backbones import create_backbone
 
     return create_backbone()
 
@@ -106,9 +106,9 @@ def cat_photo(oxford_cats) -> Path:
 @pytest.fixture(scope="session")
 def trained(shapes_folder, extractor):
     """A quick-mode model of the three drawn 'breeds', trained once for the tests that need one."""
-    from catbreed.dataset import check_folder
-    from catbreed.settings import TrainSettings
-    from catbreed.training import train
+    from catbreed.data.dataset import check_folder
+    from catbreed.learn.settings import TrainSettings
+    from catbreed.learn.training import train
 
     return train(check_folder(shapes_folder), TrainSettings(test_percent=25), extractor=extractor)
 
@@ -116,6 +116,6 @@ def trained(shapes_folder, extractor):
 @pytest.fixture(scope="session")
 def extractor(catbreed_home):
     """The default backbone's LiteRT feature extractor, converted once for the whole run."""
-    from catbreed.runtime import load_extractor
+    from catbreed.nets.runtime import load_extractor
 
     return load_extractor("efficientnet_lite0")

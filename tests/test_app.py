@@ -7,7 +7,7 @@ import pytest
 from conftest import drawn_photo, jpeg_bytes
 from streamlit.testing.v1 import AppTest
 
-from catbreed.store import ModelStore
+from catbreed.models.store import ModelStore
 
 TIMEOUT = 120
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -152,10 +152,10 @@ def test_models_page_deletes_a_model_after_confirmation(app, trained, tmp_path):
 def test_cancel_button_stops_a_running_training(app, tmp_path):
     from conftest import make_dataset_folder
 
-    from catbreed.dataset import check_folder
+    from catbreed.data.dataset import check_folder
     from catbreed.jobs import CANCELLED, RUNNING
+    from catbreed.learn.settings import TrainSettings
     from catbreed.progress import FEATURES
-    from catbreed.settings import TrainSettings
     from pages.shared import job_manager
 
     many = make_dataset_folder(tmp_path / "many", per_class=150)  # seconds of features to compute

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from conftest import drawn_photo, jpeg_bytes
 
-from catbreed import archive
-from catbreed.archive import extract_zip
+from catbreed.data import archive
+from catbreed.data.archive import extract_zip
 from catbreed.errors import CatbreedError
 
 PHOTO = jpeg_bytes(drawn_photo("red_circles", 0))

@@ -5,10 +5,15 @@ import keras
 import numpy as np
 import pytest
 
-from catbreed import backbones
-from catbreed.backbones import DEFAULT_BACKBONE, create_backbone, get_spec, list_backbones
 from catbreed.errors import CatbreedError
-from catbreed.torch_checkpoint import LEGACY_MAGIC_NUMBER, UntrustedCheckpointError, load_legacy_state_dict, sha256_of
+from catbreed.nets import backbones
+from catbreed.nets.backbones import DEFAULT_BACKBONE, create_backbone, get_spec, list_backbones
+from catbreed.nets.torch_checkpoint import (
+    LEGACY_MAGIC_NUMBER,
+    UntrustedCheckpointError,
+    load_legacy_state_dict,
+    sha256_of,
+)
 
 
 def test_unknown_backbone_lists_the_valid_names():
@@ -36,7 +41,7 @@ def test_lite0_has_the_published_size_and_layer_names(backbone):
 
 
 def test_lite0_sees_a_real_cat_as_a_domestic_cat(backbone, cat_photo):
-    from catbreed.images import load_for_model
+    from catbreed.data.images import load_for_model
 
     probabilities = backbone.predict_on_batch(load_for_model(cat_photo, 224)[None].astype(np.float32))[0]
     assert abs(probabilities.sum() - 1) < 1e-4

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from conftest import drawn_photo, jpeg_bytes
 
-from catbreed.bundle import FORMAT_VERSION, HEAD_FILE, LABELS_FILE, METADATA_FILE, ModelBundle
 from catbreed.errors import CatbreedError
-from catbreed.predict import Predictor
+from catbreed.models.bundle import FORMAT_VERSION, HEAD_FILE, LABELS_FILE, METADATA_FILE, ModelBundle
+from catbreed.models.predict import Predictor
 
 PHOTO = np.asarray(drawn_photo("green_bars", 99).resize((224, 224)), dtype=np.float32)[None]
 

@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from catbreed.calibration import MIN_TEMPERATURE, calibrated, expected_calibration_error, fit_temperature, log_loss
+from catbreed.learn.calibration import (
+    MIN_TEMPERATURE,
+    calibrated,
+    expected_calibration_error,
+    fit_temperature,
+    log_loss,
+)
 
 
 def overconfident_logits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,7 @@
 import numpy as np
 
-from catbreed import charts
-from catbreed.evaluation import evaluate
+from catbreed.explain import charts
+from catbreed.learn.evaluation import evaluate
 from catbreed.progress import Progress
 
 

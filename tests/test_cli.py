@@ -104,7 +104,7 @@ def test_every_training_setting_has_a_flag_with_its_help():
     import dataclasses
 
     from catbreed.cli import build_parser
-    from catbreed.settings import TrainSettings
+    from catbreed.learn.settings import TrainSettings
 
     train_help = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
     for setting in dataclasses.fields(TrainSettings):
@@ -115,7 +115,7 @@ def test_every_training_setting_has_a_flag_with_its_help():
 @pytest.mark.parametrize(("flags", "augment"), [([], False), (["--augment"], True), (["--no-augment"], False)])
 def test_mirror_images_follow_the_flag_or_the_modes_default(flags, augment):
     from catbreed.cli import build_parser
-    from catbreed.settings import TrainSettings
+    from catbreed.learn.settings import TrainSettings
 
     args = build_parser().parse_args(["train", "x.zip", *flags])
     assert TrainSettings(mode=args.mode, augment=args.augment).augment is augment

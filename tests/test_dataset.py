@@ -5,8 +5,8 @@ import zipfile
 import pytest
 from conftest import drawn_photo, jpeg_bytes, make_dataset_folder, zip_folder
 
-from catbreed import images
-from catbreed.dataset import FEW_PHOTOS_WARNING, NOT_IN_A_CLASS_FOLDER, check_folder, open_dataset
+from catbreed.data import images
+from catbreed.data.dataset import FEW_PHOTOS_WARNING, NOT_IN_A_CLASS_FOLDER, check_folder, open_dataset
 from catbreed.errors import CatbreedError
 
 
@@ -123,7 +123,7 @@ def test_checking_reports_progress_and_can_be_cancelled(shapes_folder):
 
 
 def test_an_uploaded_zip_is_unpacked_in_a_folder_of_its_own_that_can_be_discarded(shapes_zip):
-    from catbreed.dataset import discard_upload, open_uploaded_archive
+    from catbreed.data.dataset import discard_upload, open_uploaded_archive
 
     with open(shapes_zip, "rb") as stream:
         dataset = open_uploaded_archive(stream)
@@ -137,7 +137,7 @@ def test_a_rejected_upload_leaves_no_folder_behind(tmp_path, monkeypatch):
     import io
     import tempfile
 
-    from catbreed.dataset import open_uploaded_archive
+    from catbreed.data.dataset import open_uploaded_archive
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     with pytest.raises(CatbreedError, match="not a readable zip"):
@@ -152,7 +152,7 @@ def test_a_rejected_upload_leaves_no_folder_behind(tmp_path, monkeypatch):
 def test_messages_about_an_upload_name_the_users_own_file(name, shown):
     import io
 
-    from catbreed.dataset import open_uploaded_archive
+    from catbreed.data.dataset import open_uploaded_archive
 
     stream = io.BytesIO(b"not a zip at all")
     stream.name = name.replace("\\n", "\n")

@@ -1,9 +1,9 @@
 import numpy as np
 from test_head import blobs
 
-from catbreed.estimate import accuracy_estimate, out_of_fold_logits, prediction_interval
-from catbreed.head import LinearHead
-from catbreed.split import cv_folds
+from catbreed.data.split import cv_folds
+from catbreed.learn.estimate import accuracy_estimate, out_of_fold_logits, prediction_interval
+from catbreed.models.head import LinearHead
 
 
 def estimate_and_new_batches(spread: float, seed: int):

@@ -5,10 +5,10 @@ import pytest
 from conftest import drawn_photo, jpeg_bytes
 from PIL import Image, ImageDraw
 
-from catbreed import cnn_basics, explain
-from catbreed.dataset import check_folder
-from catbreed.settings import TrainSettings
-from catbreed.training import train
+from catbreed.data.dataset import check_folder
+from catbreed.explain import cnn_basics, gradcam, network
+from catbreed.learn.settings import TrainSettings
+from catbreed.learn.training import train
 
 # --- the building blocks, against sums worked out by hand ---------------------------------
 
@@ -52,14 +52,14 @@ def test_a_blur_of_a_flat_image_is_the_same_flat_image():
 
 
 def test_first_layer_filters_grid(backbone):
-    grid = explain.first_layer_filters(backbone, cell=24, columns=8)
+    grid = network.first_layer_filters(backbone, cell=24, columns=8)
     assert grid.dtype == np.uint8 and grid.shape == (4 * 26 - 2, 8 * 26 - 2, 3)  # 32 kernels of Lite0
     assert grid[:24, :24].std() > 0  # a kernel is not blank
 
 
 @pytest.mark.parametrize("layer", ["stem_activation", "block4a_expand_activation", "top_activation"])
 def test_feature_maps_pick_the_most_active_channels(backbone, layer):
-    maps = explain.feature_maps(backbone, drawn_photo("red_circles", 3), layer, n=6)
+    maps = network.feature_maps(backbone, drawn_photo("red_circles", 3), layer, n=6)
     assert maps.maps.shape == (6, *maps.shape[:2]) and len(maps.channels) == 6
     assert maps.maps.min() >= 0 and maps.maps.max() <= 1
     assert maps.shape[0] == {"stem_activation": 112, "block4a_expand_activation": 28, "top_activation": 7}[layer]
@@ -95,31 +95,31 @@ def quadrant_model(tmp_path_factory, extractor):
 def test_gradcam_looks_where_the_class_is_decided(quadrant_model, backbone):
     for seed, colour in ((100, "red"), (101, "blue")):
         photo = quadrant_photo(colour, seed)
-        heatmap = explain.gradcam(quadrant_model, backbone, photo)
+        heatmap = gradcam.gradcam(quadrant_model, backbone, photo)
         assert heatmap.shape == (7, 7) and heatmap.max() == pytest.approx(1)
         inside = heatmap[:4, :4].sum() / heatmap.sum()  # the top-left quadrant, 16 of 49 cells
         assert inside > 0.5, (colour, inside)
 
 
 def test_gradcam_works_on_the_builtin_model_and_overlays(backbone, cat_photo):
-    from catbreed.predict import builtin_bundle
+    from catbreed.models.predict import builtin_bundle
 
-    heatmap = explain.gradcam(builtin_bundle(), backbone, cat_photo)
+    heatmap = gradcam.gradcam(builtin_bundle(), backbone, cat_photo)
     assert heatmap.shape == (7, 7) and 0 <= heatmap.min() and heatmap.max() <= 1
-    picture = explain.overlay(cat_photo, heatmap, size=200)
+    picture = gradcam.overlay(cat_photo, heatmap, size=200)
     assert picture.shape == (200, 200, 3) and picture.dtype == np.uint8
 
 
 def test_colour_map_runs_dark_to_bright():
-    colours = explain.colourise(np.linspace(0, 1, 5)[None])[0].astype(int).sum(axis=1)
+    colours = network.colourise(np.linspace(0, 1, 5)[None])[0].astype(int).sum(axis=1)
     assert list(colours) == sorted(colours)
 
 
 def test_gradcam_of_an_ensemble_looks_through_its_first_member(backbone, cat_photo):
     """With the other members' weights at zero, the ensemble's map is Lite0's own map."""
-    from catbreed.backbones import create_backbone
-    from catbreed.bundle import ModelBundle
-    from catbreed.head import LinearHead
+    from catbreed.models.bundle import ModelBundle
+    from catbreed.models.head import LinearHead
+    from catbreed.nets.backbones import create_backbone
 
     weights = np.random.default_rng(0).normal(size=(1280, 3)).astype(np.float32)
 
@@ -131,8 +131,8 @@ def test_gradcam_of_an_ensemble_looks_through_its_first_member(backbone, cat_pho
         return ModelBundle(backbone_name, ["a", "b", "c"], head)
 
     # Block normalisation scales each block by 1/sqrt(blocks): the ensemble's scores are Lite0's / sqrt(3).
-    alone = explain.gradcam(bundle("efficientnet_lite0", (1280,)), backbone, cat_photo, class_index=0)
+    alone = gradcam.gradcam(bundle("efficientnet_lite0", (1280,)), backbone, cat_photo, class_index=0)
     ensemble = create_backbone("efficientnet_lite0_1_2")
-    together = explain.gradcam(bundle("efficientnet_lite0_1_2", (1280,) * 3), ensemble, cat_photo, class_index=0)
+    together = gradcam.gradcam(bundle("efficientnet_lite0_1_2", (1280,) * 3), ensemble, cat_photo, class_index=0)
     assert together.shape == alone.shape == (7, 7)
     assert np.corrcoef(together.ravel(), alone.ravel())[0, 1] > 0.9

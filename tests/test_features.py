@@ -1,9 +1,9 @@
 import numpy as np
 from conftest import make_dataset_folder
 
-from catbreed.classifier import feature_extractor
-from catbreed.dataset import check_folder
-from catbreed.features import ORIGINAL, VIEWS, FeatureCache, extract_features
+from catbreed.data.dataset import check_folder
+from catbreed.learn.features import ORIGINAL, VIEWS, FeatureCache, extract_features
+from catbreed.nets.classifier import feature_extractor
 
 
 class CountingExtractor:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from catbreed.errors import CatbreedError
-from catbreed.head import LinearHead, normalise
+from catbreed.models.head import LinearHead, normalise
 
 
 def blobs(

@@ -5,8 +5,8 @@ import pytest
 from conftest import drawn_photo, jpeg_bytes
 from PIL import Image
 
-from catbreed import images
-from catbreed.images import ImageProblem, load_for_model, open_rgb
+from catbreed.data import images
+from catbreed.data.images import ImageProblem, load_for_model, open_rgb
 
 
 def encoded(image: Image.Image, fmt: str, **options) -> bytes:

@@ -3,9 +3,9 @@ import time
 
 import pytest
 
-from catbreed.dataset import check_folder
+from catbreed.data.dataset import check_folder
 from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, JobManager
-from catbreed.settings import TrainSettings
+from catbreed.learn.settings import TrainSettings
 
 
 def wait(job, timeout=120):

@@ -3,9 +3,9 @@
 import numpy as np
 
 from catbreed import progress
-from catbreed.dataset import check_folder
-from catbreed.settings import TrainSettings
-from catbreed.training import train
+from catbreed.data.dataset import check_folder
+from catbreed.learn.settings import TrainSettings
+from catbreed.learn.training import train
 
 
 def test_default_training_on_real_cats_expects_90_percent_and_keeps_its_word(oxford_cats, tmp_path, extractor):
@@ -30,11 +30,11 @@ def test_default_training_on_real_cats_expects_90_percent_and_keeps_its_word(oxf
 
 
 def test_real_cats_are_cats(oxford_cats, extractor):
-    from catbreed.predict import Predictor, builtin_bundle
+    from catbreed.models.predict import Predictor, builtin_bundle
 
     photos = sorted(oxford_cats.glob("*/*"))[::30]
     probabilities = Predictor(builtin_bundle(), extractor).breed_probabilities(photos)
-    from catbreed.predict import cat_verdict
+    from catbreed.models.predict import cat_verdict
 
     verdicts = np.array([cat_verdict(p)[0] for p in probabilities])
     assert verdicts.mean() > 0.95

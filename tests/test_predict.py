@@ -6,8 +6,8 @@ import pytest
 from conftest import drawn_photo, jpeg_bytes
 from PIL import Image
 
-from catbreed.images import ImageProblem
-from catbreed.predict import DOMESTIC_CAT_CLASSES, Predictor, builtin_bundle, cat_verdict, imagenet_labels
+from catbreed.data.images import ImageProblem
+from catbreed.models.predict import DOMESTIC_CAT_CLASSES, Predictor, builtin_bundle, cat_verdict, imagenet_labels
 
 
 @pytest.fixture(scope="module")

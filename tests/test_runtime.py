@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 from conftest import drawn_photo
 
-from catbreed import runtime
-from catbreed.backbones import create_backbone, get_spec, list_backbones
-from catbreed.classifier import feature_extractor
-from catbreed.images import load_for_model
+from catbreed.data.images import load_for_model
+from catbreed.nets import runtime
+from catbreed.nets.backbones import create_backbone, get_spec, list_backbones
+from catbreed.nets.classifier import feature_extractor
 
 OFFLINE_BACKBONES = [name for name in list_backbones() if name != "efficientnet_b0"]  # b0 downloads its weights
 

@@ -3,9 +3,9 @@ import hashlib
 import numpy as np
 import pytest
 
-from catbreed.dataset import Photo
+from catbreed.data.dataset import Photo
+from catbreed.data.split import cv_folds, near_duplicate_groups, split_photos
 from catbreed.errors import CatbreedError
-from catbreed.split import cv_folds, near_duplicate_groups, split_photos
 
 
 def photos(n: int, label: str = "a", start: int = 0) -> list[Photo]:

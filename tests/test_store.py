@@ -4,7 +4,7 @@ import zipfile
 import pytest
 
 from catbreed.errors import CatbreedError
-from catbreed.store import ModelStore, check_name, suggest_name
+from catbreed.models.store import ModelStore, check_name, suggest_name
 
 
 def test_save_list_activate_and_delete(trained, tmp_path):

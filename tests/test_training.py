@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from catbreed import progress
-from catbreed.dataset import check_folder
+from catbreed.data.dataset import check_folder
 from catbreed.errors import Cancelled, CatbreedError
-from catbreed.settings import TrainSettings
-from catbreed.training import train
+from catbreed.learn.settings import TrainSettings
+from catbreed.learn.training import train
 
 
 def test_quick_mode_learns_the_drawn_breeds_and_estimates_its_accuracy(trained):
@@ -97,8 +97,8 @@ def test_each_mode_names_its_backbone():
 
 
 def test_the_ensemble_puts_three_backbones_side_by_side(extractor):
-    from catbreed.backbones import create_backbone, get_spec
-    from catbreed.classifier import feature_extractor
+    from catbreed.nets.backbones import create_backbone, get_spec
+    from catbreed.nets.classifier import feature_extractor
 
     ensemble = create_backbone("efficientnet_lite0_1_2")
     assert ensemble.input_shape[1] == 260 and get_spec("efficientnet_lite0_1_2").feature_blocks == (1280, 1280, 1280)
@@ -107,8 +107,8 @@ def test_the_ensemble_puts_three_backbones_side_by_side(extractor):
 
 
 def test_expected_time_counts_only_the_photos_new_to_this_machine(shapes_folder, tmp_path, extractor):
-    from catbreed.settings import MODE_TABLE
-    from catbreed.training import expected_seconds
+    from catbreed.learn.settings import MODE_TABLE
+    from catbreed.learn.training import expected_seconds
 
     dataset, quick = check_folder(shapes_folder), MODE_TABLE["quick"]
     fits = quick.first_use_seconds + 36 * quick.seconds_per_photo  # no flatbuffer in this home

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
-from catbreed.dataset import Photo
+from catbreed.data.dataset import Photo
 from catbreed.errors import CatbreedError
 
 _BUCKETS = 2**32

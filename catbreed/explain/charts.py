@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
-from catbreed.evaluation import Evaluation
+from catbreed.learn.evaluation import Evaluation
 from catbreed.progress import Progress
 
 ACCENT = "#c0643b"

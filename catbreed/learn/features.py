@@ -15,8 +15,8 @@ from typing import Protocol
 
 import numpy as np
 
-from catbreed.dataset import Photo
-from catbreed.images import iter_image_batches
+from catbreed.data.dataset import Photo
+from catbreed.data.images import iter_image_batches
 from catbreed.paths import atomic_write_bytes
 from catbreed.progress import FEATURES, Reporter
 

@@ -20,19 +20,19 @@ from pathlib import Path
 
 import numpy as np
 
-from catbreed.backbones import get_spec
-from catbreed.bundle import ModelBundle
-from catbreed.calibration import calibrated, expected_calibration_error, fit_temperature
-from catbreed.dataset import Dataset
-from catbreed.estimate import Estimate, accuracy_estimate, describe_method, out_of_fold_logits
-from catbreed.evaluation import Evaluation, evaluate
-from catbreed.features import ORIGINAL, VIEWS, FeatureCache, FeatureExtractor, extract_features
-from catbreed.head import LinearHead
+from catbreed.data.dataset import Dataset
+from catbreed.data.split import Split, cv_folds, near_duplicate_groups, split_photos
+from catbreed.learn.calibration import calibrated, expected_calibration_error, fit_temperature
+from catbreed.learn.estimate import Estimate, accuracy_estimate, describe_method, out_of_fold_logits
+from catbreed.learn.evaluation import Evaluation, evaluate
+from catbreed.learn.features import ORIGINAL, VIEWS, FeatureCache, FeatureExtractor, extract_features
+from catbreed.learn.settings import MODE_TABLE, TrainSettings
+from catbreed.models.bundle import ModelBundle
+from catbreed.models.head import LinearHead
+from catbreed.nets.backbones import get_spec
+from catbreed.nets.runtime import flatbuffer_path, load_extractor
 from catbreed.paths import catbreed_home
 from catbreed.progress import TRAINING, CancelFlag, ProgressCallback, Reporter
-from catbreed.runtime import flatbuffer_path, load_extractor
-from catbreed.settings import MODE_TABLE, TrainSettings
-from catbreed.split import Split, cv_folds, near_duplicate_groups, split_photos
 
 
 @dataclass

@@ -13,9 +13,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from catbreed.bundle import METADATA_FILE, ModelBundle
 from catbreed.errors import CatbreedError
-from catbreed.estimate import Estimate
+from catbreed.learn.estimate import Estimate
+from catbreed.models.bundle import METADATA_FILE, ModelBundle
 from catbreed.paths import atomic_write_bytes, models_dir
 
 ACTIVE_FILE = ".active"

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.stats import betabinom
 
-from catbreed.head import LinearHead
+from catbreed.models.head import LinearHead
 from catbreed.progress import CROSS_VALIDATING, Reporter
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from catbreed.backbones import DEFAULT_BACKBONE, ENSEMBLE_BACKBONE, get_spec
+from catbreed.data.split import check_test_percent
 from catbreed.errors import CatbreedError
-from catbreed.head import DEFAULT_INVERSE_REGULARIZATION
-from catbreed.split import check_test_percent
+from catbreed.models.head import DEFAULT_INVERSE_REGULARIZATION
+from catbreed.nets.backbones import DEFAULT_BACKBONE, ENSEMBLE_BACKBONE, get_spec
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import keras
 
-from catbreed import efficientnet_lite
 from catbreed.errors import CatbreedError
+from catbreed.nets import efficientnet_lite
+from catbreed.nets.torch_checkpoint import load_legacy_state_dict
 from catbreed.paths import catbreed_home
-from catbreed.torch_checkpoint import load_legacy_state_dict
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
 ENSEMBLE_BACKBONE = "efficientnet_lite0_1_2"

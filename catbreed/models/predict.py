@@ -14,12 +14,12 @@ from importlib.resources import files
 
 import numpy as np
 
-from catbreed.backbones import DEFAULT_BACKBONE
-from catbreed.bundle import ModelBundle
-from catbreed.features import FeatureExtractor
-from catbreed.images import ImageSource, iter_image_batches, load_for_model
+from catbreed.data.images import ImageSource, iter_image_batches, load_for_model
+from catbreed.learn.features import FeatureExtractor
+from catbreed.models.bundle import ModelBundle
+from catbreed.nets.backbones import DEFAULT_BACKBONE
+from catbreed.nets.runtime import load_extractor
 from catbreed.progress import EVALUATING, Reporter
-from catbreed.runtime import load_extractor
 
 DOMESTIC_CAT_CLASSES = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 # Measured on the 1,799 Oxford-IIIT cat photos: a summed probability >= 0.1 alone misses 156 of
@@ -32,7 +32,7 @@ BATCH_SIZE = 32
 
 @cache
 def imagenet_labels() -> tuple[str, ...]:
-    return tuple(files("catbreed").joinpath("data/imagenet_classes.txt").read_text().splitlines())
+    return tuple(files("catbreed.nets").joinpath("imagenet_classes.txt").read_text().splitlines())
 
 
 BUILTIN_KIND = "imagenet"

@@ -23,8 +23,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from catbreed.backbones import create_backbone, get_spec
-from catbreed.classifier import feature_extractor
+from catbreed.nets.backbones import create_backbone, get_spec
+from catbreed.nets.classifier import feature_extractor
 from catbreed.paths import atomic_write_bytes, catbreed_home
 
 EXTRACTOR_VERSION = 1  # bump when feature_extractor's outputs change

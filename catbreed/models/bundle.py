@@ -28,10 +28,10 @@ import keras
 import numpy as np
 import PIL
 
-from catbreed.backbones import create_backbone, get_spec
-from catbreed.classifier import compose
 from catbreed.errors import CatbreedError
-from catbreed.head import LinearHead
+from catbreed.models.head import LinearHead
+from catbreed.nets.backbones import create_backbone, get_spec
+from catbreed.nets.classifier import compose
 
 HEAD_FILE, LABELS_FILE, METADATA_FILE = "head.npz", "labels.txt", "metadata.json"
 FORMAT_VERSION = 2  # 1: a whole Keras model per bundle, trained by the Adam head

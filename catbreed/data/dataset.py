@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from catbreed.archive import extract_zip
+from catbreed.data.archive import extract_zip
+from catbreed.data.images import ImageProblem, open_rgb, perceptual_hash
 from catbreed.errors import CatbreedError
-from catbreed.images import ImageProblem, open_rgb, perceptual_hash
 from catbreed.progress import CHECKING, CancelFlag, ProgressCallback, Reporter
 
 IGNORED_NAMES = {"__MACOSX", "Thumbs.db", "desktop.ini"}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from catbreed.images import to_model_input
+from catbreed.data.images import to_model_input
 
 KERNELS: dict[str, np.ndarray] = {
     "edges": np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], dtype=np.float32),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from catbreed.head import softmax
+from catbreed.models.head import softmax
 
 
 def log_loss(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:

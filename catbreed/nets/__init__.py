@@ -1,0 +1,1 @@
+"""The frozen pretrained networks: the backbone registry, EfficientNet-Lite and its weights, and the LiteRT runtime."""
