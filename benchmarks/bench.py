@@ -35,7 +35,7 @@ from catbreed.data.dataset import check_folder  # noqa: E402
 from catbreed.learn.settings import TrainSettings  # noqa: E402
 from catbreed.learn.training import train  # noqa: E402
 from catbreed.models.predict import Predictor  # noqa: E402
-from catbreed.nets.backbones import create_backbone  # noqa: E402
+from catbreed.nets.backbones import DEFAULT_BACKBONE, create_backbone, get_spec  # noqa: E402
 from catbreed.nets.classifier import feature_extractor  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "oxford-cats"
@@ -104,7 +104,7 @@ def keras_predict_ms(backbone, photo: Path) -> float:
     """The same snapshot through the Keras feature extractor at batch 1, for comparison."""
     from catbreed.data.images import load_for_model
 
-    model = feature_extractor(backbone)
+    model = feature_extractor(backbone, get_spec(DEFAULT_BACKBONE).layers)
     pixels = load_for_model(snapshot_bytes(photo), 224)[None].astype(np.float32)
     for _ in range(5):
         model.predict_on_batch(pixels)
@@ -121,7 +121,7 @@ def keras_recipe(data: Path, backbone, epochs: int = 10) -> dict:
     train_ds = keras.utils.image_dataset_from_directory(data, subset="training", **options)
     test_ds = keras.utils.image_dataset_from_directory(data, subset="validation", **options)
     augment = keras.Sequential([keras.layers.RandomFlip("horizontal"), keras.layers.RandomRotation(0.1)])
-    base = feature_extractor(backbone)
+    base = feature_extractor(backbone, get_spec(DEFAULT_BACKBONE).layers)
     base.trainable = False
     inputs = keras.Input((224, 224, 3))
     x = keras.layers.Dropout(0.2)(base(augment(inputs), training=False)[0])
@@ -138,13 +138,15 @@ def visualisation_seconds(predictor: Predictor, backbone, photo: Path) -> float:
     from catbreed.explain import gradcam, network
 
     data = photo.read_bytes()
+    layers = get_spec(DEFAULT_BACKBONE).layers
     gradcam.gradcam(predictor.bundle, backbone, data)  # the first call builds the graph
     slowest = 0.0
     for draw in (
-        lambda: network.first_layer_filters(backbone),
-        lambda: network.feature_maps(backbone, data, "stem_activation"),
-        lambda: network.feature_maps(backbone, data, "block4a_expand_activation"),
-        lambda: network.feature_maps(backbone, data, "top_activation"),
+        lambda: network.first_layer_filters(backbone, layers.stem),
+        *(
+            lambda layer=layer: network.feature_maps(backbone, data, layer)
+            for layer in (layers.shallow, layers.middle, layers.deep)
+        ),
         lambda: gradcam.overlay(data, gradcam.gradcam(predictor.bundle, backbone, data)),
     ):
         slowest = max(slowest, timed(draw)[1])

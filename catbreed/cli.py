@@ -28,9 +28,9 @@ class _Parser(argparse.ArgumentParser):
 class ProgressPrinter:
     """A redrawn bar on a terminal; otherwise one line per stage and per fold, for logs."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr  # looked up now: whoever redirected stderr gets the progress
+        self.tty = self.stream.isatty()
         self.stage = None
 
     def __call__(self, event) -> None:
@@ -126,6 +126,8 @@ def cmd_train(args) -> None:
     metrics = result.bundle.metadata["metrics"]
     payload = {
         "model": str(out),
+        "backbone": settings.backbone,
+        "mode": settings.mode,
         "classes": dataset.classes,
         "counts": dataset.counts,
         "split": result.split.sizes(),
@@ -189,21 +191,23 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_predict(args) -> None:
-    from catbreed.data.images import ImageProblem
+    from catbreed.data.images import ImageProblem, open_rgb
     from catbreed.models.bundle import ModelBundle
     from catbreed.models.predict import Predictor, builtin_bundle
 
     if args.top_k < 1:
         raise CatbreedError(f"--top-k must be at least 1; got {args.top_k}.")
-    predictor = Predictor(ModelBundle.load(args.model) if args.model else builtin_bundle())
-    results, lines = [], []
-    for image in args.images:
+    for image in args.images:  # every photo is checked before the model takes seconds to load
         if not image.is_file():
             raise CatbreedError(f"No file at '{image}'; give the path of a photo.")
         try:
-            prediction = predictor.predict(image, top_k=args.top_k)
+            open_rgb(image)
         except ImageProblem as problem:
             raise CatbreedError(f"'{image}' cannot be used as a photo: {problem.reason}.") from None
+    predictor = Predictor(ModelBundle.load(args.model) if args.model else builtin_bundle())
+    results, lines = [], []
+    for image in args.images:
+        prediction = predictor.predict(image, top_k=args.top_k)
         top = [{"label": label, "probability": round(p, 4)} for label, p in prediction.top]
         results.append({"image": str(image), "top": top, "is_cat": prediction.is_cat})
         verdict = "" if prediction.is_cat else "  (probably not a cat)"

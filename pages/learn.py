@@ -12,7 +12,7 @@ from pages.shared import active_model_label, active_predictor, backbone, plain, 
 run_inside_navigation()
 
 SMALL = 64  # the grey image the building blocks work on: small enough to see every pixel's effect
-LAYER_DEPTHS = {"shallow": "stem_activation", "middle": "block4a_expand_activation", "deep": "top_activation"}
+DEPTHS = ("shallow", "middle", "deep")
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -137,7 +137,7 @@ st.dataframe(
 
 # --- 7. Transfer learning ------------------------------------------------------------------
 st.header("7. Transfer learning: reuse what ImageNet taught", anchor=False)
-cached, size = FeatureCache(catbreed_home(), spec.name, "avg_pool").stats()
+cached, size = FeatureCache(catbreed_home(), spec.name).stats()
 st.write(
     f"Training a CNN like this from scratch takes millions of photos. Instead catbreed keeps all its "
     f"{net.count_params():,} weights frozen and trains only a new head: a logistic regression from the 1280 "
@@ -150,9 +150,9 @@ st.write(
 # --- 8. What the model sees ----------------------------------------------------------------
 st.header("8. What the network sees in your photo", anchor=False)
 st.write("The 32 kernels of the first layer, each a 3×3 colour patch: edges and colour contrasts.")
-st.image(network.first_layer_filters(net), width=420)
-depth = st.radio("Layer", list(LAYER_DEPTHS), horizontal=True, format_func=str.capitalize)
-maps = maps_for(photo, LAYER_DEPTHS[depth])
+st.image(network.first_layer_filters(net, spec.layers.stem), width=420)
+depth = st.radio("Layer", DEPTHS, horizontal=True, format_func=str.capitalize)
+maps = maps_for(photo, getattr(spec.layers, depth))
 h, w, channels = maps.shape
 st.caption(f"{maps.layer}: {h}×{w} pixels × {channels} channels; the 8 most active channels.")
 st.image([network.colourise(m) for m in maps.maps], width=110, caption=[f"channel {c}" for c in maps.channels])

@@ -1,4 +1,10 @@
-"""Shared fixtures: a private CATBREED_HOME, drawn photos that a CNN can tell apart, the real backbone."""
+"""Shared fixtures: a private CATBREED_HOME, drawn photos that a CNN can tell apart, and networks.
+
+`backbone` and `extractor` are the 32 px stand-in (random weights, the real layer contract): every
+step of the journey runs on it in seconds. Tests that need the real EfficientNet-Lite0
+(`lite0_backbone`, `lite0_extractor`) or the shared cat photos are marked `slow` here, by the
+fixtures they ask for, so `pytest -m "not slow"` is the fast inner loop and CI runs everything.
+"""
 
 from __future__ import annotations
 
@@ -74,11 +80,52 @@ def catbreed_home(tmp_path_factory) -> Path:
     return home
 
 
+SLOW_FIXTURES = {"lite0_backbone", "lite0_extractor", "lite0_trained", "oxford_cats", "cat_photo"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(item.fixturenames) or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def standin_settings():
+    """Training settings that run on the stand-in backbone."""
+    from catbreed.learn.settings import TrainSettings
+    from catbreed.nets.backbones import STANDIN_BACKBONE
+
+    return TrainSettings(backbone=STANDIN_BACKBONE)
+
+
 @pytest.fixture(scope="session")
 def backbone(catbreed_home):
+    from catbreed.nets.backbones import STANDIN_BACKBONE, create_backbone
+
+    return create_backbone(STANDIN_BACKBONE)
+
+
+@pytest.fixture(scope="session")
+def extractor(catbreed_home):
+    """The stand-in's LiteRT feature extractor, converted once for the whole run."""
+    from catbreed.nets.backbones import STANDIN_BACKBONE
+    from catbreed.nets.runtime import load_extractor
+
+    return load_extractor(STANDIN_BACKBONE)
+
+
+@pytest.fixture(scope="session")
+def lite0_backbone(catbreed_home):
     from catbreed.nets.backbones import create_backbone
 
     return create_backbone()
+
+
+@pytest.fixture(scope="session")
+def lite0_extractor(catbreed_home):
+    from catbreed.nets.runtime import load_extractor
+
+    return load_extractor("efficientnet_lite0")
 
 
 @pytest.fixture(scope="session")
@@ -104,18 +151,22 @@ def cat_photo(oxford_cats) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained(shapes_folder, extractor):
-    """A quick-mode model of the three drawn 'breeds', trained once for the tests that need one."""
+def trained(shapes_folder, extractor, standin_settings):
+    """A model of the three drawn 'breeds' on the stand-in, trained once for the tests that need one."""
+    import dataclasses
+
+    from catbreed.data.dataset import check_folder
+    from catbreed.learn.training import train
+
+    settings = dataclasses.replace(standin_settings, test_percent=25)
+    return train(check_folder(shapes_folder), settings, extractor=extractor)
+
+
+@pytest.fixture(scope="session")
+def lite0_trained(shapes_folder, lite0_extractor):
+    """The same drawn 'breeds' learned by the real quick mode, for tests of real answers."""
     from catbreed.data.dataset import check_folder
     from catbreed.learn.settings import TrainSettings
     from catbreed.learn.training import train
 
-    return train(check_folder(shapes_folder), TrainSettings(test_percent=25), extractor=extractor)
-
-
-@pytest.fixture(scope="session")
-def extractor(catbreed_home):
-    """The default backbone's LiteRT feature extractor, converted once for the whole run."""
-    from catbreed.nets.runtime import load_extractor
-
-    return load_extractor("efficientnet_lite0")
+    return train(check_folder(shapes_folder), TrainSettings(test_percent=25), extractor=lite0_extractor)

@@ -14,8 +14,12 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch, backbone):
+def app(tmp_path, monkeypatch, catbreed_home):
     monkeypatch.setenv("CATBREED_HOME", str(tmp_path))
+    # Models and jobs start empty; the networks converted this session are reused.
+    for folder in ("backbones", "runtime"):
+        (catbreed_home / folder).mkdir(exist_ok=True)
+        (tmp_path / folder).symlink_to(catbreed_home / folder)
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception
@@ -35,7 +39,7 @@ def test_home_says_what_the_app_does_and_which_model_is_in_use(app):
     assert "ImageNet (built-in)" in texts(app)
 
 
-def test_classify_a_webcam_snapshot_with_the_builtin_model(app):
+def test_classify_a_webcam_snapshot_with_the_builtin_model(app, lite0_backbone):
     app.switch_page("pages/classify.py").run()
     assert "Take a snapshot" in texts(app)
     app.camera_input(key="snapshot").set_value(("snap.jpg", jpeg_bytes(drawn_photo("blue_squares", 1)), "image/jpeg"))
@@ -47,7 +51,7 @@ def test_classify_a_webcam_snapshot_with_the_builtin_model(app):
     assert len(app.get("image")) >= 2  # the photo and where it looked
 
 
-def test_classify_uploaded_photos_including_a_broken_one(app, cat_photo):
+def test_classify_uploaded_photos_including_a_broken_one(app, lite0_backbone, cat_photo):
     app.switch_page("pages/classify.py").run()
     app.file_uploader(key="photos").set_value(
         [("cat.jpg", cat_photo.read_bytes(), "image/jpeg"), ("broken.jpg", b"nope", "image/jpeg")]
@@ -67,7 +71,7 @@ def wait_for(at, condition, timeout=TIMEOUT):
     return at
 
 
-def test_train_from_a_zip_then_save_and_use_the_model(app, shapes_zip, tmp_path):
+def test_train_from_a_zip_then_save_and_use_the_model(app, lite0_backbone, shapes_zip, tmp_path):
     app.switch_page("pages/train.py").run()
     app.file_uploader(key="upload").set_value(("shapes.zip", shapes_zip.read_bytes(), "application/zip"))
     app.run()
@@ -115,7 +119,7 @@ def test_models_page_lists_and_switches_the_active_model(app, trained, tmp_path)
     assert "shapes v1" in texts(app).replace("\\", "")
 
 
-def test_learn_page_explains_each_step_on_the_real_network(app):
+def test_learn_page_explains_each_step_on_the_real_network(app, lite0_backbone):
     app.switch_page("pages/learn.py").run()
     assert not app.exception
     headers = [h.value for h in app.header]
@@ -126,7 +130,7 @@ def test_learn_page_explains_each_step_on_the_real_network(app):
     assert any(c.value.startswith("output[") and "×0.111111" in c.value for c in app.code)
 
 
-def test_learn_page_uses_a_webcam_snapshot_only_when_asked(app, cat_photo):
+def test_learn_page_uses_a_webcam_snapshot_only_when_asked(app, lite0_backbone, cat_photo):
     app.switch_page("pages/learn.py").run()
     assert not app.get("camera_input")  # no webcam until the person switches it on
     app.toggle(key="learn_camera").set_value(True).run()
@@ -149,7 +153,7 @@ def test_models_page_deletes_a_model_after_confirmation(app, trained, tmp_path):
     assert store.list() == []
 
 
-def test_cancel_button_stops_a_running_training(app, tmp_path):
+def test_cancel_button_stops_a_running_training(app, lite0_backbone, tmp_path):
     from conftest import make_dataset_folder
 
     from catbreed.data.dataset import check_folder

@@ -7,7 +7,14 @@ import pytest
 
 from catbreed.errors import CatbreedError
 from catbreed.nets import backbones
-from catbreed.nets.backbones import DEFAULT_BACKBONE, create_backbone, get_spec, list_backbones
+from catbreed.nets.backbones import (
+    DEFAULT_BACKBONE,
+    ENSEMBLE_BACKBONE,
+    STANDIN_BACKBONE,
+    create_backbone,
+    get_spec,
+    list_backbones,
+)
 from catbreed.nets.torch_checkpoint import (
     LEGACY_MAGIC_NUMBER,
     UntrustedCheckpointError,
@@ -25,35 +32,60 @@ def test_unknown_backbone_lists_the_valid_names():
 
 
 @pytest.mark.parametrize("name", list_backbones())
-def test_every_registry_row_is_complete(name):
+def test_every_offered_row_is_complete(name):
     spec = get_spec(name)
     assert spec.name == name and spec.image_size >= 96 and 0.5 < spec.imagenet_top1 < 1
-    assert spec.gradcam_layer and spec.preprocessing
+    assert spec.preprocessing and spec.offered
     assert all(member in list_backbones() for member in spec.members)
 
 
-def test_lite0_has_the_published_size_and_layer_names(backbone):
-    assert backbone.count_params() == 4_694_024  # the 4.7M of the paper, batch-norm statistics included
-    assert backbone.input_shape == (None, 224, 224, 3) and backbone.output_shape == (None, 1000)
-    spec = get_spec(DEFAULT_BACKBONE)
-    for layer in ("avg_pool", "predictions", spec.gradcam_layer):
-        backbone.get_layer(layer)
+def test_the_test_standin_is_never_offered_to_users():
+    assert STANDIN_BACKBONE not in list_backbones() and not get_spec(STANDIN_BACKBONE).offered
 
 
-def test_lite0_sees_a_real_cat_as_a_domestic_cat(backbone, cat_photo):
+def has_every_named_layer(model: keras.Model, spec) -> None:
+    inner = get_spec(spec.members[0]).layers if spec.members else spec.layers
+    for layer in (spec.layers.pooled, spec.layers.imagenet):
+        model.get_layer(layer)
+    network = spec.inner_network(model)
+    for layer in (inner.gradcam, inner.stem, inner.shallow, inner.middle, inner.deep):
+        network.get_layer(layer)
+    assert model.get_layer(spec.layers.pooled).output.shape[-1] == sum(spec.feature_blocks)
+
+
+def test_the_standin_keeps_the_layer_contract_and_builds_the_same_each_time(backbone):
+    spec = get_spec(STANDIN_BACKBONE)
+    has_every_named_layer(backbone, spec)
+    assert backbone.input_shape == (None, 32, 32, 3) and backbone.output_shape == (None, 1000)
+    x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_allclose(create_backbone(STANDIN_BACKBONE).predict_on_batch(x), backbone.predict_on_batch(x))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", ENSEMBLE_BACKBONE])
+def test_every_offline_row_has_the_layers_its_row_names(name):
+    has_every_named_layer(create_backbone(name), get_spec(name))
+
+
+def test_lite0_has_the_published_size(lite0_backbone):
+    assert lite0_backbone.count_params() == 4_694_024  # the 4.7M of the paper, batch-norm statistics included
+    assert lite0_backbone.input_shape == (None, 224, 224, 3) and lite0_backbone.output_shape == (None, 1000)
+
+
+def test_lite0_sees_a_real_cat_as_a_domestic_cat(lite0_backbone, cat_photo):
     from catbreed.data.images import load_for_model
 
-    probabilities = backbone.predict_on_batch(load_for_model(cat_photo, 224)[None].astype(np.float32))[0]
+    probabilities = lite0_backbone.predict_on_batch(load_for_model(cat_photo, 224)[None].astype(np.float32))[0]
     assert abs(probabilities.sum() - 1) < 1e-4
     assert probabilities.argmax() == 284  # "Siamese cat", from weights converted out of the torch file
 
 
-def test_converted_weights_are_cached_under_catbreed_home(backbone, catbreed_home):
+def test_converted_weights_are_cached_under_catbreed_home(lite0_backbone, catbreed_home):
     cached = list((catbreed_home / "backbones").glob("efficientnet_lite0-*.weights.h5"))
     assert len(cached) == 1
     again = create_backbone()
     x = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
-    np.testing.assert_allclose(again.predict_on_batch(x), backbone.predict_on_batch(x), atol=1e-6)
+    np.testing.assert_allclose(again.predict_on_batch(x), lite0_backbone.predict_on_batch(x), atol=1e-6)
 
 
 def test_an_online_backbone_without_internet_gives_a_clear_error(monkeypatch):
@@ -63,13 +95,6 @@ def test_an_online_backbone_without_internet_gives_a_clear_error(monkeypatch):
     monkeypatch.setattr(keras.applications, "EfficientNetB0", offline)
     with pytest.raises(CatbreedError, match="could not be downloaded .*use 'efficientnet_lite0'"):
         create_backbone("efficientnet_b0")
-
-
-@pytest.mark.parametrize("name", ["efficientnet_lite1", "efficientnet_lite2"])
-def test_larger_lite_models_build_from_their_packages(name):
-    spec = get_spec(name)
-    model = create_backbone(name)
-    assert model.input_shape == (None, spec.image_size, spec.image_size, 3) and model.output_shape == (None, 1000)
 
 
 def test_missing_weights_package_says_what_to_install(monkeypatch):

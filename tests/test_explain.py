@@ -9,8 +9,12 @@ from catbreed.data.dataset import check_folder
 from catbreed.explain import cnn_basics, gradcam, network
 from catbreed.learn.settings import TrainSettings
 from catbreed.learn.training import train
+from catbreed.nets.backbones import DEFAULT_BACKBONE, STANDIN_BACKBONE, get_spec
 
 # --- the building blocks, against sums worked out by hand ---------------------------------
+
+
+STANDIN, LITE0 = get_spec(STANDIN_BACKBONE).layers, get_spec(DEFAULT_BACKBONE).layers
 
 
 def test_convolution_matches_a_hand_computed_example():
@@ -51,18 +55,30 @@ def test_a_blur_of_a_flat_image_is_the_same_flat_image():
 # --- the real network's filters and feature maps ------------------------------------------
 
 
-def test_first_layer_filters_grid(backbone):
-    grid = network.first_layer_filters(backbone, cell=24, columns=8)
-    assert grid.dtype == np.uint8 and grid.shape == (4 * 26 - 2, 8 * 26 - 2, 3)  # 32 kernels of Lite0
+def test_first_layer_filters_grid(backbone, lite0_backbone):
+    grid = network.first_layer_filters(backbone, STANDIN.stem, cell=24, columns=4)
+    assert grid.dtype == np.uint8 and grid.shape == (2 * 26 - 2, 4 * 26 - 2, 3)  # the stand-in's 8 kernels
     assert grid[:24, :24].std() > 0  # a kernel is not blank
+    lite0 = network.first_layer_filters(lite0_backbone, LITE0.stem, cell=24, columns=8)
+    assert lite0.shape == (4 * 26 - 2, 8 * 26 - 2, 3)  # Lite0's 32
 
 
-@pytest.mark.parametrize("layer", ["stem_activation", "block4a_expand_activation", "top_activation"])
-def test_feature_maps_pick_the_most_active_channels(backbone, layer):
-    maps = network.feature_maps(backbone, drawn_photo("red_circles", 3), layer, n=6)
-    assert maps.maps.shape == (6, *maps.shape[:2]) and len(maps.channels) == 6
+@pytest.mark.parametrize(("depth", "side"), [("shallow", 16), ("middle", 8), ("deep", 8)])
+def test_feature_maps_pick_the_most_active_channels(backbone, depth, side):
+    maps = network.feature_maps(backbone, drawn_photo("red_circles", 3), getattr(STANDIN, depth), n=6)
+    assert maps.maps.shape == (6, side, side) and len(maps.channels) == 6 and maps.shape[:2] == (side, side)
     assert maps.maps.min() >= 0 and maps.maps.max() <= 1
-    assert maps.shape[0] == {"stem_activation": 112, "block4a_expand_activation": 28, "top_activation": 7}[layer]
+    strongest = maps.channels[0]
+    assert maps.maps[0].max() == 1  # each map is scaled to its own range
+    assert strongest not in maps.channels[1:]
+
+
+def test_lite0s_layers_shrink_from_shallow_to_deep(lite0_backbone):
+    sides = [
+        network.feature_maps(lite0_backbone, drawn_photo("red_circles", 3), getattr(LITE0, d), n=2).shape[0]
+        for d in ("shallow", "middle", "deep")
+    ]
+    assert sides == [112, 28, 7]
 
 
 # --- Grad-CAM ------------------------------------------------------------------------------
@@ -82,29 +98,29 @@ def quadrant_photo(colour: str, seed: int) -> Image.Image:
 
 
 @pytest.fixture(scope="module")
-def quadrant_model(tmp_path_factory, extractor):
+def quadrant_model(tmp_path_factory, lite0_extractor):
     root = tmp_path_factory.mktemp("quadrants")
     for colour in ("red", "blue"):
         (root / colour).mkdir()
         for i in range(20):
             (root / colour / f"{i}.jpg").write_bytes(jpeg_bytes(quadrant_photo(colour, i)))
-    result = train(check_folder(root), TrainSettings(), extractor=extractor)
+    result = train(check_folder(root), TrainSettings(), extractor=lite0_extractor)
     return result.bundle
 
 
-def test_gradcam_looks_where_the_class_is_decided(quadrant_model, backbone):
+def test_gradcam_looks_where_the_class_is_decided(quadrant_model, lite0_backbone):
     for seed, colour in ((100, "red"), (101, "blue")):
         photo = quadrant_photo(colour, seed)
-        heatmap = gradcam.gradcam(quadrant_model, backbone, photo)
+        heatmap = gradcam.gradcam(quadrant_model, lite0_backbone, photo)
         assert heatmap.shape == (7, 7) and heatmap.max() == pytest.approx(1)
         inside = heatmap[:4, :4].sum() / heatmap.sum()  # the top-left quadrant, 16 of 49 cells
         assert inside > 0.5, (colour, inside)
 
 
-def test_gradcam_works_on_the_builtin_model_and_overlays(backbone, cat_photo):
+def test_gradcam_works_on_the_builtin_model_and_overlays(lite0_backbone, cat_photo):
     from catbreed.models.predict import builtin_bundle
 
-    heatmap = gradcam.gradcam(builtin_bundle(), backbone, cat_photo)
+    heatmap = gradcam.gradcam(builtin_bundle(), lite0_backbone, cat_photo)
     assert heatmap.shape == (7, 7) and 0 <= heatmap.min() and heatmap.max() <= 1
     picture = gradcam.overlay(cat_photo, heatmap, size=200)
     assert picture.shape == (200, 200, 3) and picture.dtype == np.uint8
@@ -115,7 +131,13 @@ def test_colour_map_runs_dark_to_bright():
     assert list(colours) == sorted(colours)
 
 
-def test_gradcam_of_an_ensemble_looks_through_its_first_member(backbone, cat_photo):
+def test_gradcam_of_a_trained_head_on_the_standin_is_a_map_of_its_grid(trained, backbone):
+    heatmap = gradcam.gradcam(trained.bundle, backbone, drawn_photo("green_bars", 3))
+    assert heatmap.shape == (8, 8) and heatmap.dtype == np.float32
+    assert heatmap.min() >= 0 and heatmap.max() == pytest.approx(1)
+
+
+def test_gradcam_of_an_ensemble_looks_through_its_first_member(lite0_backbone, cat_photo):
     """With the other members' weights at zero, the ensemble's map is Lite0's own map."""
     from catbreed.models.bundle import ModelBundle
     from catbreed.models.head import LinearHead
@@ -131,7 +153,7 @@ def test_gradcam_of_an_ensemble_looks_through_its_first_member(backbone, cat_pho
         return ModelBundle(backbone_name, ["a", "b", "c"], head)
 
     # Block normalisation scales each block by 1/sqrt(blocks): the ensemble's scores are Lite0's / sqrt(3).
-    alone = gradcam.gradcam(bundle("efficientnet_lite0", (1280,)), backbone, cat_photo, class_index=0)
+    alone = gradcam.gradcam(bundle("efficientnet_lite0", (1280,)), lite0_backbone, cat_photo, class_index=0)
     ensemble = create_backbone("efficientnet_lite0_1_2")
     together = gradcam.gradcam(bundle("efficientnet_lite0_1_2", (1280,) * 3), ensemble, cat_photo, class_index=0)
     assert together.shape == alone.shape == (7, 7)

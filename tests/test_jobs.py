@@ -6,6 +6,7 @@ import pytest
 from catbreed.data.dataset import check_folder
 from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, JobManager
 from catbreed.learn.settings import TrainSettings
+from catbreed.nets.backbones import STANDIN_BACKBONE
 
 
 def wait(job, timeout=120):
@@ -25,8 +26,8 @@ def test_jobs_run_one_after_another_and_keep_their_own_results(manager, shapes_f
 
     two = check_folder(make_dataset_folder(tmp_path / "two", per_class=4, kinds=("red_circles", "blue_squares")))
     three = check_folder(shapes_folder)
-    first = manager.submit(three, TrainSettings())
-    second = manager.submit(two, TrainSettings())
+    first = manager.submit(three, TrainSettings(backbone=STANDIN_BACKBONE))
+    second = manager.submit(two, TrainSettings(backbone=STANDIN_BACKBONE))
     assert second.state == QUEUED and manager.position(second) == 1
     wait(first)
     wait(second)
@@ -46,8 +47,8 @@ def test_a_job_can_be_cancelled_while_running_or_before_it_starts(shapes_folder,
 
     manager = JobManager(extractor_for=slow_extractor, home=tmp_path)
     dataset = check_folder(shapes_folder)
-    running = manager.submit(dataset, TrainSettings())
-    waiting = manager.submit(dataset, TrainSettings())
+    running = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
+    waiting = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
     waiting.cancel()
     assert started.wait(30) and running.state == "running"
     running.cancel()
@@ -69,8 +70,8 @@ def test_a_failing_job_reports_why_and_the_worker_goes_on(shapes_folder, tmp_pat
 
     manager = JobManager(extractor_for=flaky_extractor, home=tmp_path)
     dataset = check_folder(shapes_folder)
-    broken = manager.submit(dataset, TrainSettings())
-    fine = manager.submit(dataset, TrainSettings())
+    broken = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
+    fine = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
     wait(broken)
     wait(fine)
     assert broken.state == FAILED and "RuntimeError: out of memory" in broken.error

@@ -11,8 +11,8 @@ from catbreed.models.predict import DOMESTIC_CAT_CLASSES, Predictor, builtin_bun
 
 
 @pytest.fixture(scope="module")
-def builtin(extractor):
-    return Predictor(builtin_bundle(), extractor)
+def builtin(lite0_extractor):
+    return Predictor(builtin_bundle(), lite0_extractor)
 
 
 def test_imagenet_labels_ship_with_the_project():
@@ -39,13 +39,13 @@ def test_trained_model_names_the_breed_from_path_bytes_or_pil(trained, tmp_path,
         assert prediction.seconds > 0
 
 
-def test_drawn_shapes_are_not_cats(trained, extractor):
-    prediction = Predictor(trained.bundle, extractor).predict(drawn_photo("blue_squares", 5))
+def test_drawn_shapes_are_not_cats(lite0_trained, lite0_extractor):
+    prediction = Predictor(lite0_trained.bundle, lite0_extractor).predict(drawn_photo("blue_squares", 5))
     assert not prediction.is_cat and prediction.cat_probability < 0.1
 
 
-def test_a_real_cat_is_a_cat_even_for_a_model_that_knows_only_shapes(trained, cat_photo, extractor):
-    assert Predictor(trained.bundle, extractor).predict(cat_photo).is_cat
+def test_a_real_cat_is_a_cat_even_for_a_model_that_knows_only_shapes(lite0_trained, cat_photo, lite0_extractor):
+    assert Predictor(lite0_trained.bundle, lite0_extractor).predict(cat_photo).is_cat
 
 
 def test_the_builtin_model_names_imagenet_classes_cats_first(builtin, cat_photo):
@@ -74,13 +74,14 @@ def test_cat_verdict_rules():
     assert cat_verdict(dog)[0] is True
 
 
-def test_unusable_photos_raise_image_problem(builtin):
+def test_unusable_photos_raise_image_problem(trained, extractor):
+    predictor = Predictor(trained.bundle, extractor)
     with pytest.raises(ImageProblem):
-        builtin.predict(b"not an image")
+        predictor.predict(b"not an image")
     buffer = io.BytesIO()
     Image.new("RGB", (10, 10)).save(buffer, "PNG")
     with pytest.raises(ImageProblem):
-        builtin.predict(buffer.getvalue())
+        predictor.predict(buffer.getvalue())
 
 
 def test_breed_probabilities_of_many_photos(trained, extractor):

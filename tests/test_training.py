@@ -1,3 +1,4 @@
+import dataclasses
 import threading
 
 import numpy as np
@@ -8,31 +9,34 @@ from catbreed.data.dataset import check_folder
 from catbreed.errors import Cancelled, CatbreedError
 from catbreed.learn.settings import TrainSettings
 from catbreed.learn.training import train
+from catbreed.nets.backbones import STANDIN_BACKBONE
 
 
-def test_quick_mode_learns_the_drawn_breeds_and_estimates_its_accuracy(trained):
+def test_training_learns_the_drawn_breeds_and_estimates_its_accuracy(trained):
     assert trained.bundle.classes == ["blue_squares", "green_bars", "red_circles"]
     assert trained.test.accuracy == 1.0
     expected = trained.bundle.metadata["metrics"]["expected_accuracy"]
     assert expected["low"] <= expected["value"] <= expected["high"]
     assert expected["value"] >= 0.9 and "cross-validation" in expected["method"]
     meta = trained.bundle.metadata
-    assert meta["backbone"] == "efficientnet_lite0" and meta["settings"]["mode"] == "quick"
+    assert meta["backbone"] == STANDIN_BACKBONE and meta["settings"]["mode"] == "quick"
     assert meta["split"]["train"] + meta["split"]["test"] == 36 and meta["split"]["test"] > 0
 
 
-def test_the_shipped_head_learns_from_every_photo_and_each_gets_an_out_of_fold_answer(shapes_folder, extractor):
+def test_the_shipped_head_learns_from_every_photo_and_each_gets_an_out_of_fold_answer(
+    shapes_folder, extractor, standin_settings
+):
     dataset = check_folder(shapes_folder)
-    result = train(dataset, TrainSettings(), extractor=extractor)
+    result = train(dataset, standin_settings, extractor=extractor)
     assert result.test is None and result.split.sizes() == {"train": 36, "test": 0}
     assert result.bundle.head.n_photos_ == len(dataset.photos) == 36
     assert result.evaluation.n == 36  # the per-breed table and confusion matrix rest on every photo
     assert sum(map(sum, result.evaluation.confusion)) == 36
 
 
-def test_progress_streams_features_folds_and_the_final_fit(shapes_folder, extractor):
+def test_progress_streams_features_folds_and_the_final_fit(shapes_folder, extractor, standin_settings):
     events = []
-    train(check_folder(shapes_folder), TrainSettings(), on_event=events.append, extractor=extractor)
+    train(check_folder(shapes_folder), standin_settings, on_event=events.append, extractor=extractor)
     stages = list(dict.fromkeys(e.stage for e in events))
     assert stages == [progress.FEATURES, progress.CROSS_VALIDATING, progress.TRAINING]
     folds = [e for e in events if e.stage == progress.CROSS_VALIDATING and e.step]
@@ -40,7 +44,7 @@ def test_progress_streams_features_folds_and_the_final_fit(shapes_folder, extrac
     assert folds[-1].eta_seconds == 0 and folds[-1].step == folds[-1].total
 
 
-def test_training_can_be_cancelled_from_another_thread(shapes_folder, extractor):
+def test_training_can_be_cancelled_from_another_thread(shapes_folder, extractor, standin_settings):
     cancel = threading.Event()
     seen = []
 
@@ -50,22 +54,23 @@ def test_training_can_be_cancelled_from_another_thread(shapes_folder, extractor)
             cancel.set()
 
     with pytest.raises(Cancelled):
-        train(check_folder(shapes_folder), TrainSettings(), on_event, cancel, extractor=extractor)
+        train(check_folder(shapes_folder), standin_settings, on_event, cancel, extractor=extractor)
     assert progress.TRAINING not in {e.stage for e in seen}
 
 
-def test_without_mirror_images_the_head_learns_from_the_photos_alone(shapes_folder, extractor):
-    result = train(check_folder(shapes_folder), TrainSettings(augment=False), extractor=extractor)
+def test_without_mirror_images_the_head_learns_from_the_photos_alone(shapes_folder, extractor, standin_settings):
+    settings = dataclasses.replace(standin_settings, augment=False)
+    result = train(check_folder(shapes_folder), settings, extractor=extractor)
     assert result.bundle.head.n_photos_ == 36 and result.estimate.value >= 0.9
 
 
-def test_two_photos_per_breed_still_train_and_estimate(tmp_path, extractor):
+def test_two_photos_per_breed_still_train_and_estimate(tmp_path, extractor, standin_settings):
     from conftest import make_dataset_folder
 
     root = make_dataset_folder(tmp_path / "d", per_class=2, kinds=("red_circles", "blue_squares"))
     dataset = check_folder(root)
     dataset.photos[:] = [p.__class__(p.path, p.name, p.label, p.sha256) for p in dataset.photos]  # no near-twins
-    result = train(dataset, TrainSettings(), extractor=extractor)
+    result = train(dataset, standin_settings, extractor=extractor)
     assert result.bundle.metadata["split"]["folds"] == 2
     assert result.estimate.low <= result.estimate.value <= result.estimate.high
 
@@ -96,26 +101,29 @@ def test_each_mode_names_its_backbone():
     assert TrainSettings(mode="accurate", backbone="efficientnet_lite2").backbone == "efficientnet_lite2"
 
 
-def test_the_ensemble_puts_three_backbones_side_by_side(extractor):
+@pytest.mark.slow
+def test_the_ensemble_puts_three_backbones_side_by_side():
     from catbreed.nets.backbones import create_backbone, get_spec
     from catbreed.nets.classifier import feature_extractor
 
     ensemble = create_backbone("efficientnet_lite0_1_2")
     assert ensemble.input_shape[1] == 260 and get_spec("efficientnet_lite0_1_2").feature_blocks == (1280, 1280, 1280)
-    features, imagenet = feature_extractor(ensemble)(np.full((1, 260, 260, 3), 120, np.float32))
+    features, imagenet = feature_extractor(ensemble, get_spec("efficientnet_lite0_1_2").layers)(
+        np.full((1, 260, 260, 3), 120, np.float32)
+    )
     assert features.shape == (1, 3840) and abs(float(np.sum(imagenet)) - 1) < 1e-3
 
 
-def test_expected_time_counts_only_the_photos_new_to_this_machine(shapes_folder, tmp_path, extractor):
+def test_expected_time_counts_only_the_photos_new_to_this_machine(shapes_folder, tmp_path, extractor, standin_settings):
     from catbreed.learn.settings import MODE_TABLE
     from catbreed.learn.training import expected_seconds
 
     dataset, quick = check_folder(shapes_folder), MODE_TABLE["quick"]
     fits = quick.first_use_seconds + 36 * quick.seconds_per_photo  # no flatbuffer in this home
-    assert expected_seconds(dataset, TrainSettings(), tmp_path) == pytest.approx(
+    assert expected_seconds(dataset, standin_settings, tmp_path) == pytest.approx(
         fits + 36 * quick.seconds_per_new_photo
     )
-    train(dataset, TrainSettings(), home=tmp_path, extractor=extractor)
-    assert expected_seconds(dataset, TrainSettings(), tmp_path) == pytest.approx(fits)
+    train(dataset, standin_settings, home=tmp_path, extractor=extractor)
+    assert expected_seconds(dataset, standin_settings, tmp_path) == pytest.approx(fits)
     slower = expected_seconds(dataset, TrainSettings(mode="accurate"), tmp_path)
     assert slower > fits  # the ensemble's features are new here

@@ -29,16 +29,17 @@ def gradcam(
     constants, so the gradient is exactly that of the whole model's answer through that member.
     """
     spec = get_spec(bundle.backbone)
-    network = backbone.get_layer(spec.members[0]) if spec.members else backbone
+    network = spec.inner_network(backbone)
+    inner = get_spec(spec.members[0]).layers if spec.members else spec.layers
     probe = keras.Model(
         network.input,
-        [network.get_layer(name).output for name in (spec.gradcam_layer, "avg_pool", "predictions")],
+        [network.get_layer(name).output for name in (inner.gradcam, inner.pooled, inner.imagenet)],
     )
     pixels = tf.constant(load_for_model(image, network.input_shape[1])[None], dtype=tf.float32)
     if bundle.head is not None:
         head = bundle.head.to_keras()
         whole = load_for_model(image, bundle.image_size)[None].astype(np.float32)
-        features = np.asarray(feature_extractor(backbone)(whole)[0])
+        features = np.asarray(feature_extractor(backbone, spec.layers)(whole)[0])
     with tf.GradientTape() as tape:
         conv_output, pooled, imagenet = probe(pixels, training=False)
         tape.watch(conv_output)

@@ -45,9 +45,10 @@ def normalise(x: np.ndarray) -> np.ndarray:
     return (x - low) / (high - low) if high > low else np.zeros_like(x)
 
 
-def first_layer_filters(backbone: keras.Model, cell: int = 24, columns: int = 8) -> np.ndarray:
-    """uint8 image of the stem's kernels (Lite0: 32 of 3x3x3), each scaled to 0..255 and enlarged."""
-    kernels = backbone.get_layer("stem_conv").get_weights()[0]  # (k, k, 3, n)
+def first_layer_filters(backbone: keras.Model, layer: str, cell: int = 24, columns: int = 8) -> np.ndarray:
+    """uint8 image of the kernels of convolution `layer` (Lite0's stem: 32 of 3x3x3), each scaled
+    to 0..255 and enlarged."""
+    kernels = backbone.get_layer(layer).get_weights()[0]  # (k, k, 3, n)
     n = kernels.shape[-1]
     rows = -(-n // columns)
     gap = 2

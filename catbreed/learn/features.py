@@ -17,6 +17,7 @@ import numpy as np
 
 from catbreed.data.dataset import Photo
 from catbreed.data.images import iter_image_batches
+from catbreed.nets.backbones import get_spec
 from catbreed.paths import atomic_write_bytes
 from catbreed.progress import FEATURES, Reporter
 
@@ -38,7 +39,8 @@ class FeatureExtractor(Protocol):
 class FeatureCache:
     """float16 feature vectors, one file per photo and view, named by the photo's content hash."""
 
-    def __init__(self, home: Path, backbone: str, layer: str):
+    def __init__(self, home: Path, backbone: str):
+        layer = get_spec(backbone).layers.pooled
         self.folder = home / "features" / f"{backbone}-{layer}-p{PREPROCESSING_VERSION}"
 
     def _path(self, sha256: str, view: str) -> Path:

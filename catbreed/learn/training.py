@@ -55,7 +55,7 @@ def expected_seconds(dataset: Dataset, settings: TrainSettings, home: Path | Non
     at the mode's measured rate, the fits for every photo, and the backbone's first-use conversion."""
     home = home or catbreed_home()
     mode = MODE_TABLE[settings.mode]
-    cache = FeatureCache(home, settings.backbone, "avg_pool")
+    cache = FeatureCache(home, settings.backbone)
     views = _views(settings)
     new = sum(not all(cache.has(p.sha256, v) for v in views) for p in dataset.photos)
     first_use = 0 if flatbuffer_path(settings.backbone, home).is_file() else mode.first_use_seconds
@@ -80,9 +80,7 @@ def train(
     labels = np.asarray(dataset.label_ids())
     classes = list(dataset.classes)
 
-    features = extract_features(
-        dataset.photos, extractor, FeatureCache(home, spec.name, "avg_pool"), reporter, _views(settings)
-    )
+    features = extract_features(dataset.photos, extractor, FeatureCache(home, spec.name), reporter, _views(settings))
 
     def make_head() -> LinearHead:
         return LinearHead(spec.feature_blocks, len(classes), settings.inverse_regularization, settings.seed)

@@ -126,7 +126,7 @@ class ModelBundle:
         """The whole classifier as one Keras model (see classifier.compose)."""
         if self.head is None:
             raise CatbreedError("The built-in ImageNet model has no breed head to export; train a model first.")
-        return compose(backbone or create_backbone(self.backbone), self.head.to_keras())
+        return compose(backbone or create_backbone(self.backbone), get_spec(self.backbone).layers, self.head.to_keras())
 
     def export(self, format: str, out: Path, quantize: bool = False, backbone: keras.Model | None = None) -> Path:
         """Write the classifier as a TFLite file (optionally dynamic-range quantised) or a SavedModel folder."""

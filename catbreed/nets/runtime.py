@@ -81,7 +81,7 @@ class LiteRTExtractor:
 
 def _convert_to_file(backbone: str, path: str) -> None:
     """In a child process: build `backbone` from the registry and write its extractor's flatbuffer."""
-    atomic_write_bytes(Path(path), convert(feature_extractor(create_backbone(backbone))))
+    atomic_write_bytes(Path(path), convert(feature_extractor(create_backbone(backbone), get_spec(backbone).layers)))
 
 
 def convert_in_child(backbone: str, path: Path) -> None:
