@@ -123,7 +123,7 @@ def cmd_train(args) -> None:
         result = train(dataset, settings, on_event=progress)
         out = args.out or models_dir() / (args.data.stem or "model")
         result.bundle.save(out)
-    metrics = result.bundle.metadata["metrics"]
+    metrics = result.bundle.metadata.metrics
     payload = {
         "model": str(out),
         "backbone": settings.backbone,
@@ -133,7 +133,7 @@ def cmd_train(args) -> None:
         "split": result.split.sizes(),
         "skipped": _skipped(dataset),
         "duplicates": [{"path": d.name, "kept": d.kept} for d in dataset.duplicates],
-        "metrics": metrics,
+        "metrics": dataclasses.asdict(metrics),
         "seconds": round(time.perf_counter() - started, 2),
     }
     _emit(payload, args.json, _describe_metrics(out, metrics, payload["seconds"]))
@@ -143,25 +143,23 @@ def _percent(value) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
-def _describe_accuracy(metrics: dict) -> str:
-    """'expected accuracy 90.7% (89.3-92.0%) by 5-fold cross-validation ...'"""
-    from catbreed.learn.estimate import Estimate
-
-    expected = Estimate(**metrics["expected_accuracy"])
+def _describe_accuracy(metrics) -> str:
+    """'expected accuracy 90.7% (89.3-92.0%) by 5-fold cross-validation ...' of a Metrics record."""
+    expected = metrics.expected_accuracy
     text = f"expected accuracy on new photos {expected.describe()}, by {expected.method}"
-    if metrics.get("test_accuracy") is not None:
-        text += f"; held-out test photos {_percent(metrics['test_accuracy'])}"
+    if metrics.test_accuracy is not None:
+        text += f"; held-out test photos {_percent(metrics.test_accuracy)}"
     return text
 
 
-def _describe_metrics(out: Path, metrics: dict, seconds: float) -> str:
+def _describe_metrics(out: Path, metrics, seconds: float) -> str:
     return f"Saved {out} in {seconds:.1f}s: {_describe_accuracy(metrics)}"
 
 
 def cmd_evaluate(args) -> None:
     from catbreed.data.dataset import open_dataset
-    from catbreed.learn.evaluation import evaluate
     from catbreed.models.bundle import ModelBundle
+    from catbreed.models.evaluation import evaluate
     from catbreed.models.predict import Predictor
     from catbreed.progress import Reporter
 
@@ -227,16 +225,17 @@ def cmd_info(args) -> None:
 
     bundle = ModelBundle.load(args.model)
     meta = bundle.metadata
+    split = f"{meta.split.train} trained on, {meta.split.test} held out" if meta.split else "unknown"
     lines = [
         f"Model {bundle.path}",
-        f"  created      {meta.get('created')}",
-        f"  backbone     {meta.get('backbone')} ({bundle.image_size} px)",
-        f"  mode         {meta.get('settings', {}).get('mode')}",
+        f"  created      {meta.created}",
+        f"  backbone     {meta.backbone} ({bundle.image_size} px)",
+        f"  mode         {meta.mode}",
         f"  breeds       {len(bundle.classes)}: {', '.join(bundle.classes)}",
-        f"  photos       {meta.get('split')}",
-        f"  accuracy     {_describe_accuracy(meta['metrics'])}",
+        f"  photos       {split}",
+        f"  accuracy     {_describe_accuracy(meta.metrics) if meta.metrics else 'not estimated'}",
     ]
-    _emit({"model": str(bundle.path), **meta}, args.json, "\n".join(lines))
+    _emit({"model": str(bundle.path), **meta.to_dict()}, args.json, "\n".join(lines))
 
 
 def _import_tensorflow_quietly() -> None:

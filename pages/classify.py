@@ -2,6 +2,7 @@ import streamlit as st
 
 from catbreed.data.images import ImageProblem, thumbnail
 from catbreed.explain import charts
+from catbreed.models.predict import Predictor
 from pages.shared import active_model_label, active_predictor, plain, run_inside_navigation, where_it_looked
 
 run_inside_navigation()
@@ -10,7 +11,7 @@ TOP_K = 5
 LOW_CONFIDENCE = 0.5
 
 
-def show_prediction(name: str, data: bytes) -> None:
+def show_prediction(predictor: Predictor, name: str, data: bytes) -> None:
     picture, answer = st.columns([1, 2])
     try:
         prediction = predictor.predict(data, top_k=TOP_K)
@@ -61,4 +62,4 @@ with answers:
         st.info("Take a snapshot or upload photos to see which breed the model thinks they are.")
     for name, data in photos:
         with st.container(border=True):
-            show_prediction(name, data)
+            show_prediction(predictor, name, data)

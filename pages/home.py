@@ -13,9 +13,7 @@ st.markdown(
     "Then snap your cat with the webcam and see which breed it thinks it is, and why."
 )
 
-store = ModelStore()
-active = store.active()
-model = next((m for m in store.list() if m.name == active), None)
+model = ModelStore().in_use()
 with st.container(border=True):
     st.caption("Model in use")
     if model is None:

@@ -1,8 +1,10 @@
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
 from catbreed.errors import CatbreedError
-from catbreed.models.bundle import ModelBundle
+from catbreed.models.bundle import ModelBundle, export_bytes
 from catbreed.models.store import ModelStore, SavedModel
 from pages.shared import BUILTIN_NAME, backbone, expected_accuracy_text, plain, run_inside_navigation
 
@@ -26,22 +28,14 @@ def confirm_delete(name: str) -> None:
 
 @st.cache_data(show_spinner="Converting to TFLite…", max_entries=4)
 def tflite_bytes(path: str, created: str) -> bytes:
-    import tempfile
-    from pathlib import Path
-
     bundle = ModelBundle.load(Path(path))
-    with tempfile.TemporaryDirectory() as folder:
-        out = bundle.export("tflite", Path(folder) / "model.tflite", quantize=True, backbone=backbone(bundle.backbone))
-        return out.read_bytes()
+    return export_bytes(bundle, "tflite", quantize=True, backbone=backbone(bundle.backbone))
 
 
 def model_details(model: SavedModel) -> None:
     meta = model.metadata
     expected = model.expected_accuracy
-    st.write(
-        f"Backbone {plain(meta.get('backbone', '?'))} · mode {plain(meta.get('settings', {}).get('mode', '?'))} · "
-        + expected_accuracy_text(model)
-    )
+    st.write(f"Backbone {plain(meta.backbone)} · mode {plain(meta.mode or '?')} · " + expected_accuracy_text(model))
     if expected:
         st.caption(plain(f"Estimated by {expected.method}."))
     st.text("Breeds: " + ", ".join(model.classes))

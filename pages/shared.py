@@ -15,12 +15,11 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from catbreed.explain import gradcam
 from catbreed.jobs import JobManager
-from catbreed.models.predict import Predictor, builtin_bundle
+from catbreed.models.predict import BUILTIN_NAME, Predictor, builtin_bundle
 from catbreed.models.store import ModelStore, SavedModel
 from catbreed.nets.backbones import DEFAULT_BACKBONE, create_backbone
 from catbreed.nets.runtime import LiteRTExtractor, load_extractor
 
-BUILTIN_NAME = "ImageNet (built-in)"
 APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
 
 
@@ -79,10 +78,9 @@ def where_it_looked(photo: bytes, label: str) -> np.ndarray:
 
 
 def _active_version() -> tuple[str | None, str]:
-    store = ModelStore()
-    name = store.active()
-    created = next((m.created for m in store.list() if m.name == name), "") if name else ""
-    return name, created
+    """(name, created) of the model in use; `created` tells a reused name's versions apart."""
+    model = ModelStore().in_use()
+    return (model.name, model.created) if model else (None, "")
 
 
 def expected_accuracy_text(model: SavedModel) -> str:

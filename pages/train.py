@@ -1,7 +1,7 @@
 import pandas as pd
 import streamlit as st
 
-from catbreed.data.dataset import Dataset, discard_upload, open_uploaded_archive
+from catbreed.data.dataset import Dataset, open_uploaded_archive, replace_upload
 from catbreed.data.images import ImageProblem, thumbnail
 from catbreed.errors import CatbreedError
 from catbreed.explain import charts
@@ -111,7 +111,7 @@ def show_result(job: TrainingJob) -> None:
     st.success(
         f"Trained on {result.split.sizes()['train']} photos in {result.seconds:.0f} s.", icon=":material/check_circle:"
     )
-    metrics = result.bundle.metadata["metrics"]
+    calibration = result.bundle.metadata.metrics.calibration
     a, b, c = st.columns(3)
     a.metric(
         "Expected accuracy on new photos",
@@ -120,11 +120,10 @@ def show_result(job: TrainingJob) -> None:
     )
     b.metric("95% interval", f"{result.estimate.low:.1%} – {result.estimate.high:.1%}")
     c.metric("Held-out test photos", f"{result.test.accuracy:.1%}" if result.test else "none held out")
-    calibration = metrics["calibration"]
     st.caption(
         plain(
             f"Estimated by {result.estimate.method}. Probabilities calibrated: calibration error "
-            f"{calibration['ece_before']:.1%} before, {calibration['ece_after']:.1%} after."
+            f"{calibration.ece_before:.1%} before, {calibration.ece_after:.1%} after."
         )
     )
     evaluation = result.evaluation
@@ -199,10 +198,8 @@ if upload is not None and st.session_state.get("dataset_for") != upload.file_id:
         st.error(plain(str(error)))
         st.stop()
     bar.empty()
-    previous = st.session_state.get("dataset")
-    if previous is not None and (job is None or job.dataset is not previous):
-        discard_upload(previous)  # its photos are needed by no job of this session
-    st.session_state.dataset, st.session_state.dataset_for = dataset, upload.file_id
+    st.session_state.dataset = replace_upload(st.session_state.get("dataset"), dataset, job and job.dataset)
+    st.session_state.dataset_for = upload.file_id
 
 dataset = st.session_state.get("dataset") if upload is not None else None
 if dataset is not None:

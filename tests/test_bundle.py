@@ -5,8 +5,10 @@ import pytest
 from conftest import drawn_photo, jpeg_bytes
 
 from catbreed.errors import CatbreedError
-from catbreed.models.bundle import FORMAT_VERSION, HEAD_FILE, LABELS_FILE, METADATA_FILE, ModelBundle
+from catbreed.models.bundle import HEAD_FILE, LABELS_FILE, METADATA_FILE, ModelBundle
+from catbreed.models.metadata import FORMAT_VERSION
 from catbreed.models.predict import Predictor
+from catbreed.models.store import ModelStore
 
 PHOTO = np.asarray(drawn_photo("green_bars", 99).resize((32, 32)), dtype=np.float32)[None]  # the stand-in's size
 
@@ -16,10 +18,10 @@ def test_save_and_load_give_the_same_predictions(trained, tmp_path, extractor):
     loaded = ModelBundle.load(path)
     assert loaded.classes == trained.bundle.classes
     assert (path / LABELS_FILE).read_text().splitlines() == trained.bundle.classes
-    meta = json.loads((path / METADATA_FILE).read_text())
-    for key in ("backbone", "image_size", "preprocessing", "classes", "data", "split", "settings", "metrics"):
-        assert key in meta, key
-    assert meta["versions"]["tensorflow"] and meta["image_size"] == 32 and meta["format_version"] == FORMAT_VERSION
+    meta = loaded.metadata
+    assert meta.versions["tensorflow"] and meta.image_size == 32 and meta.format_version == FORMAT_VERSION
+    assert meta.created and meta.metrics == trained.bundle.metadata.metrics and meta.data.counts["green_bars"] == 12
+    assert meta.evaluation == trained.evaluation and meta.split == trained.bundle.metadata.split
     photo = jpeg_bytes(drawn_photo("green_bars", 99))
     before = Predictor(trained.bundle, extractor).predict(photo)
     after = Predictor(loaded, extractor).predict(photo)
@@ -59,8 +61,9 @@ def test_bundles_of_other_format_versions_are_refused_with_a_reason(trained, tmp
     path = trained.bundle.save(tmp_path / "m")
     meta = json.loads((path / METADATA_FILE).read_text())
     (path / METADATA_FILE).write_text(json.dumps({**meta, "format_version": version}))
-    with pytest.raises(CatbreedError, match=f"made by {word} version of catbreed"):
+    with pytest.raises(CatbreedError, match=f"made by {word} version of catbreed .*train it again"):
         ModelBundle.load(path)
+    assert ModelStore(tmp_path).list() == []  # nor is it listed as a model this catbreed can use
 
 
 def test_labels_that_disagree_with_the_metadata_are_refused(trained, tmp_path):
@@ -97,3 +100,12 @@ def test_saved_model_export(trained, tmp_path, backbone, extractor):
 def test_unknown_export_formats_are_refused(trained, tmp_path):
     with pytest.raises(CatbreedError, match="expected one of: tflite, saved_model"):
         trained.bundle.export("onnx", tmp_path / "x")
+
+
+def test_export_bytes_are_a_tflite_file_and_only_tflite_is_a_single_file(trained, backbone):
+    from catbreed.models.bundle import export_bytes
+
+    data = export_bytes(trained.bundle, backbone=backbone)
+    assert data[4:8] == b"TFL3"  # the flatbuffer's file identifier
+    with pytest.raises(CatbreedError, match="Only the tflite format is a single file"):
+        export_bytes(trained.bundle, "saved_model", backbone=backbone)

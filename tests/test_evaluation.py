@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from catbreed.learn.evaluation import evaluate
+from catbreed.models.evaluation import evaluate
 
 
 def test_scores_match_a_hand_computed_example():
@@ -25,7 +25,7 @@ def test_scores_match_a_hand_computed_example():
 
 
 def test_round_trips_through_a_dict():
-    from catbreed.learn.evaluation import Evaluation
+    from catbreed.models.evaluation import Evaluation
 
     result = evaluate(np.eye(2)[[0, 1, 1]], [0, 1, 0], ["x", "y"], ["1", "2", "3"])
     assert Evaluation.from_dict(result.to_dict()) == result

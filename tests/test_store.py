@@ -13,8 +13,9 @@ def test_save_list_activate_and_delete(trained, tmp_path):
     saved = store.save(trained.bundle, "  my shapes ")
     assert saved.name == "my shapes" and saved.expected_accuracy == trained.estimate
     assert [m.name for m in store.list()] == ["my shapes"]
+    assert store.in_use() is None  # saving alone does not change the model in use
     store.set_active("my shapes")
-    assert store.active() == "my shapes"
+    assert store.active() == "my shapes" and store.in_use() == saved
     assert store.load("my shapes").classes == trained.bundle.classes
     with pytest.raises(CatbreedError, match="exists already"):
         store.save(trained.bundle, "my shapes")

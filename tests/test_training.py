@@ -15,12 +15,12 @@ from catbreed.nets.backbones import STANDIN_BACKBONE
 def test_training_learns_the_drawn_breeds_and_estimates_its_accuracy(trained):
     assert trained.bundle.classes == ["blue_squares", "green_bars", "red_circles"]
     assert trained.test.accuracy == 1.0
-    expected = trained.bundle.metadata["metrics"]["expected_accuracy"]
-    assert expected["low"] <= expected["value"] <= expected["high"]
-    assert expected["value"] >= 0.9 and "cross-validation" in expected["method"]
+    expected = trained.bundle.metadata.expected_accuracy
+    assert expected == trained.estimate and expected.low <= expected.value <= expected.high
+    assert expected.value >= 0.9 and "cross-validation" in expected.method
     meta = trained.bundle.metadata
-    assert meta["backbone"] == STANDIN_BACKBONE and meta["settings"]["mode"] == "quick"
-    assert meta["split"]["train"] + meta["split"]["test"] == 36 and meta["split"]["test"] > 0
+    assert meta.backbone == STANDIN_BACKBONE and meta.mode == "quick"
+    assert meta.split.train + meta.split.test == 36 and meta.split.test > 0
 
 
 def test_the_shipped_head_learns_from_every_photo_and_each_gets_an_out_of_fold_answer(
@@ -71,14 +71,14 @@ def test_two_photos_per_breed_still_train_and_estimate(tmp_path, extractor, stan
     dataset = check_folder(root)
     dataset.photos[:] = [p.__class__(p.path, p.name, p.label, p.sha256) for p in dataset.photos]  # no near-twins
     result = train(dataset, standin_settings, extractor=extractor)
-    assert result.bundle.metadata["split"]["folds"] == 2
+    assert result.bundle.metadata.split.folds == 2
     assert result.estimate.low <= result.estimate.value <= result.estimate.high
 
 
 def test_calibration_is_recorded_and_applied(trained):
-    calibration = trained.bundle.metadata["metrics"]["calibration"]
-    assert calibration["temperature"] == trained.bundle.head.temperature_ > 0
-    assert 0 <= calibration["ece_after"] <= 1 and 0 <= calibration["ece_before"] <= 1
+    calibration = trained.bundle.metadata.metrics.calibration
+    assert calibration.temperature == trained.bundle.head.temperature_ > 0
+    assert 0 <= calibration.ece_after <= 1 and 0 <= calibration.ece_before <= 1
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
-from catbreed.learn.evaluation import Evaluation
+from catbreed.models.evaluation import Evaluation
 from catbreed.progress import Progress
 
 ACCENT = "#c0643b"
@@ -47,7 +47,9 @@ def probabilities(top: Sequence[tuple[str, float]]) -> alt.Chart:
 
 def fold_accuracies(folds: Sequence[Progress]) -> alt.Chart:
     """The accuracy of each cross-validation fold on its held-out photos, as the folds finish."""
-    data = pd.DataFrame([{"fold": e.step, "accuracy": e.accuracy} for e in folds], columns=["fold", "accuracy"])
+    data = pd.DataFrame({"fold": [e.step for e in folds], "accuracy": [e.accuracy for e in folds]}).astype(
+        {"fold": int, "accuracy": float}
+    )  # typed even before the first fold ends
     return (
         alt.Chart(data)
         .mark_bar(color=ACCENT)

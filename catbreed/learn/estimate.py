@@ -16,28 +16,13 @@ photos held the held-out accuracy only 4 times in 8, this one 8 times in 8.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.stats import betabinom
 
 from catbreed.models.head import LinearHead
+from catbreed.models.metadata import Estimate
 from catbreed.progress import CROSS_VALIDATING, Reporter
-
-
-@dataclass(frozen=True)
-class Estimate:
-    value: float  # fraction of photos right
-    low: float  # 95% interval
-    high: float
-    method: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def describe(self) -> str:
-        """'90.7% (87.2-93.9%)'"""
-        return f"{self.value:.1%} ({100 * self.low:.1f}-{100 * self.high:.1f}%)"
 
 
 def prediction_interval(correct: int, n: int, batch: int, level: float = 0.95) -> tuple[float, float]:

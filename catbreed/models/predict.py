@@ -17,7 +17,8 @@ import numpy as np
 from catbreed.data.images import ImageSource, iter_image_batches, load_for_model
 from catbreed.learn.features import FeatureExtractor
 from catbreed.models.bundle import ModelBundle
-from catbreed.nets.backbones import DEFAULT_BACKBONE
+from catbreed.models.metadata import IMAGENET, ModelMetadata
+from catbreed.nets.backbones import DEFAULT_BACKBONE, get_spec
 from catbreed.nets.runtime import load_extractor
 from catbreed.progress import EVALUATING, Reporter
 
@@ -35,13 +36,14 @@ def imagenet_labels() -> tuple[str, ...]:
     return tuple(files("catbreed.nets").joinpath("imagenet_classes.txt").read_text().splitlines())
 
 
-BUILTIN_KIND = "imagenet"
+BUILTIN_NAME = "ImageNet (built-in)"
 
 
 def builtin_bundle(backbone_name: str = DEFAULT_BACKBONE) -> ModelBundle:
     """The model used before any training: the backbone's ImageNet classes, cat breeds among them."""
-    metadata = {"name": "ImageNet (built-in)", "backbone": backbone_name, "kind": BUILTIN_KIND}
-    return ModelBundle(backbone_name, list(imagenet_labels()), None, metadata)
+    spec, classes = get_spec(backbone_name), list(imagenet_labels())
+    metadata = ModelMetadata(backbone_name, classes, spec.image_size, spec.preprocessing, IMAGENET, BUILTIN_NAME)
+    return ModelBundle(backbone_name, classes, None, metadata)
 
 
 @dataclass(frozen=True)

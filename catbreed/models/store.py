@@ -7,15 +7,14 @@ small file written atomically, so every face (app, CLI, another tab) agrees on i
 from __future__ import annotations
 
 import io
-import json
 import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from catbreed.errors import CatbreedError
-from catbreed.learn.estimate import Estimate
-from catbreed.models.bundle import METADATA_FILE, ModelBundle
+from catbreed.models.bundle import METADATA_FILE, ModelBundle, read_metadata
+from catbreed.models.metadata import Estimate, ModelMetadata
 from catbreed.paths import atomic_write_bytes, models_dir
 
 ACTIVE_FILE = ".active"
@@ -27,21 +26,19 @@ _FORBIDDEN = set('/\\:*?"<>|') | {chr(c) for c in range(32)}
 class SavedModel:
     name: str
     path: Path
-    metadata: dict
+    metadata: ModelMetadata
 
     @property
     def expected_accuracy(self) -> Estimate | None:
-        """None for a model whose metadata holds no estimate (made by an older catbreed)."""
-        expected = (self.metadata.get("metrics") or {}).get("expected_accuracy")
-        return Estimate(**expected) if expected else None
+        return self.metadata.expected_accuracy
 
     @property
     def classes(self) -> list[str]:
-        return self.metadata.get("classes", [])
+        return self.metadata.classes
 
     @property
     def created(self) -> str:
-        return self.metadata.get("created", "")
+        return self.metadata.created
 
 
 def check_name(name: str) -> str:
@@ -70,14 +67,14 @@ class ModelStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def list(self) -> list[SavedModel]:
-        """Saved models, newest first; folders that are not models are passed over."""
+        """Saved models, newest first; folders that are not models of this catbreed are passed over."""
         models = []
         for folder in self.root.iterdir():
             if folder.name.startswith(".") or not (folder / METADATA_FILE).is_file():
                 continue
             try:
-                metadata = json.loads((folder / METADATA_FILE).read_text(encoding="utf-8"))
-            except (ValueError, OSError):
+                metadata = read_metadata(folder)
+            except (CatbreedError, ValueError, KeyError, OSError, TypeError):
                 continue
             models.append(SavedModel(folder.name, folder, metadata))
         return sorted(models, key=lambda m: m.created, reverse=True)
@@ -110,6 +107,11 @@ class ModelStore:
         except FileNotFoundError:
             return None
         return name if name and (self.root / name / METADATA_FILE).is_file() else None
+
+    def in_use(self) -> SavedModel | None:
+        """The active saved model, or None when the built-in ImageNet model is in use."""
+        name = self.active()
+        return next((m for m in self.list() if m.name == name), None) if name else None
 
     def set_active(self, name: str | None) -> None:
         if name is None:

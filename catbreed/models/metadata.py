@@ -1,0 +1,132 @@
+"""Everything known about a model, as one typed record: `metadata.json` in a bundle.
+
+Training fills it in, the bundle writes and checks it, and every face reads its fields by name,
+never by string keys. `from_json` refuses a bundle of another format with a message that says
+what to do, and a file that is not a catbreed model with one that says what it is not.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+from catbreed.errors import CatbreedError
+from catbreed.models.evaluation import Evaluation
+
+FORMAT_VERSION = 2  # 1: a whole Keras model per bundle, trained by the Adam head
+BREEDS, IMAGENET = "breeds", "imagenet"  # what a model's classes are
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The expected accuracy on new photos and its 95% interval (learn/estimate.py computes it)."""
+
+    value: float  # fraction of photos right
+    low: float
+    high: float
+    method: str
+
+    def describe(self) -> str:
+        """'90.7% (87.2-93.9%)'"""
+        return f"{self.value:.1%} ({100 * self.low:.1f}-{100 * self.high:.1f}%)"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    temperature: float  # divides the head's logits
+    ece_before: float  # expected calibration error of the out-of-fold answers, before and after
+    ece_after: float
+
+
+@dataclass(frozen=True)
+class Metrics:
+    expected_accuracy: Estimate
+    calibration: Calibration
+    test_accuracy: float | None = None  # on a held-out test set, when one was asked for
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    counts: dict[str, int]  # photos per breed
+    skipped: int
+    duplicates: int
+    warnings: list[str]
+
+
+@dataclass(frozen=True)
+class SplitSummary:
+    train: int
+    test: int
+    folds: int
+    test_percent: int
+
+
+@dataclass
+class ModelMetadata:
+    backbone: str  # registry name
+    classes: list[str]  # class id i is classes[i]
+    image_size: int
+    preprocessing: str
+    kind: str = BREEDS  # IMAGENET: the built-in model, whose classes are ImageNet's own
+    name: str = ""
+    data: DataSummary | None = None
+    split: SplitSummary | None = None
+    settings: dict = field(default_factory=dict)  # TrainSettings' fields
+    metrics: Metrics | None = None
+    evaluation: Evaluation | None = None  # out-of-fold, over every photo trained on
+    test_evaluation: Evaluation | None = None
+    seconds: float | None = None  # how long training took
+    created: str = ""  # ISO 8601, UTC
+    versions: dict[str, str] = field(default_factory=dict)  # libraries it was made with
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def mode(self) -> str:
+        return self.settings.get("mode", "")
+
+    @property
+    def expected_accuracy(self) -> Estimate | None:
+        return self.metrics.expected_accuracy if self.metrics else None
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        for key in ("evaluation", "test_evaluation"):
+            data[key] = getattr(self, key).to_dict() if getattr(self, key) else None
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelMetadata:
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            age = "an older" if isinstance(version, int) and version < FORMAT_VERSION else "another"
+            raise CatbreedError(
+                f"It was made by {age} version of catbreed (format {version}, this one reads {FORMAT_VERSION}); "
+                "train it again."
+            )
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        metrics = values.get("metrics")
+        if metrics:
+            values["metrics"] = Metrics(
+                expected_accuracy=Estimate(**metrics["expected_accuracy"]),
+                calibration=Calibration(**metrics["calibration"]),
+                test_accuracy=metrics.get("test_accuracy"),
+            )
+        for key, kind in (("data", DataSummary), ("split", SplitSummary)):
+            if values.get(key):
+                values[key] = kind(**values[key])
+        for key in ("evaluation", "test_evaluation"):
+            if values.get(key):
+                values[key] = Evaluation.from_dict(values[key])
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelMetadata:
+        """Raises CatbreedError for another format and ValueError, KeyError or TypeError for a damaged file."""
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("metadata is not a JSON object")
+        return cls.from_dict(data)
