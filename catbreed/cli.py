@@ -20,6 +20,10 @@ from catbreed.errors import CatbreedError
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 
 
+class ExportDisagrees(Exception):
+    """An export was written but answers differently from the app: exit 1, with the report."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, like every other input error, instead of usage + error
         raise CatbreedError(f"{message} (see: python -m catbreed {self.prog.split()[-1]} --help)")
@@ -86,11 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--top-k", type=int, default=3, help="how many breeds to list per photo")
     _add_common(predict)
 
-    export = commands.add_parser("export", help="write a model as TFLite or SavedModel")
+    export = commands.add_parser(
+        "export", help="write a model as a TFLite or SavedModel package, checked against the app's answers"
+    )
     export.add_argument("--model", type=Path, required=True)
     export.add_argument("--format", choices=("tflite", "saved_model"), required=True)
     export.add_argument("--quantize", action="store_true", help="dynamic-range quantisation (tflite only)")
-    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--out", type=Path, required=True, help="package folder to write (model, labels, example)")
     _add_common(export)
 
     info = commands.add_parser("info", help="describe a saved model")
@@ -215,9 +221,20 @@ def cmd_predict(args) -> None:
 
 def cmd_export(args) -> None:
     from catbreed.models.bundle import ModelBundle
+    from catbreed.models.export import export_package
+    from catbreed.models.predict import Predictor
 
-    out = ModelBundle.load(args.model).export(args.format, args.out, quantize=args.quantize)
-    _emit({"out": str(out), "format": args.format, "quantized": args.quantize}, args.json, f"Wrote {out}")
+    bundle = ModelBundle.load(args.model)
+    report = export_package(bundle, args.format, args.out, Predictor(bundle), quantize=args.quantize)
+    payload = {
+        "out": str(args.out),
+        "format": args.format,
+        "quantized": args.quantize,
+        "parity": dataclasses.asdict(report),
+    }
+    _emit(payload, args.json, f"Wrote {args.out}: the export {report.describe()}.")
+    if report.flagged:
+        raise ExportDisagrees(f"The export in '{args.out}' {report.describe()}; do not use it.")
 
 
 def cmd_info(args) -> None:
@@ -270,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     except CatbreedError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ExportDisagrees as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INTERNAL
     except KeyboardInterrupt:
         print("error: interrupted; nothing was saved.", file=sys.stderr)
         return EXIT_INTERNAL

@@ -82,7 +82,7 @@ def test_tflite_export_agrees_with_the_app(trained, tmp_path, quantize, backbone
     runner = interpreter.get_signature_runner()
     outputs = runner(**{runner.get_input_details().popitem()[0]: PHOTO})
     breeds = next(v for v in outputs.values() if v.shape[-1] == 3)
-    expected = Predictor(trained.bundle, extractor)._probabilities(PHOTO.astype(np.uint8))[0]
+    expected = Predictor(trained.bundle, extractor).probabilities(PHOTO.astype(np.uint8))[0]
     assert breeds.argmax() == expected.argmax()
     np.testing.assert_allclose(breeds, expected, atol=0.05 if quantize else 1e-4)
 
@@ -93,7 +93,7 @@ def test_saved_model_export(trained, tmp_path, backbone, extractor):
     out = trained.bundle.export("saved_model", tmp_path / "sm", backbone=backbone)
     restored = tf.saved_model.load(str(out))
     result = restored.serve(tf.constant(PHOTO))
-    expected = Predictor(trained.bundle, extractor)._probabilities(PHOTO.astype(np.uint8))[0]
+    expected = Predictor(trained.bundle, extractor).probabilities(PHOTO.astype(np.uint8))[0]
     np.testing.assert_allclose(result["breeds"].numpy(), expected, atol=1e-4)
 
 

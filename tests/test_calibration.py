@@ -43,3 +43,25 @@ def test_a_perfectly_calibrated_case_has_no_error():
 def test_all_right_answers_are_not_sharpened_without_limit():
     logits = np.array([[2.0, 0.0], [0.0, 2.0], [3.0, 1.0]])
     assert fit_temperature(logits, np.array([0, 1, 0])) == pytest.approx(MIN_TEMPERATURE, rel=1e-3)
+
+
+def test_coverage_falls_and_accuracy_rises_with_the_threshold():
+    from catbreed.learn.calibration import coverage_curve
+
+    probabilities = np.array([[0.95, 0.05], [0.9, 0.1], [0.6, 0.4], [0.55, 0.45]])
+    labels = np.array([0, 0, 1, 0])  # the 0.6 answer is wrong
+    curve = dict((t, (c, a)) for t, c, a in coverage_curve(probabilities, labels, steps=10))
+    assert curve[0.0] == (1.0, 0.75) and curve[0.6] == (0.75, 2 / 3) and curve[0.7] == (0.5, 1.0)
+    assert curve[1.0] == (0.0, 1.0)  # nothing answered: nothing wrong
+
+
+def test_not_sure_sits_above_the_bands_that_are_more_often_wrong():
+    from catbreed.learn.calibration import not_sure_threshold
+
+    rng = np.random.default_rng(0)
+    confident = np.tile([[0.9, 0.1]], (20, 1))
+    unsure = np.tile([[0.45, 0.3, 0.25]], (10, 1))[:, :2]
+    probabilities = np.vstack([confident, unsure])
+    labels = np.concatenate([np.zeros(20, int), rng.permutation([0] * 3 + [1] * 7)])  # 30% right at 0.45
+    assert not_sure_threshold(probabilities, labels) == 0.5
+    assert not_sure_threshold(confident, np.zeros(20, int)) == 0.0  # every band right: always sure

@@ -98,6 +98,17 @@ def test_evaluate_names_breeds_the_model_does_not_know(cli_model, tmp_path, cli)
     ]
 
 
+def test_an_export_that_disagrees_with_the_app_exits_1_and_says_so(cli_model, tmp_path, cli, monkeypatch):
+    from catbreed.models import export
+
+    out, _, _ = cli_model
+    broken = export.ParityReport(photos=16, agreement=0.5, max_difference=0.9, flagged=True)
+    monkeypatch.setattr(export, "check_parity", lambda *args: broken)
+    result = cli("export", "--model", out, "--format", "tflite", "--out", tmp_path / "pkg")
+    assert result.returncode == 1 and "DISAGREES with the app" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith("do not use it.")
+
+
 def test_predict_names_the_top_breeds(cli_model, tmp_path, cli):
     out, _, _ = cli_model
     photo = tmp_path / "shape.jpg"
@@ -110,8 +121,9 @@ def test_predict_names_the_top_breeds(cli_model, tmp_path, cli):
 
 def test_export_and_info(cli_model, tmp_path, cli):
     out, _, _ = cli_model
-    exported = last_json(cli("export", "--model", out, "--format", "tflite", "--out", tmp_path / "m.tflite", "--json"))
-    assert exported["out"] == str(tmp_path / "m.tflite") and (tmp_path / "m.tflite").stat().st_size > 0
+    exported = last_json(cli("export", "--model", out, "--format", "tflite", "--out", tmp_path / "pkg", "--json"))
+    assert exported["out"] == str(tmp_path / "pkg") and (tmp_path / "pkg" / "model.tflite").is_file()
+    assert exported["parity"]["agreement"] == 1.0 and exported["parity"]["flagged"] is False
     info_json = last_json(cli("info", out, "--json"))
     assert info_json["classes"] == ["blue_squares", "green_bars", "red_circles"]
     assert info_json["metrics"]["expected_accuracy"]["method"]

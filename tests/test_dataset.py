@@ -28,7 +28,8 @@ def test_skipped_files_duplicates_and_ignored_names_are_reported(tmp_path):
     (red / "Thumbs.db").write_bytes(b"junk")
     (root / "__MACOSX").mkdir()
     (root / "__MACOSX" / "._000.jpg").write_bytes(b"junk")
-    (root / "README.txt").write_text("loose file")
+    (root / "photo.jpg").write_bytes(jpeg_bytes(drawn_photo("red_circles", 8)))
+    (root / "README.txt").write_text("Photos by Ann, CC BY 4.0.")
 
     dataset = check_folder(root)
     reasons = {s.name: s.reason for s in dataset.skipped}
@@ -36,10 +37,21 @@ def test_skipped_files_duplicates_and_ignored_names_are_reported(tmp_path):
         "red_circles/notes.txt": images.NOT_AN_IMAGE,
         "red_circles/empty.jpg": images.EMPTY,
         "red_circles/cut.jpg": images.TRUNCATED,
-        "README.txt": NOT_IN_A_CLASS_FOLDER,
+        "photo.jpg": NOT_IN_A_CLASS_FOLDER,
     }
+    assert dataset.notes == "Photos by Ann, CC BY 4.0."  # kept for citing the data set, not skipped
     assert [(d.name, d.kept) for d in dataset.duplicates] == [("red_circles/copy of 000.jpg", "red_circles/000.jpg")]
     assert dataset.counts == {"blue_squares": 3, "red_circles": 3}
+
+
+def test_the_fingerprint_follows_the_photos_and_breeds_not_the_file_names(tmp_path, shapes_folder):
+    original = check_folder(shapes_folder)
+    renamed = make_dataset_folder(tmp_path / "renamed")
+    for photo in (renamed / "green_bars").iterdir():
+        photo.rename(photo.with_name("x" + photo.name))
+    assert check_folder(renamed).fingerprint == original.fingerprint
+    (renamed / "green_bars" / "x000.jpg").rename(renamed / "red_circles" / "moved.jpg")
+    assert check_folder(renamed).fingerprint != original.fingerprint
 
 
 def test_warnings_for_small_and_unbalanced_classes(tmp_path):

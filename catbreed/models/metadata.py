@@ -43,6 +43,13 @@ class Metrics:
     expected_accuracy: Estimate
     calibration: Calibration
     test_accuracy: float | None = None  # on a held-out test set, when one was asked for
+    not_sure_below: float | None = None  # the default threshold for "not sure" (calibration.not_sure_threshold)
+    coverage: list[tuple[float, float, float]] = field(default_factory=list)  # (threshold, coverage, accuracy)
+
+    def at_threshold(self, threshold: float) -> tuple[float, float] | None:
+        """(coverage, accuracy) of the out-of-fold answers at the curve's nearest threshold at or above `threshold`."""
+        points = [p for p in self.coverage if p[0] >= threshold - 1e-9]
+        return (points[0][1], points[0][2]) if points else None
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,8 @@ class DataSummary:
     skipped: int
     duplicates: int
     warnings: list[str]
+    fingerprint: str = ""  # the same for two models trained on the same photos with the same breeds
+    notes: str = ""  # the data set's own README or licence text, for citing it
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,8 @@ class ModelMetadata:
                 expected_accuracy=Estimate(**metrics["expected_accuracy"]),
                 calibration=Calibration(**metrics["calibration"]),
                 test_accuracy=metrics.get("test_accuracy"),
+                not_sure_below=metrics.get("not_sure_below"),
+                coverage=[tuple(point) for point in metrics.get("coverage", [])],
             )
         for key, kind in (("data", DataSummary), ("split", SplitSummary)):
             if values.get(key):

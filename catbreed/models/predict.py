@@ -74,7 +74,7 @@ class Predictor:
         size = self.bundle.image_size
         self._extractor.predict_on_batch(np.zeros((1, size, size, 3), np.float32))
 
-    def _probabilities(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def probabilities(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """uint8 (N, S, S, 3) -> (float32 (N, C) breed probabilities, float32 (N, 1000) ImageNet ones)."""
         features, imagenet = self._extractor.predict_on_batch(pixels.astype(np.float32))
         imagenet = np.asarray(imagenet)
@@ -89,7 +89,7 @@ class Predictor:
     def predict(self, source: ImageSource, top_k: int = 3) -> Prediction:
         """Top `top_k` labels of one photo (path, bytes or PIL image); raises ImageProblem if unusable."""
         started = time.perf_counter()
-        breeds, imagenet = self._probabilities(load_for_model(source, self.bundle.image_size)[None])
+        breeds, imagenet = self.probabilities(load_for_model(source, self.bundle.image_size)[None])
         is_cat, cat_probability = cat_verdict(imagenet[0])
         # The built-in model's 1000 classes hold 5 cat breeds; for a cat, those are the answer.
         first = DOMESTIC_CAT_CLASSES if is_cat and self.bundle.head is None else range(0)
@@ -101,6 +101,6 @@ class Predictor:
         reporter.start(EVALUATING, len(sources))
         chunks = []
         for start, images in iter_image_batches(sources, self.bundle.image_size, BATCH_SIZE):
-            chunks.append(self._probabilities(np.stack(images))[0])
+            chunks.append(self.probabilities(np.stack(images))[0])
             reporter.step(start + len(images))
         return np.concatenate(chunks) if chunks else np.zeros((0, len(self.bundle.classes)), np.float32)

@@ -1,0 +1,110 @@
+"""A model card: one page on what a model learned from, how well it does, and where it fails.
+
+Written as Markdown into every saved bundle (MODEL_CARD.md) and shown on the Models page, so the
+page, the download and a reader without catbreed see the same text. Every figure is out-of-fold:
+each photo was scored by a head that had not seen it.
+"""
+
+from __future__ import annotations
+
+from catbreed.models.metadata import ModelMetadata
+
+CONFUSIONS_LISTED = 5
+
+
+def most_confused(metadata: ModelMetadata, n: int = CONFUSIONS_LISTED) -> list[tuple[str, str, int]]:
+    """(true breed, taken for, photos) for the largest off-diagonal cells of the confusion matrix."""
+    if metadata.evaluation is None:
+        return []
+    labels, matrix = metadata.evaluation.labels, metadata.evaluation.confusion
+    cells = [
+        (labels[t], labels[p], count)
+        for t, row in enumerate(matrix)
+        for p, count in enumerate(row)
+        if t != p and count > 0
+    ]
+    return sorted(cells, key=lambda cell: -cell[2])[:n]
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def model_card(name: str, metadata: ModelMetadata) -> str:
+    """The card of model `name` as Markdown."""
+    meta, data, expected = metadata, metadata.data, metadata.expected_accuracy
+    lines = [f"# {_cell(name)}", ""]
+    lines += [
+        f"Tells apart {len(meta.classes)} cat breeds: {', '.join(meta.classes)}. "
+        f"Made by catbreed on {meta.created[:10] or 'an unknown date'}.",
+        "",
+        "## Data",
+        "",
+    ]
+    if data:
+        lines += ["| breed | photos |", "| --- | ---: |"]
+        lines += [f"| {_cell(breed)} | {count} |" for breed, count in data.counts.items()]
+        lines += [
+            "",
+            f"{sum(data.counts.values())} photos; {data.skipped} files skipped (not usable as photos), "
+            f"{data.duplicates} exact duplicates kept once.",
+        ]
+        lines += [f"- Warning: {_cell(w)}" for w in data.warnings]
+        if data.notes:
+            lines += ["", "### Where the photos come from", "", "The data set says:", ""]
+            lines += [f"> {line}" if line else ">" for line in data.notes.splitlines()]
+    else:
+        lines += ["Not recorded."]
+    lines += ["", "## Training", ""]
+    mode = meta.mode or "unknown"
+    lines += [
+        f"Mode {mode}: the frozen ImageNet network `{meta.backbone}` ({meta.image_size} px, "
+        f"{meta.preprocessing}) computes features; a logistic-regression head learned the breeds from them."
+    ]
+    if meta.split:
+        lines += [
+            f"Every one of the {meta.split.train} photos trained the final head; {meta.split.folds}-fold "
+            "cross-validation (near-duplicates kept in one fold) scored each photo with a head that had not seen it."
+            + (f" {meta.split.test} photos were held out as a test set." if meta.split.test else "")
+        ]
+    if meta.seconds is not None:
+        lines += [f"Training took {meta.seconds:.0f} s."]
+    lines += ["", "## How well it does", ""]
+    if expected and meta.metrics:
+        calibration = meta.metrics.calibration
+        lines += [
+            f"Expected accuracy on new photos of these breeds: **{expected.describe()}** (95% interval, "
+            f"by {expected.method}).",
+            f"Probabilities are calibrated (temperature {calibration.temperature:.2f}): calibration error "
+            f"{calibration.ece_before:.1%} before, {calibration.ece_after:.1%} after.",
+        ]
+        if meta.metrics.not_sure_below is not None:
+            lines += [
+                f"It says 'not sure' below {meta.metrics.not_sure_below:.0%}: answers above that were right "
+                "at least half the time, in every band of 10 points."
+            ]
+        if meta.metrics.test_accuracy is not None:
+            lines += [f"On the held-out test photos: {meta.metrics.test_accuracy:.1%}."]
+    else:
+        lines += ["Not estimated."]
+    if meta.evaluation:
+        lines += ["", "| breed | precision | recall | photos |", "| --- | ---: | ---: | ---: |"]
+        lines += [
+            f"| {_cell(breed)} | {s['precision']:.0%} | {s['recall']:.0%} | {s['support']} |"
+            for breed, s in meta.evaluation.per_class.items()
+        ]
+        confusions = most_confused(meta)
+        lines += ["", "Breeds it confuses most:" if confusions else "It confused no two breeds."]
+        lines += [f"- {_cell(t)} taken for {_cell(p)}: {n} photos" for t, p, n in confusions]
+    lines += [
+        "",
+        "## Known limits",
+        "",
+        f"- It knows only these {len(meta.classes)} breeds: any other cat gets the nearest of them.",
+        "- It says 'probably not a cat' from the ImageNet network's own answer; black cats and hairless "
+        "breeds are the ones it most often doubts, and a cat-like toy may pass.",
+        "- The expected accuracy holds for photos like the ones it learned from; other light, angles or "
+        "cameras may do worse.",
+        "",
+    ]
+    return "\n".join(lines)

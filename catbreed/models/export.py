@@ -1,0 +1,180 @@
+"""Exports you can trust: the model as one package for use without catbreed, checked right away.
+
+A package is a folder (or its zip) holding the model (`model.tflite` or `saved_model/`),
+`labels.txt`, `export.json` (the input it expects, its outputs, the versions it was made with and
+the parity report), the model card and `classify.py`, a short example that classifies a photo
+with the package alone.
+
+The parity check loads the written file in a fresh interpreter and runs it on the same pixels as
+the app (the model's own sample photos): how often the top breed agrees, and the largest
+difference of any probability. An export that disagrees on more than 1% of the photos is flagged.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from catbreed.errors import CatbreedError
+from catbreed.models.bundle import EXPORT_FORMATS, LABELS_FILE, ModelBundle, library_versions
+from catbreed.models.card import model_card
+from catbreed.models.predict import Predictor
+from catbreed.paths import replace_folder
+
+AGREEMENT_NEEDED = 0.99
+REPORT_FILE, EXAMPLE_FILE, CARD_FILE = "export.json", "classify.py", "MODEL_CARD.md"
+MODEL_FILES = {"tflite": "model.tflite", "saved_model": "saved_model"}
+
+_LOAD_AND_RUN = {
+    "tflite": (
+        "from ai_edge_litert.interpreter import Interpreter",
+        'runner = Interpreter(model_path=str(here / "model.tflite")).get_signature_runner()\n'
+        'breeds = runner(image=pixels)["breeds"][0]',
+        "numpy pillow ai-edge-litert",
+    ),
+    "saved_model": (
+        "import tensorflow as tf",
+        'model = tf.saved_model.load(str(here / "saved_model"))\nbreeds = model.serve(tf.constant(pixels))["breeds"].numpy()[0]',
+        "numpy pillow tensorflow",
+    ),
+}
+
+_EXAMPLE = '''"""Name the cat breed in a photo with this package alone: python classify.py photo.jpg
+(needs {needs})."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+{import_line}
+
+here = Path(__file__).parent
+labels = (here / "labels.txt").read_text(encoding="utf-8").splitlines()
+image = ImageOps.exif_transpose(Image.open(sys.argv[1])).convert("RGB")
+side = min(image.size)  # the model sees the photo's central square, {size} x {size} pixels, RGB 0..255
+box = ((image.width - side) / 2, (image.height - side) / 2, (image.width + side) / 2, (image.height + side) / 2)
+pixels = np.asarray(image.resize(({size}, {size}), Image.Resampling.BILINEAR, box=box), np.float32)[None]
+{load_and_run}
+for i in np.argsort(breeds)[::-1][:3]:
+    print(f"{{labels[i]}}\\t{{breeds[i]:.4f}}")
+'''
+
+
+@dataclass(frozen=True)
+class ParityReport:
+    photos: int
+    agreement: float  # fraction of photos whose top breed is the app's
+    max_difference: float  # largest |probability difference| over photos and breeds
+    flagged: bool  # agreement below AGREEMENT_NEEDED: not to be offered as fine
+
+    def describe(self) -> str:
+        verdict = "DISAGREES with the app" if self.flagged else "answers as the app does"
+        return (
+            f"{verdict}: same top breed on {self.agreement:.1%} of {self.photos} photos, "
+            f"probabilities within {self.max_difference:.4f}"
+        )
+
+
+def example_script(format: str, image_size: int) -> str:
+    import_line, load_and_run, needs = _LOAD_AND_RUN[format]
+    return _EXAMPLE.format(import_line=import_line, load_and_run=load_and_run, needs=needs, size=image_size)
+
+
+def _exported_probabilities(package: Path, format: str, pixels: np.ndarray) -> np.ndarray:
+    """float32 (N, C) breed probabilities from the written file, in an interpreter of its own."""
+    if format == "tflite":
+        from ai_edge_litert.interpreter import Interpreter
+
+        runner = Interpreter(model_path=str(package / MODEL_FILES[format])).get_signature_runner()
+        return np.concatenate([runner(image=pixels[i : i + 1])["breeds"] for i in range(len(pixels))])
+    import tensorflow as tf
+
+    model = tf.saved_model.load(str(package / MODEL_FILES[format]))
+    return model.serve(tf.constant(pixels))["breeds"].numpy()
+
+
+def check_parity(
+    package: Path, format: str, app: Predictor, pixels: np.ndarray, app_classes: Sequence[str]
+) -> ParityReport:
+    """Compare the package's answers on uint8 (N, S, S, 3) `pixels` with the app's, by breed name."""
+    exported = _exported_probabilities(package, format, pixels.astype(np.float32))
+    labels = (package / LABELS_FILE).read_text(encoding="utf-8").splitlines()
+    if sorted(labels) != sorted(app_classes) or exported.shape[1] != len(labels):
+        return ParityReport(len(pixels), 0.0, 1.0, True)
+    ours = app.probabilities(pixels)[0]
+    theirs = exported[:, [labels.index(c) for c in app_classes]]  # the app's class order
+    same_top = [app_classes[a] == labels[b] for a, b in zip(ours.argmax(1), exported.argmax(1))]
+    agreement = float(np.mean(same_top)) if len(same_top) else 0.0
+    difference = float(np.abs(ours - theirs).max()) if len(pixels) else 0.0
+    return ParityReport(len(pixels), agreement, difference, agreement < AGREEMENT_NEEDED)
+
+
+def export_package(
+    bundle: ModelBundle,
+    format: str,
+    out: Path,
+    app: Predictor,
+    quantize: bool = False,
+    backbone=None,
+    name: str = "",
+) -> ParityReport:
+    """Write the package folder `out` (replacing one there) and check it against `app`, the bundle's
+    Predictor; returns the parity report, which export.json also holds."""
+    if format not in EXPORT_FORMATS:
+        raise CatbreedError(f"Unknown export format '{format}'; expected one of: {', '.join(EXPORT_FORMATS)}.")
+    pixels = bundle.sample_pixels()
+    if not len(pixels):
+        raise CatbreedError("This model holds no sample photos to check an export on; train it again.")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    try:
+        bundle.export(format, staging / MODEL_FILES[format], quantize=quantize, backbone=backbone)
+        (staging / LABELS_FILE).write_text("".join(f"{c}\n" for c in bundle.classes), encoding="utf-8")
+        (staging / EXAMPLE_FILE).write_text(example_script(format, bundle.image_size), encoding="utf-8")
+        (staging / CARD_FILE).write_text(model_card(name or out.name, bundle.metadata), encoding="utf-8")
+        report = check_parity(staging, format, app, pixels, bundle.classes)
+        description = {
+            "format": format,
+            "quantized": quantize,
+            "input": {
+                "name": "image",
+                "shape": [None, bundle.image_size, bundle.image_size, 3],
+                "dtype": "float32",
+                "pixels": "RGB 0..255, the photo's central square resized (bilinear); the model normalises inside",
+            },
+            "outputs": {"breeds": "probabilities in labels.txt order", "imagenet": "ImageNet's 1000 probabilities"},
+            "backbone": bundle.backbone,
+            "preprocessing": bundle.metadata.preprocessing,
+            "versions": library_versions(),
+            "parity": asdict(report),
+        }
+        (staging / REPORT_FILE).write_text(json.dumps(description, indent=2, ensure_ascii=False), encoding="utf-8")
+        replace_folder(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return report
+
+
+def read_report(package: Path) -> ParityReport:
+    return ParityReport(**json.loads((Path(package) / REPORT_FILE).read_text(encoding="utf-8"))["parity"])
+
+
+def zip_package(package: Path) -> bytes:
+    """The package folder as a .zip, for downloading."""
+    package = Path(package)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for file in sorted(package.rglob("*")):
+            if file.is_file():
+                zf.write(file, f"{package.name}/{file.relative_to(package).as_posix()}")
+    return buffer.getvalue()

@@ -1,0 +1,39 @@
+"""The model card: every breed, the figures it was judged by, its confusions and its limits."""
+
+from dataclasses import replace
+
+from test_metadata import example
+
+from catbreed.models.card import model_card, most_confused
+
+
+def test_the_card_lists_every_breed_with_its_counts_and_results(trained):
+    card = model_card("shapes v1", trained.bundle.metadata)
+    assert card.startswith("# shapes v1\n")
+    for breed in trained.bundle.classes:
+        assert f"| {breed} | 12 |" in card  # the data table
+        assert card.count(f"| {breed} |") == 2  # and the results table
+    assert trained.estimate.describe() in card and "calibration error" in card
+    assert "## Known limits" in card and "It knows only these 3 breeds" in card
+
+
+def test_the_breeds_it_confuses_most_come_first():
+    metadata = example()  # one Bengal taken for a Birman
+    assert most_confused(metadata) == [("Bengal", "Birman", 1)]
+    assert "- Bengal taken for Birman: 1 photos" in model_card("m", metadata)
+
+
+def test_a_data_sets_licence_is_quoted_for_citing_it():
+    metadata = example()
+    noted = replace(
+        metadata, data=replace(metadata.data, notes="Photos: Oxford-IIIT Pet, CC BY-SA 4.0.\nCite Parkhi et al. 2012.")
+    )
+    card = model_card("m", noted)
+    assert "> Photos: Oxford-IIIT Pet, CC BY-SA 4.0.\n> Cite Parkhi et al. 2012." in card
+    assert "Where the photos come from" not in model_card("m", metadata)
+
+
+def test_breed_names_cannot_break_the_tables():
+    metadata = example()
+    metadata = replace(metadata, data=replace(metadata.data, counts={"Bengal | evil": 2, "Birman": 1}))
+    assert "| Bengal \\| evil | 2 |" in model_card("m", metadata)
