@@ -8,10 +8,10 @@ from pages.shared import active_model_label, active_predictor, plain, run_inside
 run_inside_navigation()
 
 TOP_K = 5
-LOW_CONFIDENCE = 0.5
+UNCALIBRATED_NOT_SURE = 0.5  # the built-in model has no out-of-fold answers to set it from
 
 
-def show_prediction(predictor: Predictor, name: str, data: bytes) -> None:
+def show_prediction(predictor: Predictor, name: str, data: bytes, not_sure_below: float) -> None:
     picture, answer = st.columns([1, 2])
     try:
         prediction = predictor.predict(data, top_k=TOP_K)
@@ -28,9 +28,10 @@ def show_prediction(predictor: Predictor, name: str, data: bytes) -> None:
             st.caption("The closest of the breeds the model knows, for what they are worth:")
         else:
             st.subheader(plain(label), anchor=False)
-            if probability < LOW_CONFIDENCE:
+            if probability < not_sure_below:
                 st.info(
-                    f"Not sure: the likeliest breed has only {probability:.0%}. A clearer, closer photo helps.",
+                    f"Not sure: the likeliest breed has only {probability:.0%}, under the {not_sure_below:.0%} "
+                    "set below. A clearer, closer photo helps.",
                     icon=":material/help_outline:",
                 )
         st.altair_chart(charts.probabilities(prediction.top), width="stretch")
@@ -41,6 +42,8 @@ def show_prediction(predictor: Predictor, name: str, data: bytes) -> None:
 st.title("Classify")
 st.caption(f"Model in use: {plain(active_model_label())}. Choose another on the Models page.")
 predictor = active_predictor()
+metrics = predictor.bundle.metadata.metrics
+default = metrics.not_sure_below if metrics and metrics.not_sure_below is not None else UNCALIBRATED_NOT_SURE
 
 sources, answers = st.columns([2, 3], gap="large")
 with sources:
@@ -55,6 +58,20 @@ with sources:
             key="photos",
         )
 
+    not_sure_below = (
+        st.slider(
+            "Say “not sure” below (%)",
+            0,
+            100,
+            round(100 * default),
+            5,
+            key=f"not-sure-{active_model_label()}",  # each model starts from its own calibrated default
+            help="Answers whose likeliest breed has less than this are marked as unsure. The default comes from "
+            "the model's own answers on photos it had not seen: below it, they were more often wrong than right.",
+        )
+        / 100
+    )
+
 photos = [("Webcam snapshot", snapshot.getvalue())] if snapshot else []
 photos += [(upload.name, upload.getvalue()) for upload in uploads or []]
 with answers:
@@ -62,4 +79,4 @@ with answers:
         st.info("Take a snapshot or upload photos to see which breed the model thinks they are.")
     for name, data in photos:
         with st.container(border=True):
-            show_prediction(predictor, name, data)
+            show_prediction(predictor, name, data, not_sure_below)

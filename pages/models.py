@@ -1,16 +1,39 @@
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 from catbreed.errors import CatbreedError
-from catbreed.models.bundle import ModelBundle, export_bytes
+from catbreed.explain import charts
+from catbreed.models.bundle import ModelBundle
+from catbreed.models.card import model_card
+from catbreed.models.compare import (
+    RATE_COLUMNS,
+    RECALL_PREFIX,
+    breed_differences,
+    comparison_frame,
+    model_rows,
+    photo_disagreements,
+)
+from catbreed.models.export import ParityReport, export_zip
+from catbreed.models.predict import Predictor
 from catbreed.models.store import ModelStore, SavedModel
-from pages.shared import BUILTIN_NAME, backbone, expected_accuracy_text, plain, run_inside_navigation
+from pages.shared import BUILTIN_NAME, backbone, expected_accuracy_text, extractor, plain, run_inside_navigation
 
 run_inside_navigation()
 
 store = ModelStore()
+EXPORTS = {
+    "TFLite": ("tflite", False),
+    "TFLite, quantised (4x smaller)": ("tflite", True),
+    "SavedModel (TensorFlow)": ("saved_model", False),
+}
+
+
+@st.cache_data(show_spinner="Exporting and checking the export against the app…", max_entries=4)
+def checked_export(path: str, created: str, choice: str, name: str) -> tuple[bytes, ParityReport]:
+    format, quantize = EXPORTS[choice]
+    bundle = ModelBundle.load(store.path(name))
+    app = Predictor(bundle, extractor(bundle.backbone))
+    return export_zip(bundle, format, app, quantize, backbone(bundle.backbone), name)
 
 
 def confirm_delete(name: str) -> None:
@@ -26,37 +49,84 @@ def confirm_delete(name: str) -> None:
         st.rerun()
 
 
-@st.cache_data(show_spinner="Converting to TFLite…", max_entries=4)
-def tflite_bytes(path: str, created: str) -> bytes:
-    bundle = ModelBundle.load(Path(path))
-    return export_bytes(bundle, "tflite", quantize=True, backbone=backbone(bundle.backbone))
+def compare_two(models: list[SavedModel]) -> None:
+    st.subheader("Compare two", anchor=False)
+    names = [m.name for m in models]
+    left, right = st.columns(2)
+    first = left.selectbox("First", names, index=0, key="compare-first")
+    second = right.selectbox("Second", names, index=min(1, len(names) - 1), key="compare-second")
+    a, b = (next(m for m in models if m.name == n).metadata for n in (first, second))
+    rows = [(d.breed, d.first, d.second, d.change) for d in breed_differences(a, b)]
+    frame = pd.DataFrame(rows, columns=["breed", f"recall: {first}", f"recall: {second}", "change"])
+    st.dataframe(frame.style.format("{:.0%}", subset=frame.columns[1:], na_rep="–"), hide_index=True)
+    st.caption(
+        "Recall: of a breed's photos, how many the model named right (each scored by a model that had not seen it)."
+    )
+    disagreements = photo_disagreements(a, b)
+    if disagreements is None:
+        st.caption("They were trained on different photos, so they cannot be compared photo by photo.")
+    else:
+        only_first, only_second = st.columns(2)
+        only_first.write(f"Only **{plain(first)}** got right: {len(disagreements.only_first_right)} photos")
+        only_first.text("\n".join(disagreements.only_first_right[:20]))
+        only_second.write(f"Only **{plain(second)}** got right: {len(disagreements.only_second_right)} photos")
+        only_second.text("\n".join(disagreements.only_second_right[:20]))
+
+
+def show_confidence(model: SavedModel) -> None:
+    metrics = model.metadata.metrics
+    if not metrics or not metrics.coverage:
+        return
+    threshold = metrics.not_sure_below or 0.0
+    covered, right = metrics.at_threshold(threshold)
+    st.write(
+        f"Classify says “not sure” below {threshold:.0%} by default. Above it, the model answered "
+        f"{covered:.0%} of the photos it learned from and was right on {right:.1%} of those."
+    )
+    st.altair_chart(charts.coverage(metrics.coverage, threshold), width="stretch")
+
+
+def export_section(model: SavedModel) -> None:
+    choice = st.radio("Export as", list(EXPORTS), horizontal=True, key=f"format-{model.name}")
+    if st.button("Export and check", key=f"export-{model.name}"):
+        st.session_state[f"exported-{model.name}"] = choice
+    chosen = st.session_state.get(f"exported-{model.name}")
+    if chosen != choice:
+        return
+    data, report = checked_export(str(model.path), model.created, choice, model.name)
+    if report.flagged:
+        st.error(f"This export {report.describe()}. Do not use it.", icon=":material/error:")
+        return
+    st.success(f"The export {report.describe()}.", icon=":material/verified:")
+    st.download_button(
+        "Download the package (.zip)",
+        data=data,
+        file_name=f"{model.name} {EXPORTS[choice][0]}{' quantised' if EXPORTS[choice][1] else ''}.zip",
+        mime="application/zip",
+        key=f"package-{model.name}",
+        help="The model, labels.txt, export.json with this check, the model card and classify.py, "
+        "an example that runs with the package alone.",
+    )
 
 
 def model_details(model: SavedModel) -> None:
     meta = model.metadata
-    expected = model.expected_accuracy
     st.write(f"Backbone {plain(meta.backbone)} · mode {plain(meta.mode or '?')} · " + expected_accuracy_text(model))
-    if expected:
-        st.caption(plain(f"Estimated by {expected.method}."))
-    st.text("Breeds: " + ", ".join(model.classes))
-    download, export, delete = st.columns(3)
+    card, confidence, export = st.tabs(["Model card", "Confidence", "Export"])
+    with card:
+        st.markdown(model_card(model.name, meta))
+    with confidence:
+        show_confidence(model)
+    with export:
+        export_section(model)
+    download, delete = st.columns(2)
     download.download_button(
-        "Download model (.zip)",
+        "Download for catbreed (.zip)",
         data=lambda: store.zip_bytes(model.name),
         file_name=f"{model.name}.zip",
         mime="application/zip",
         key=f"zip-{model.name}",
     )
-    if export.button("Prepare TFLite file", key=f"tflite-{model.name}"):
-        st.session_state[f"tflite-ready-{model.name}"] = True
-    if st.session_state.get(f"tflite-ready-{model.name}"):
-        export.download_button(
-            "Download .tflite (quantised)",
-            data=tflite_bytes(str(model.path), model.created),
-            file_name=f"{model.name}.tflite",
-            mime="application/octet-stream",
-            key=f"tflite-dl-{model.name}",
-        )
     if delete.button("Delete…", key=f"delete-{model.name}"):
         st.session_state.deleting = model.name
     if st.session_state.get("deleting") == model.name:
@@ -83,18 +153,21 @@ if choice != active:
 
 if not models:
     st.info("No saved models yet. Train one on the Train page; until then the built-in ImageNet model is used.")
-else:
-    rows = []
-    for m in models:
-        expected = m.expected_accuracy
-        low_high = (expected.value, expected.low, expected.high) if expected else (None, None, None)
-        rows.append((m.name, m.created[:16].replace("T", " "), len(m.classes), *low_high))
-    table = pd.DataFrame(rows, columns=["name", "created", "breeds", "expected accuracy", "from", "to"])
-    st.dataframe(
-        table.style.format({c: "{:.1%}" for c in ("expected accuracy", "from", "to")}, na_rep="–"),
-        hide_index=True,
-    )
-    st.caption("Expected accuracy on new photos, by cross-validation, with its 95% interval (from – to).")
-    for model in models:
-        with st.expander(plain(model.name) + ("  (in use)" if model.name == active else "")):
-            model_details(model)
+    st.stop()
+
+rows = model_rows(models)
+table = comparison_frame(rows)
+percent = {c: "{:.1%}" for c in RATE_COLUMNS} | {c: "{:.0%}" for c in table if c.startswith(RECALL_PREFIX)}
+st.dataframe(table.style.format(percent | {"training s": "{:.0f}"}, na_rep="–"), hide_index=True)
+st.caption(
+    "Expected accuracy on new photos, by cross-validation, with its 95% interval (from – to); recall per breed: "
+    "of its photos, how many the model named right. Click a column to sort."
+)
+st.altair_chart(charts.expected_accuracies(rows), width="stretch")
+if len(models) >= 2:
+    compare_two(models)
+
+st.subheader("Each model", anchor=False)
+for model in models:
+    with st.expander(plain(model.name) + ("  (in use)" if model.name == active else "")):
+        model_details(model)

@@ -119,6 +119,39 @@ def test_models_page_lists_and_switches_the_active_model(app, trained, tmp_path)
     assert "shapes v1" in texts(app).replace("\\", "")
 
 
+def test_models_page_compares_models_and_exports_a_checked_package(app, trained, tmp_path):
+    from dataclasses import replace
+
+    store = ModelStore(tmp_path / "models")
+    store.save(trained.bundle, "shapes v1")
+    metrics = trained.bundle.metadata.metrics
+    worse = replace(metrics, expected_accuracy=replace(metrics.expected_accuracy, value=0.8, low=0.7, high=0.9))
+    store.save(replace(trained.bundle, metadata=replace(trained.bundle.metadata, metrics=worse)), "shapes v2")
+    app.switch_page("pages/models.py").run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert sorted(table["name"]) == ["shapes v1", "shapes v2"] and set(table["expected accuracy"]) == {
+        0.8,
+        trained.estimate.value,
+    }
+    assert [s.label for s in app.selectbox][1:3] == ["First", "Second"]
+    assert "Only **shapes v1** got right: 0 photos" in texts(app).replace("\\", "")  # same photos: compared one by one
+    next(b for b in app.button if b.label == "Export and check").click().run()
+    assert not app.exception
+    assert any("answers as the app does: same top breed on 100.0% of 16 photos" in s.value for s in app.success)
+    assert any(t.label == "Model card" for t in app.tabs)
+    assert any(m.value.startswith("# shapes v") for m in app.markdown)
+
+
+def test_classify_starts_from_the_models_own_not_sure_threshold(app, trained, tmp_path):
+    store = ModelStore(tmp_path / "models")
+    store.save(trained.bundle, "shapes")
+    store.set_active("shapes")
+    app.switch_page("pages/classify.py").run()
+    assert not app.exception
+    assert app.slider[0].value == round(100 * trained.bundle.metadata.metrics.not_sure_below)
+
+
 def test_learn_page_explains_each_step_on_the_real_network(app, lite0_backbone):
     app.switch_page("pages/learn.py").run()
     assert not app.exception

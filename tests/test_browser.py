@@ -1,8 +1,10 @@
 """End to end in a real Chromium: train from a zip of real cat photos, reload mid-training, save,
-then classify a snapshot from a fake webcam. Screenshots land in test-artifacts/."""
+then classify a snapshot from a fake webcam; compare two saved models and download a checked
+export. Screenshots land in test-artifacts/."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -166,7 +168,7 @@ def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zi
 
     page.goto(f"{server}/models")
     wait_for_app(page)
-    page.get_by_test_id("stExpander").get_by_text("three cats").wait_for()
+    page.get_by_test_id("stExpander").locator("summary").get_by_text("three cats").wait_for()
     screenshot(page, "5-models")
 
     page.goto(server)
@@ -182,3 +184,44 @@ def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zi
     for section, name in (("3. Convolution", "7-learn-convolution"), ("8. What the network sees", "8-learn-sees")):
         page.get_by_text(section).scroll_into_view_if_needed()
         screenshot(page, name)
+
+
+def train_and_save(page, server, archive: Path, name: str) -> None:
+    page.goto(f"{server}/train")
+    wait_for_app(page)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(archive)
+    page.get_by_text("Your photos").wait_for(timeout=120_000)
+    wait_for_app(page)
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("Expected accuracy on new photos").wait_for(timeout=300_000)
+    wait_for_app(page)
+    page.get_by_label("Model name").fill(name)
+    page.get_by_role("button", name="Save and use this model").click()
+    page.get_by_text("now in use").wait_for()
+
+
+def test_compare_two_models_and_download_a_checked_export(page, server, cats_zip, tmp_path):
+    train_and_save(page, server, cats_zip, "cats again")  # the features are cached: seconds
+    page.goto(f"{server}/models")
+    wait_for_app(page)
+    page.get_by_text("Compare two").wait_for()
+    for name in ("cats again", "three cats"):  # the same photos, so compared one by one
+        page.get_by_text(f"Only {name} got right: 0 photos").wait_for()
+    screenshot(page, "9-models-compare")
+
+    expander = page.get_by_test_id("stExpander").filter(has_text="cats again").first
+    expander.locator("summary").click()
+    expander.get_by_role("tab", name="Export").click()
+    expander.get_by_role("button", name="Export and check").click()
+    expander.get_by_text("answers as the app does").wait_for(timeout=300_000)
+    wait_for_app(page)
+    screenshot(page, "10-models-export")
+    with page.expect_download() as download:
+        expander.get_by_role("button", name="Download the package (.zip)").click()
+    package = tmp_path / "package.zip"
+    download.value.save_as(package)
+    with zipfile.ZipFile(package) as zf:
+        report_name = next(n for n in zf.namelist() if n.endswith("export.json"))
+        parity = json.loads(zf.read(report_name))["parity"]
+        assert any(n.endswith("classify.py") for n in zf.namelist())
+    assert parity["agreement"] == 1.0 and not parity["flagged"] and parity["photos"] == 16

@@ -39,3 +39,25 @@ def test_confusion_matrix_keeps_the_class_order_and_leaves_empty_cells_blank():
     assert heat["encoding"]["x"]["sort"] == labels and heat["encoding"]["y"]["sort"] == labels
     assert "datum.photos > 0" in str(text["encoding"]["text"])  # zeros print nothing, mistakes stand out
     assert chart.to_dict()["width"] == chart.to_dict()["height"] >= 220
+
+
+def test_expected_accuracies_show_each_interval_on_a_shared_scale_that_starts_near_the_lowest():
+    from catbreed.models.compare import ModelRow
+
+    rows = [
+        ModelRow("quick", 12, 1799, "quick", "lite0", 0.907, 0.872, 0.939, 49.0, "2026-11-30", {}),
+        ModelRow("accurate", 12, 1799, "accurate", "lite0_1_2", 0.925, 0.894, 0.953, 194.0, "2026-11-30", {}),
+        ModelRow("old", 3, 36, "", "lite0", None, None, None, None, "2026-11-01", {}),  # no estimate: not drawn
+    ]
+    interval, dots = charts.expected_accuracies(rows).to_dict()["layer"]
+    assert interval["encoding"]["x"]["field"] == "low" and interval["encoding"]["x2"]["field"] == "high"
+    assert interval["encoding"]["x"]["scale"]["domain"] == [0.822, 1]
+    assert dots["encoding"]["y"]["sort"] is None  # the table's order, newest first
+    assert charts.expected_accuracies(rows[2:]).to_dict()  # nothing estimated yet: still a chart
+
+
+def test_the_coverage_chart_marks_the_threshold_in_use():
+    curve = [(0.0, 1.0, 0.9), (0.5, 0.8, 0.97), (1.0, 0.0, 1.0)]
+    lines, rule = charts.coverage(curve, 0.5).to_dict()["layer"]
+    assert lines["encoding"]["y"]["scale"]["domain"] == [0, 1]
+    assert rule["mark"]["type"] == "rule" and charts.coverage(curve, 0.5).layer[1].data["threshold"].tolist() == [0.5]

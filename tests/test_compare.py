@@ -4,7 +4,13 @@ from dataclasses import replace
 
 from test_metadata import example
 
-from catbreed.models.compare import breed_differences, model_rows, photo_disagreements, recall_by_breed
+from catbreed.models.compare import (
+    breed_differences,
+    comparison_frame,
+    model_rows,
+    photo_disagreements,
+    recall_by_breed,
+)
 from catbreed.models.evaluation import Mistake
 from catbreed.models.store import ModelStore
 
@@ -16,6 +22,21 @@ def test_a_row_per_saved_model_with_its_estimate(trained, tmp_path):
     assert row.name == "a" and row.breeds == 3 and row.photos == 36 and row.mode == "quick"
     assert (row.expected, row.low, row.high) == (trained.estimate.value, trained.estimate.low, trained.estimate.high)
     assert row.seconds is not None and row.created
+    assert row.recall == recall_by_breed(trained.bundle.metadata) and set(row.recall) == set(trained.bundle.classes)
+
+
+def test_the_comparison_table_has_a_recall_column_per_breed_blank_where_a_model_lacks_it(trained, tmp_path):
+    from dataclasses import replace
+
+    store = ModelStore(tmp_path)
+    store.save(trained.bundle, "all three")
+    evaluation = trained.bundle.metadata.evaluation
+    fewer = replace(evaluation, per_class={k: v for k, v in evaluation.per_class.items() if k != "red_circles"})
+    store.save(replace(trained.bundle, metadata=replace(trained.bundle.metadata, evaluation=fewer)), "two")
+    table = comparison_frame(model_rows(store.list())).set_index("name")
+    assert [c for c in table if c.startswith("recall ")] == [f"recall {c}" for c in trained.bundle.classes]
+    assert table.loc["all three", "recall red_circles"] == recall_by_breed(trained.bundle.metadata)["red_circles"]
+    assert table["recall red_circles"].isna()["two"]
 
 
 def test_breed_differences_show_the_largest_change_first_and_breeds_only_one_knows_last():

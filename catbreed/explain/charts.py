@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
+from catbreed.models.compare import ModelRow
 from catbreed.models.evaluation import Evaluation
 from catbreed.progress import Progress
 
@@ -86,3 +87,67 @@ def confusion_matrix(evaluation: Evaluation) -> alt.Chart:
         color=alt.value("black"),
     )
     return (heat + text).properties(width=size, height=size)
+
+
+def expected_accuracies(rows: Sequence[ModelRow]) -> alt.Chart:
+    """Each saved model's expected accuracy on new photos as a dot, its 95% interval as a bar."""
+    data = pd.DataFrame(
+        [
+            {"model": r.name, "expected": r.expected, "low": r.low, "high": r.high}
+            for r in rows
+            if r.expected is not None
+        ],
+        columns=["model", "expected", "low", "high"],
+    ).astype({"model": str, "expected": float, "low": float, "high": float})
+    y = alt.Y("model:N", sort=None, title=None)
+    lowest = float(data["low"].min()) if len(data) else 1.0
+    scale = alt.Scale(domain=[max(0.0, lowest - 0.05), 1])  # intervals a few points apart stay visible
+    interval = (
+        alt.Chart(data)
+        .mark_rule(color=ACCENT, strokeWidth=3)
+        .encode(
+            x=alt.X("low:Q", scale=scale, axis=alt.Axis(format="%"), title="expected accuracy on new photos"),
+            x2="high:Q",
+            y=y,
+        )
+    )
+    dots = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=90, color="black")
+        .encode(
+            x=alt.X("expected:Q", scale=scale),
+            y=y,
+            tooltip=[
+                "model",
+                alt.Tooltip("expected:Q", format=".1%"),
+                alt.Tooltip("low:Q", format=".1%", title="95% from"),
+                alt.Tooltip("high:Q", format=".1%", title="to"),
+            ],
+        )
+    )
+    return (interval + dots).properties(height=alt.Step(30))
+
+
+def coverage(curve: Sequence[tuple[float, float, float]], threshold: float) -> alt.Chart:
+    """How many photos get an answer (coverage) and how many of those are right, as the
+    "not sure" threshold rises; a rule marks the threshold in use."""
+    data = pd.DataFrame(
+        [
+            {"threshold": t, "measure": name, "value": value}
+            for t, covered, right in curve
+            for name, value in (("photos answered", covered), ("right among them", right))
+        ],
+        columns=["threshold", "measure", "value"],
+    ).astype({"threshold": float, "value": float})
+    lines = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("threshold:Q", axis=alt.Axis(format="%"), title="say 'not sure' below"),
+            y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
+            color=alt.Color("measure:N", scale=alt.Scale(range=[ACCENT, "#3b6fc0"]), title=None),
+            tooltip=[alt.Tooltip("threshold:Q", format=".0%"), "measure", alt.Tooltip("value:Q", format=".1%")],
+        )
+    )
+    rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(strokeDash=[4, 4]).encode(x="threshold:Q")
+    return (lines + rule).properties(height=200)

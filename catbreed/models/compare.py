@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 from catbreed.models.metadata import ModelMetadata
 from catbreed.models.store import SavedModel
 
@@ -25,6 +27,7 @@ class ModelRow:
     high: float | None
     seconds: float | None  # how long training took
     created: str
+    recall: dict[str, float]  # out-of-fold recall per breed
 
 
 def model_rows(models: list[SavedModel]) -> list[ModelRow]:
@@ -44,9 +47,37 @@ def model_rows(models: list[SavedModel]) -> list[ModelRow]:
                 high=expected.high if expected else None,
                 seconds=meta.seconds,
                 created=meta.created,
+                recall=recall_by_breed(meta),
             )
         )
     return rows
+
+
+RATE_COLUMNS = ("expected accuracy", "from", "to")  # fractions, shown as percentages
+RECALL_PREFIX = "recall "
+
+
+def comparison_frame(rows: list[ModelRow]) -> pd.DataFrame:
+    """The rows as a table, one column per measure and one "recall <breed>" column per breed any
+    model knows (empty where a model does not know it)."""
+    breeds = sorted({breed for row in rows for breed in row.recall})
+    records = [
+        {
+            "name": r.name,
+            "breeds": r.breeds,
+            "photos": r.photos,
+            "mode": r.mode,
+            "backbone": r.backbone,
+            "expected accuracy": r.expected,
+            "from": r.low,
+            "to": r.high,
+            "training s": r.seconds,
+            "created": r.created[:16].replace("T", " "),
+        }
+        | {RECALL_PREFIX + breed: r.recall.get(breed) for breed in breeds}
+        for r in rows
+    ]
+    return pd.DataFrame(records)
 
 
 def recall_by_breed(metadata: ModelMetadata) -> dict[str, float]:

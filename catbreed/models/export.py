@@ -178,3 +178,13 @@ def zip_package(package: Path) -> bytes:
             if file.is_file():
                 zf.write(file, f"{package.name}/{file.relative_to(package).as_posix()}")
     return buffer.getvalue()
+
+
+def export_zip(
+    bundle: ModelBundle, format: str, app: Predictor, quantize: bool = False, backbone=None, name: str = ""
+) -> tuple[bytes, ParityReport]:
+    """The checked package as .zip bytes, for a download button, and its parity report."""
+    with tempfile.TemporaryDirectory(prefix="catbreed-export-") as folder:
+        package = Path(folder) / (name or "model").replace(" ", "_")
+        report = export_package(bundle, format, package, app, quantize, backbone, name)
+        return zip_package(package), report
