@@ -22,6 +22,7 @@ from catbreed.errors import Cancelled, CatbreedError
 from catbreed.learn.features import FeatureExtractor
 from catbreed.learn.settings import TrainSettings
 from catbreed.learn.training import TrainResult, train
+from catbreed.models.metadata import DataSource
 from catbreed.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ FINISHED = (DONE, FAILED, CANCELLED)
 class TrainingJob:
     dataset: Dataset
     settings: TrainSettings
+    source: DataSource | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     state: str = QUEUED
     events: list[Progress] = field(default_factory=list)  # appended by the worker, read by pages
@@ -65,8 +67,9 @@ class JobManager:
         self._worker = threading.Thread(target=self._work, name="catbreed-training", daemon=True)
         self._worker.start()
 
-    def submit(self, dataset: Dataset, settings: TrainSettings) -> TrainingJob:
-        job = TrainingJob(dataset, settings)
+    def submit(self, dataset: Dataset, settings: TrainSettings, source: DataSource | None = None) -> TrainingJob:
+        """Queue a training; `source` names the saved data set the photos are, for the model to record."""
+        job = TrainingJob(dataset, settings, source)
         self._jobs[job.id] = job
         self._queue.put(job)
         return job
@@ -94,7 +97,9 @@ class JobManager:
         job.state = RUNNING
         try:
             extractor = self._extractor_for(job.settings.backbone)
-            job.result = train(job.dataset, job.settings, job.events.append, job.cancel_flag, self._home, extractor)
+            job.result = train(
+                job.dataset, job.settings, job.events.append, job.cancel_flag, self._home, extractor, job.source
+            )
             job.state = DONE
         except Cancelled:
             job.state = CANCELLED

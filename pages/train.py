@@ -1,21 +1,26 @@
+import time
+
 import pandas as pd
 import streamlit as st
 
-from catbreed.data.dataset import Dataset, open_uploaded_archive, replace_upload
+from catbreed.data.dataset import Dataset
 from catbreed.data.images import ImageProblem, thumbnail
+from catbreed.data.saved_datasets import DatasetStore, SavedDataset
 from catbreed.errors import CatbreedError
-from catbreed.explain import charts
+from catbreed.explain import charts, gradcam
 from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, TrainingJob
 from catbreed.learn.settings import MODE_TABLE, MODES, TrainSettings
 from catbreed.learn.training import expected_seconds
+from catbreed.models.metadata import DataSource
 from catbreed.models.store import ModelStore, suggest_name
-from pages.shared import job_manager, plain, run_inside_navigation
+from pages.shared import backbone, job_manager, plain, run_inside_navigation
 
 run_inside_navigation()
 
 THUMBNAILS_PER_BREED = 4
-MISTAKES_SHOWN = 12
+PHOTOS_SHOWN = 12
 ROW_PIXELS = 35  # one row of st.dataframe
+PHOTO_TYPES = ("jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff")
 
 
 def describe(event) -> str:
@@ -106,12 +111,11 @@ def live_progress(job: TrainingJob) -> None:
         st.toast("Cancelling…")
 
 
-def show_result(job: TrainingJob) -> None:
+def show_result(job: TrainingJob, saved: SavedDataset | None) -> None:
     result = job.result
     st.success(
         f"Trained on {result.split.sizes()['train']} photos in {result.seconds:.0f} s.", icon=":material/check_circle:"
     )
-    calibration = result.bundle.metadata.metrics.calibration
     a, b, c = st.columns(3)
     a.metric(
         "Expected accuracy on new photos",
@@ -120,6 +124,7 @@ def show_result(job: TrainingJob) -> None:
     )
     b.metric("95% interval", f"{result.estimate.low:.1%} – {result.estimate.high:.1%}")
     c.metric("Held-out test photos", f"{result.test.accuracy:.1%}" if result.test else "none held out")
+    calibration = result.bundle.metadata.metrics.calibration
     st.caption(
         plain(
             f"Estimated by {result.estimate.method}. Probabilities calibrated: calibration error "
@@ -130,43 +135,115 @@ def show_result(job: TrainingJob) -> None:
     table, matrix = st.columns([1, 1])
     with table:
         st.subheader("Per breed", anchor=False)
-        st.caption("Each photo scored by a model that had not seen it.")
+        st.caption("Each photo scored by a model that had not seen it. Select a breed to see its photos.")
         rows = [
             (label, s["precision"], s["recall"], s["f1"], s["support"]) for label, s in evaluation.per_class.items()
         ]
         frame = pd.DataFrame(rows, columns=["breed", "precision", "recall", "F1", "photos"])
-        st.dataframe(
+        breed_pick = st.dataframe(
             frame.style.format({"precision": "{:.0%}", "recall": "{:.0%}", "F1": "{:.2f}"}, na_rep="–"),
             hide_index=True,
             height=ROW_PIXELS * (len(frame) + 1) + 3,  # every breed in view, however many
+            on_select="rerun",
+            selection_mode="single-row",
+            key=f"breeds-{job.id}",
         )
     with matrix:
         st.subheader("Confusion matrix", anchor=False)
-        st.altair_chart(charts.confusion_matrix(evaluation))
-    show_mistakes(job)
-    save_form(job)
+        st.caption("Click a cell to see its photos.")
+        cell_pick = st.altair_chart(charts.confusion_matrix(evaluation), on_select="rerun", key=f"cells-{job.id}")
+    true, predicted = chosen_photos(job, breed_pick, cell_pick)
+    show_answers(job, saved, true, predicted)
+    save_form(job, saved)
 
 
-def show_mistakes(job: TrainingJob) -> None:
-    mistakes = job.result.evaluation.misclassified[:MISTAKES_SHOWN]
-    if not mistakes:
+def chosen_photos(job: TrainingJob, breed_pick, cell_pick) -> tuple[str | None, str | None]:
+    """Which photos to show: a clicked cell, a selected breed, or a pick from the list (keyboard-friendly)."""
+    cells = [(row["true"], row["predicted"]) for row in cell_pick.selection.get("cell", [])]
+    if cells:
+        return cells[0]
+    if breed_pick.selection.rows:
+        return job.result.evaluation.labels[breed_pick.selection.rows[0]], None
+    options = ["mistakes", "least sure"] + [
+        f"{t} → {p}"
+        for t, row in zip(job.result.evaluation.labels, job.result.evaluation.confusion)
+        for p, n in zip(job.result.evaluation.labels, row)
+        if n
+    ]
+    choice = st.selectbox("Photos to look at", options, key=f"look-{job.id}")
+    if " → " in choice:
+        true, predicted = choice.split(" → ")
+        return true, predicted
+    return (None, None) if choice == "mistakes" else ("", "")
+
+
+def show_answers(job: TrainingJob, saved: SavedDataset | None, true: str | None, predicted: str | None) -> None:
+    result = job.result
+    if true == "" and predicted == "":
+        title, answers = "The photos it was least sure about", result.least_sure(PHOTOS_SHOWN)
+    elif true is None and predicted is None:
+        title, answers = "Photos it got wrong", [a for a in result.answers_for() if not a.right][:PHOTOS_SHOWN]
+    else:
+        title = f"{true or 'any breed'} taken for {predicted or 'any breed'}"
+        answers = result.answers_for(true, predicted)[:PHOTOS_SHOWN]
+    st.subheader(plain(title), anchor=False)
+    if not answers:
         st.write("Every photo was classified right by a model that had not seen it.")
         return
-    st.subheader("Photos it got wrong", anchor=False)
+    if saved is None:
+        st.caption("Photos from a zip cannot be changed here; start from a data set kept in the app to fix them.")
+    looked = st.toggle("Show where it looked", key=f"looked-{job.id}")
     paths = {p.name: p.path for p in job.dataset.photos}
-    columns = st.columns(6)
-    for index, mistake in enumerate(mistakes):
-        with columns[index % 6]:
-            st.image(thumbnail(paths[mistake.path], 200), width="stretch")
-            st.caption(plain(f"{mistake.true} taken for {mistake.predicted} ({mistake.probability:.0%})"))
+    columns = st.columns(4)
+    for index, answer in enumerate(answers):
+        with columns[index % 4], st.container(border=True):
+            photo = paths[answer.path].read_bytes() if paths[answer.path].exists() else None
+            if photo is None:
+                st.caption(plain(f"{answer.path}: changed since this training"))
+                continue
+            shown = where_it_looked_in(job, photo, answer.predicted) if looked else thumbnail(photo, 200)
+            st.image(shown, width="stretch")
+            verdict = "right" if answer.right else f"taken for {answer.predicted}"
+            st.caption(plain(f"{answer.path}: {verdict} ({answer.probability:.0%})"))
+            if saved is not None:
+                fix_photo(saved, answer.path, index)
 
 
-def save_form(job: TrainingJob) -> None:
-    saved = st.session_state.get("saved_models", {})
-    if job.id in saved:
-        st.success(f"Saved as “{plain(saved[job.id])}” and now in use on the Classify page.", icon=":material/save:")
+def fix_photo(saved: SavedDataset, name: str, index: int) -> None:
+    """Move the photo to another breed, or remove it: one action each."""
+    breed = name.split("/")[0]
+    others = [b for b in saved.breeds() if b != breed]
+    move_to = st.selectbox(
+        "Move to", others, index=None, placeholder="Move to…", key=f"move-{name}-{index}", label_visibility="collapsed"
+    )
+    if move_to:
+        act(lambda: saved.move_photo(name, move_to), f"Moved {name} to {move_to}.")
+    if st.button("Remove", key=f"remove-{name}-{index}", icon=":material/delete:"):
+        act(lambda: saved.remove_photo(name), f"Removed {name} from the data set.")
+
+
+def act(change, message: str) -> None:
+    try:
+        change()
+    except CatbreedError as error:
+        st.error(plain(str(error)))
         return
-    with st.form("save"):
+    st.toast(plain(message))
+    st.rerun()
+
+
+def where_it_looked_in(job: TrainingJob, photo: bytes, label: str):
+    bundle = job.result.bundle
+    heatmap = gradcam.gradcam(bundle, backbone(bundle.backbone), photo, class_index=bundle.classes.index(label))
+    return gradcam.overlay(photo, heatmap, size=200)
+
+
+def save_form(job: TrainingJob, saved: SavedDataset | None) -> None:
+    names = st.session_state.get("saved_models", {})
+    if job.id in names:
+        st.success(f"Saved as “{plain(names[job.id])}” and now in use on the Classify page.", icon=":material/save:")
+        return
+    with st.form(f"save-{job.id}"):
         name = st.text_input("Model name", value=suggest_name(job.settings.mode, job.dataset.classes))
         if st.form_submit_button("Save and use this model", type="primary"):
             store = ModelStore()
@@ -180,51 +257,150 @@ def save_form(job: TrainingJob) -> None:
             st.rerun()
 
 
-st.title("Train")
-st.caption(
-    "Upload photos of the breeds to tell apart; a CNN pretrained on ImageNet learns them, and cross-validation "
-    "tells you how often it will be right on photos it has never seen."
-)
-manager = job_manager()
-job = manager.get(st.session_state.get("job_id") or st.query_params.get("job"))
+def choose_data() -> SavedDataset | None:
+    """Where the photos come from: a zip, nothing yet, or a data set kept here."""
+    from_zip, from_nothing, from_saved = st.tabs(["Upload a zip", "Start from nothing", "A data set kept here"])
+    with from_zip:
+        upload = st.file_uploader("A .zip with one folder of photos per breed", type="zip", key="upload")
+        st.caption(
+            "Each folder name becomes a breed: e.g. `Siamese/…jpg`, `Bengal/…jpg`. JPEG, PNG, GIF, WebP, BMP and TIFF all work."
+        )
+        if upload is not None:
+            bar = st.progress(0.0, text="Unpacking…")
+            try:
+                return datasets.from_upload(upload, on_event=lambda e: bar.progress(e.fraction, text=describe(e)))
+            except CatbreedError as error:
+                bar.empty()
+                st.error(plain(str(error)))
+    with from_nothing, st.form("new-data-set"):
+        name = st.text_input("Name of the new data set", value="my cats")
+        if st.form_submit_button("Create it"):
+            try:
+                return datasets.create(name)
+            except CatbreedError as error:
+                st.error(plain(str(error)))
+    with from_saved:
+        kept = datasets.list()
+        if not kept:
+            st.caption("No data sets kept yet.")
+        else:
+            pick = st.selectbox("Data set", kept, format_func=describe_data_set, key="pick-data-set")
+            if st.button("Open it"):
+                return pick
+    return None
 
-upload = st.file_uploader("A .zip with one folder of photos per breed", type="zip", key="upload")
-if upload is not None and st.session_state.get("dataset_for") != upload.file_id:
-    bar = st.progress(0.0, text="Unpacking…")
+
+def describe_data_set(saved: SavedDataset) -> str:
+    counts = saved.counts()
+    return f"{saved.name}: {len(counts)} breeds, {sum(counts.values())} photos (version {saved.version})"
+
+
+def edit_data_set(saved: SavedDataset) -> None:
+    """Add breeds and photos (webcam snapshots or uploads), remove photos; download it as a zip."""
+    with st.expander(f"Edit “{plain(saved.name)}” (version {saved.version})", expanded=not saved.photos()):
+        with st.form("add-breed", clear_on_submit=True):
+            new_breed = st.text_input("Add a breed", placeholder="e.g. Siamese")
+            if st.form_submit_button("Add breed") and new_breed:
+                act(lambda: saved.add_breed(new_breed), f"Added the breed {new_breed}.")
+        breeds = saved.breeds()
+        if not breeds:
+            st.caption("Add at least two breeds, then photos of each.")
+            return
+        breed = st.selectbox("Add photos to", breeds, key="add-to")
+        camera, files = st.columns(2)
+        snapshot = camera.camera_input("Snap a photo", key="data-snapshot")
+        uploads = files.file_uploader(
+            "Or upload photos", type=list(PHOTO_TYPES), accept_multiple_files=True, key="data-photos"
+        )
+        added = st.session_state.setdefault("added_files", set())
+        for file in ([snapshot] if snapshot else []) + list(uploads or []):
+            if file.file_id in added:
+                continue  # a rerun shows the same file again; it was kept already
+            added.add(file.file_id)
+            name = f"snapshot {time.strftime('%H%M%S')}.jpg" if file is snapshot else file.name
+            try:
+                saved.add_photo(breed, file.getvalue(), name)
+            except CatbreedError as error:
+                st.error(plain(str(error)))
+        counts = saved.counts()
+        st.write(" · ".join(f"{plain(b)}: {n}" for b, n in counts.items()))
+        browse = st.selectbox("Look at the photos of", breeds, key="browse")
+        photos = saved.photos(browse)
+        columns = st.columns(6)
+        for index, photo in enumerate(photos[:PHOTOS_SHOWN]):
+            with columns[index % 6]:
+                st.image(thumbnail(photo.path, 120), width="stretch")
+                if st.button("Remove", key=f"drop-{photo.name}", icon=":material/delete:"):
+                    act(lambda photo=photo: saved.remove_photo(photo.name), f"Removed {photo.name}.")
+        if len(photos) > PHOTOS_SHOWN:
+            st.caption(f"…and {len(photos) - PHOTOS_SHOWN} more.")
+        st.download_button(
+            "Download the data set (.zip)",
+            data=saved.zip_bytes,
+            file_name=f"{saved.name}.zip",
+            mime="application/zip",
+            help="One folder per breed: the layout this page and `python -m catbreed train` read.",
+        )
+
+
+def prepare_training(saved: SavedDataset, job: TrainingJob | None) -> None:
+    """The data set, its report and the settings: the steps before a training."""
+    top, leave = st.columns([4, 1])
+    top.subheader(plain(f"Data set: {saved.name}"), anchor=False)
+    if leave.button("Use other photos"):
+        st.query_params.clear()
+        st.rerun()
+    edit_data_set(saved)
     try:
-        dataset = open_uploaded_archive(upload, on_event=lambda e: bar.progress(e.fraction, text=describe(e)))
+        dataset = saved.check()
     except CatbreedError as error:
-        bar.empty()
-        st.error(plain(str(error)))
-        st.stop()
-    bar.empty()
-    st.session_state.dataset = replace_upload(st.session_state.get("dataset"), dataset, job and job.dataset)
-    st.session_state.dataset_for = upload.file_id
-
-dataset = st.session_state.get("dataset") if upload is not None else None
-if dataset is not None:
+        st.info(plain(str(error)), icon=":material/info:")
+        return
     show_report(dataset)
-    busy = job is not None and job.state not in FINISHED
-    if busy:
+    if job is not None and job.state not in FINISHED:
         st.info("A training of yours is running below; start another when it ends.")
-    elif settings := settings_form(dataset):
-        job = manager.submit(dataset, settings)
-        st.session_state.job_id = job.id
+        return
+    if job is not None and job.source is not None and job.source.version != saved.version:
+        st.info(
+            f"The data set changed since the training below (version {job.source.version} → {saved.version}). "
+            "Train again: features are cached, so only new photos take time.",
+            icon=":material/refresh:",
+        )
+    if settings := settings_form(dataset):
+        job = manager.submit(dataset, settings, DataSource(saved.id, saved.version, saved.name))
         st.query_params["job"] = job.id
         st.rerun()
-elif job is None:
-    st.info(
-        "Each folder name becomes a breed: e.g. `Siamese/…jpg`, `Bengal/…jpg`. JPEG, PNG, GIF, WebP, BMP and TIFF all work."
-    )
 
-if job is not None:
+
+def show_training(job: TrainingJob, saved: SavedDataset | None) -> None:
     st.divider()
     st.header("Training", anchor=False)
     if job.state == DONE:
-        show_result(job)
+        show_result(job, saved if saved and job.source and job.source.dataset_id == saved.id else None)
     elif job.state == FAILED:
         st.error(plain(job.error))
     elif job.state == CANCELLED:
         st.info("Training was cancelled; nothing was saved.")
     else:
         live_progress(job)
+
+
+st.title("Train")
+st.caption(
+    "Collect photos of the breeds to tell apart (a zip, or photo by photo with the webcam); a CNN pretrained on "
+    "ImageNet learns them, and cross-validation tells you how often it will be right on photos it has never seen."
+)
+manager, datasets = job_manager(), DatasetStore()
+job = manager.get(st.query_params.get("job"))  # the URL keeps the job and the data set: a reload finds both
+saved = datasets.get(st.query_params.get("data") or (job.source.dataset_id if job and job.source else None))
+if st.query_params.get("job") and job is None:
+    st.warning("That training is no longer on this server (it restarted); train again.", icon=":material/history:")
+
+if saved is None:
+    if picked := choose_data():
+        st.query_params["data"] = picked.id
+        st.rerun()
+else:
+    prepare_training(saved, job)
+if job is not None:
+    show_training(job, saved)

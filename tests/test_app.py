@@ -79,8 +79,9 @@ def test_train_from_a_zip_then_save_and_use_the_model(app, lite0_backbone, shape
     metrics = {m.label: m.value for m in app.metric}
     assert metrics == {"Breeds": "3", "Photos": "36", "Skipped": "0", "Duplicates": "0"}
 
+    assert app.query_params["data"]  # the photos are kept: a reload finds them again
     app.slider[0].set_value(25)  # test %
-    app.button[0].click().run()  # the form's Train button
+    next(b for b in app.button if b.label == "Train").click().run()
     wait_for(app, lambda at: any("Trained on" in s.value for s in at.success))
     assert not app.exception
     metrics = {m.label: m.value for m in app.metric}
@@ -88,7 +89,7 @@ def test_train_from_a_zip_then_save_and_use_the_model(app, lite0_backbone, shape
     assert metrics["Expected accuracy on new photos"].endswith("%") and "–" in metrics["95% interval"]
     assert app.query_params["job"]  # a reload finds the job again
 
-    app.text_input[0].set_value("my shapes")
+    next(t for t in app.text_input if t.label == "Model name").set_value("my shapes")
     next(b for b in app.button if b.label == "Save and use this model").click().run()
     assert ModelStore(tmp_path / "models").active() == "my shapes"
     assert "now in use" in texts(app)
@@ -97,6 +98,37 @@ def test_train_from_a_zip_then_save_and_use_the_model(app, lite0_backbone, shape
     app.switch_page("pages/home.py").run()
     assert f"3 breeds · expected accuracy on new photos {saved.expected_accuracy.describe()}" in texts(app)
     assert "test accuracy" not in texts(app).lower()
+
+
+def test_a_data_set_built_in_the_page_from_nothing(app, tmp_path):
+    from catbreed.data.saved_datasets import DatasetStore
+
+    app.switch_page("pages/train.py").run()
+    next(t for t in app.text_input if t.label == "Name of the new data set").set_value("webcam cats")
+    next(b for b in app.button if b.label == "Create it").click().run()
+    assert not app.exception and app.query_params["data"]
+    (saved,) = DatasetStore(tmp_path / "datasets").list()
+    for breed in ("Red", "Blue"):
+        next(t for t in app.text_input if t.label == "Add a breed").set_value(breed)
+        next(b for b in app.button if b.label == "Add breed").click().run()
+    assert saved.breeds() == ["Blue", "Red"]
+    for breed, kind in (("Blue", "blue_squares"), ("Red", "red_circles")):
+        app.selectbox(key="add-to").set_value(breed).run()
+        photos = [(f"{kind}{i}.jpg", jpeg_bytes(drawn_photo(kind, i)), "image/jpeg") for i in range(3)]
+        app.file_uploader(key="data-photos").set_value(photos).run()
+    assert not app.exception and saved.counts() == {"Blue": 3, "Red": 3}
+    assert {m.label: m.value for m in app.metric}["Photos"] == "6"  # the report follows the data set
+    next(b for b in app.button if b.label == "Remove").click().run()
+    assert sum(saved.counts().values()) == 5 and not app.exception
+    app.file_uploader(key="data-photos").set_value([("bad.jpg", b"not a photo", "image/jpeg")]).run()
+    assert "'bad.jpg' cannot be used as a photo: not an image" in app.error[0].value.replace("\\", "")
+
+
+def test_a_stale_job_link_says_the_training_is_gone(app):
+    app.query_params["job"] = "0123456789ab"
+    app.switch_page("pages/train.py").run()
+    assert not app.exception
+    assert "That training is no longer on this server" in app.warning[0].value
 
 
 def test_a_bad_zip_gives_an_error_not_a_traceback(app):

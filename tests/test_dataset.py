@@ -145,23 +145,6 @@ def test_an_uploaded_zip_is_unpacked_in_a_folder_of_its_own_that_can_be_discarde
     assert not dataset.upload_folder.exists()
 
 
-def test_a_new_upload_deletes_the_old_photos_unless_a_training_still_reads_them(shapes_zip):
-    from catbreed.data.dataset import discard_upload, open_uploaded_archive, replace_upload
-
-    def upload():
-        with open(shapes_zip, "rb") as stream:
-            return open_uploaded_archive(stream)
-
-    first, second, third = upload(), upload(), upload()
-    assert replace_upload(None, first) is first and first.upload_folder.is_dir()
-    assert replace_upload(first, second, still_read=first) is second
-    assert first.upload_folder.is_dir()  # the person's training shows its photos
-    replace_upload(second, third, still_read=first)
-    assert not second.upload_folder.exists() and third.upload_folder.is_dir()
-    for dataset in (first, third):
-        discard_upload(dataset)
-
-
 def test_a_rejected_upload_leaves_no_folder_behind(tmp_path, monkeypatch):
     import io
     import tempfile

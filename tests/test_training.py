@@ -127,3 +127,25 @@ def test_expected_time_counts_only_the_photos_new_to_this_machine(shapes_folder,
     assert expected_seconds(dataset, standin_settings, tmp_path) == pytest.approx(fits)
     slower = expected_seconds(dataset, TrainSettings(mode="accurate"), tmp_path)
     assert slower > fits  # the ensemble's features are new here
+
+
+def test_every_photo_trained_on_has_its_out_of_fold_answer(trained):
+    answers = trained.answers
+    assert len(answers) == trained.split.sizes()["train"] == trained.evaluation.n
+    assert {a.path for a in answers} == {trained.dataset.photos[i].name for i in trained.split.train}
+    wrong = [a for a in answers if not a.right]
+    assert sorted(a.path for a in wrong) == sorted(m.path for m in trained.evaluation.misclassified)
+    row = trained.answers_for(true="green_bars")
+    assert {a.true for a in row} == {"green_bars"} and [a.probability for a in row] == sorted(
+        a.probability for a in row
+    )
+    assert trained.least_sure(3) == sorted(answers, key=lambda a: a.probability)[:3]
+
+
+def test_a_model_names_the_saved_data_set_and_version_it_learned_from(shapes_folder, extractor, standin_settings):
+    from catbreed.models.metadata import DataSource, ModelMetadata
+
+    source = DataSource("abc123", 7, "shapes")
+    result = train(check_folder(shapes_folder), standin_settings, extractor=extractor, source=source)
+    assert result.bundle.metadata.data.source == source
+    assert ModelMetadata.from_json(result.bundle.metadata.to_json()).data.source == source

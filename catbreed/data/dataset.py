@@ -241,14 +241,6 @@ def discard_upload(dataset: Dataset) -> None:
         shutil.rmtree(dataset.upload_folder, ignore_errors=True)
 
 
-def replace_upload(previous: Dataset | None, new: Dataset, still_read: Dataset | None = None) -> Dataset:
-    """`new` takes the place of a person's `previous` upload, whose photos are deleted unless a
-    training of theirs still reads them (`still_read`: its results show them). Returns `new`."""
-    if previous is not None and previous is not new and previous is not still_read:
-        discard_upload(previous)
-    return new
-
-
 def open_dataset(
     source: Path,
     workdir: Path | None = None,

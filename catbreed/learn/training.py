@@ -36,9 +36,17 @@ from catbreed.learn.estimate import accuracy_estimate, describe_method, out_of_f
 from catbreed.learn.features import ORIGINAL, VIEWS, FeatureCache, FeatureExtractor, extract_features
 from catbreed.learn.settings import MODE_TABLE, TrainSettings
 from catbreed.models.bundle import ModelBundle
-from catbreed.models.evaluation import Evaluation, evaluate
+from catbreed.models.evaluation import Answer, Evaluation, answers, evaluate
 from catbreed.models.head import LinearHead
-from catbreed.models.metadata import Calibration, DataSummary, Estimate, Metrics, ModelMetadata, SplitSummary
+from catbreed.models.metadata import (
+    Calibration,
+    DataSource,
+    DataSummary,
+    Estimate,
+    Metrics,
+    ModelMetadata,
+    SplitSummary,
+)
 from catbreed.nets.backbones import get_spec
 from catbreed.nets.runtime import flatbuffer_path, load_extractor
 from catbreed.paths import catbreed_home
@@ -54,6 +62,19 @@ class TrainResult:
     evaluation: Evaluation  # out-of-fold, over every photo trained on
     test: Evaluation | None  # on the held-out test photos, when asked for
     seconds: float
+    answers: list[Answer]  # out-of-fold, one per photo trained on: what it said of each photo
+
+    def answers_for(self, true: str | None = None, predicted: str | None = None) -> list[Answer]:
+        """The photos of one confusion-matrix cell (or row, or column), least sure first."""
+        chosen = [
+            a
+            for a in self.answers
+            if (true is None or a.true == true) and (predicted is None or a.predicted == predicted)
+        ]
+        return sorted(chosen, key=lambda a: a.probability)
+
+    def least_sure(self, n: int) -> list[Answer]:
+        return sorted(self.answers, key=lambda a: a.probability)[:n]
 
 
 SAMPLE_PHOTOS = 16
@@ -95,8 +116,10 @@ def train(
     cancel: CancelFlag | None = None,
     home: Path | None = None,
     extractor: FeatureExtractor | None = None,
+    source: DataSource | None = None,
 ) -> TrainResult:
-    """Train a breed classifier on `dataset`; pass the backbone's `extractor` to reuse one already loaded."""
+    """Train a breed classifier on `dataset`; pass the backbone's `extractor` to reuse one already
+    loaded, and `source` when the photos are a saved data set the model should name."""
     started = time.perf_counter()
     home = home or catbreed_home()
     reporter = Reporter(on_event, cancel)
@@ -125,7 +148,8 @@ def train(
     batch = len(y) // len(folds)  # a fold's worth of new photos
     estimate = accuracy_estimate(oof_logits.argmax(1), y, batch, describe_method(len(folds), len(y), batch))
     oof_probabilities = calibrated(oof_logits, temperature)
-    evaluation = evaluate(oof_probabilities, y, classes, [dataset.photos[i].name for i in train_ids])
+    names = [dataset.photos[i].name for i in train_ids]
+    evaluation = evaluate(oof_probabilities, y, classes, names)
     test = None
     if split.test:
         test = evaluate(
@@ -146,6 +170,7 @@ def train(
             dataset.warnings,
             fingerprint=dataset.fingerprint,
             notes=dataset.notes,
+            source=source,
         ),
         split=SplitSummary(**split.sizes(), folds=len(folds), test_percent=settings.test_percent),
         settings=dataclasses.asdict(settings),
@@ -165,4 +190,7 @@ def train(
         seconds=round(time.perf_counter() - started, 2),
     )
     bundle = ModelBundle(spec.name, classes, head, metadata, samples=sample_photos(dataset, spec.image_size))
-    return TrainResult(bundle, dataset, split, estimate, evaluation, test, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return TrainResult(
+        bundle, dataset, split, estimate, evaluation, test, seconds, answers(oof_probabilities, y, classes, names)
+    )

@@ -47,6 +47,31 @@ class Evaluation:
         )
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What a model said of one labelled photo: the Mistake fields, right or wrong."""
+
+    path: str
+    true: str
+    predicted: str
+    probability: float  # of the predicted breed
+
+    @property
+    def right(self) -> bool:
+        return self.true == self.predicted
+
+
+def answers(
+    probabilities: np.ndarray, true_ids: Sequence[int], labels: Sequence[str], names: Sequence[str]
+) -> list[Answer]:
+    """One Answer per photo, in the order given."""
+    predicted = probabilities.argmax(axis=1)
+    return [
+        Answer(names[i], labels[true_ids[i]], labels[predicted[i]], float(probabilities[i, predicted[i]]))
+        for i in range(len(names))
+    ]
+
+
 def evaluate(
     probabilities: np.ndarray, true_ids: Sequence[int], labels: Sequence[str], names: Sequence[str]
 ) -> Evaluation:

@@ -53,6 +53,15 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class DataSource:
+    """The saved data set (data/saved_datasets.py) a model learned from, at which version."""
+
+    dataset_id: str
+    version: int
+    name: str
+
+
+@dataclass(frozen=True)
 class DataSummary:
     counts: dict[str, int]  # photos per breed
     skipped: int
@@ -60,6 +69,7 @@ class DataSummary:
     warnings: list[str]
     fingerprint: str = ""  # the same for two models trained on the same photos with the same breeds
     notes: str = ""  # the data set's own README or licence text, for citing it
+    source: DataSource | None = None  # None: photos from a zip or folder, not kept by the app
 
 
 @dataclass(frozen=True)
@@ -126,9 +136,11 @@ class ModelMetadata:
                 not_sure_below=metrics.get("not_sure_below"),
                 coverage=[tuple(point) for point in metrics.get("coverage", [])],
             )
-        for key, kind in (("data", DataSummary), ("split", SplitSummary)):
-            if values.get(key):
-                values[key] = kind(**values[key])
+        if values.get("data"):
+            source = values["data"].get("source")
+            values["data"] = DataSummary(**{**values["data"], "source": DataSource(**source) if source else None})
+        if values.get("split"):
+            values["split"] = SplitSummary(**values["split"])
         for key in ("evaluation", "test_evaluation"):
             if values.get(key):
                 values[key] = Evaluation.from_dict(values[key])

@@ -1,0 +1,258 @@
+"""Data sets that live in the app: built photo by photo, fixed in place, kept across reloads.
+
+    CATBREED_HOME/datasets/<id>/dataset.json      name, version, created
+    CATBREED_HOME/datasets/<id>/photos/<breed>/   the photos, one folder per breed, as in a zip
+
+A data set starts empty, from an uploaded zip or from another data set. Every change (a breed
+added, a photo added, moved to another breed or removed) raises its version, which a model
+trained on it records, so a model can always say which photos it learned from. Photos pass the
+same checks as a zip's (images.open_rgb: a real image, not too many pixels, not too small) and
+keep their own file names (made safe), so results name the person's own files. Every file is
+written to a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import threading
+import uuid
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from catbreed.data.dataset import (
+    Dataset,
+    Duplicate,
+    Skipped,
+    check_folder,
+    discard_upload,
+    open_uploaded_archive,
+)
+from catbreed.data.images import ImageProblem, open_rgb
+from catbreed.errors import CatbreedError
+from catbreed.paths import atomic_write_bytes, catbreed_home
+
+INFO_FILE, PHOTOS_FOLDER = "dataset.json", "photos"
+MAX_NAME_LENGTH = 64
+MAX_PHOTO_BYTES = 30 * 1024**2  # a phone's largest JPEG is about 15 MB
+_FORBIDDEN = set('/\\:*?"<>|') | {chr(c) for c in range(32)} | {"\x7f"}
+_EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
+
+
+def check_breed_name(name: str) -> str:
+    """The breed name, trimmed; CatbreedError saying what to change when it cannot be a folder name."""
+    name = name.strip()
+    if not name:
+        raise CatbreedError("Give the breed a name, e.g. 'Siamese'.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise CatbreedError(f"Breed names are at most {MAX_NAME_LENGTH} characters; this one has {len(name)}.")
+    bad = sorted({c for c in name if c in _FORBIDDEN})
+    if bad or name.startswith("."):
+        shown = ", ".join(repr(c) for c in bad) or "a leading '.'"
+        raise CatbreedError(f"Breed names cannot contain {shown}; use letters, digits, spaces, '-' or '_'.")
+    return name
+
+
+@dataclass(frozen=True)
+class SavedPhoto:
+    name: str  # "<breed>/<file>", as Dataset photos are named
+    breed: str
+    path: Path
+
+
+def _free_path(folder: Path, file_name: str, extension: str, digest: str) -> Path:
+    """`folder/<file name made safe><extension>`, or with the content hash added when that name is taken."""
+    stem = "".join("_" if c in _FORBIDDEN else c for c in Path(file_name).stem).strip(" .")[:80] or "photo"
+    extension = extension.lower() or ".jpg"
+    path = folder / f"{stem}{extension}"
+    return path if not path.exists() else folder / f"{stem}-{digest[:8]}{extension}"
+
+
+class SavedDataset:
+    """One data set on disk. Changes from several sessions are serialised by a lock per data set."""
+
+    _locks: dict[str, threading.Lock] = {}
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.id = self.folder.name
+        self._lock = SavedDataset._locks.setdefault(self.id, threading.Lock())
+
+    # --- what it holds ---------------------------------------------------------------------
+
+    @property
+    def info(self) -> dict:
+        return json.loads((self.folder / INFO_FILE).read_text(encoding="utf-8"))
+
+    @property
+    def name(self) -> str:
+        return self.info["name"]
+
+    @property
+    def version(self) -> int:
+        return self.info["version"]
+
+    @property
+    def photos_folder(self) -> Path:
+        return self.folder / PHOTOS_FOLDER
+
+    def breeds(self) -> list[str]:
+        return sorted(p.name for p in self.photos_folder.iterdir() if p.is_dir())
+
+    def photos(self, breed: str | None = None) -> list[SavedPhoto]:
+        breeds = [breed] if breed is not None else self.breeds()
+        return [
+            SavedPhoto(f"{b}/{p.name}", b, p)
+            for b in breeds
+            for p in sorted((self.photos_folder / b).iterdir())
+            if p.is_file() and not p.name.startswith(".")
+        ]
+
+    def counts(self) -> dict[str, int]:
+        return {breed: len(self.photos(breed)) for breed in self.breeds()}
+
+    def check(self, on_event=None, cancel=None) -> Dataset:
+        """The photos as a checked Dataset, ready to train on (CatbreedError while it has too few);
+        its report keeps what the zip it came from skipped."""
+        info = self.info
+        skipped = [Skipped(name, reason) for name, reason in info.get("skipped", [])]
+        dataset = check_folder(self.photos_folder, on_event, cancel, skipped)
+        dataset.duplicates[:0] = [Duplicate(name, kept) for name, kept in info.get("duplicates", [])]
+        return dataset
+
+    # --- changes, each raising the version -----------------------------------------------------
+
+    def _changed(self) -> None:
+        info = self.info
+        info["version"] += 1
+        atomic_write_bytes(self.folder / INFO_FILE, json.dumps(info, ensure_ascii=False).encode("utf-8"))
+
+    def _breed_folder(self, breed: str) -> Path:
+        folder = self.photos_folder / check_breed_name(breed)
+        if not folder.is_dir():
+            raise CatbreedError(f"There is no breed '{breed}' in this data set; add it first.")
+        return folder
+
+    def add_breed(self, breed: str) -> str:
+        breed = check_breed_name(breed)
+        with self._lock:
+            if any(b.casefold() == breed.casefold() for b in self.breeds()):
+                raise CatbreedError(f"This data set has a breed '{breed}' already.")
+            (self.photos_folder / breed).mkdir()
+            self._changed()
+        return breed
+
+    def add_photo(self, breed: str, data: bytes, file_name: str = "photo") -> SavedPhoto:
+        """Check `data` as the zip's photos are checked, then keep it under `breed`."""
+        if len(data) > MAX_PHOTO_BYTES:
+            raise CatbreedError(
+                f"'{file_name}' is {len(data) / 1024**2:.0f} MB; photos of up to {MAX_PHOTO_BYTES // 1024**2} MB are kept."
+            )
+        try:
+            image = open_rgb(data)
+        except ImageProblem as problem:
+            raise CatbreedError(f"'{file_name}' cannot be used as a photo: {problem.reason}.") from None
+        extension = _EXTENSIONS.get(image.format or "", ".jpg")
+        with self._lock:
+            folder = self._breed_folder(breed)
+            path = _free_path(folder, file_name, extension, hashlib.sha256(data).hexdigest())
+            atomic_write_bytes(path, data)
+            self._changed()
+        return SavedPhoto(f"{folder.name}/{path.name}", folder.name, path)
+
+    def _photo(self, name: str) -> Path:
+        breed, _, file = name.partition("/")
+        path = self.photos_folder / check_breed_name(breed) / Path(file).name
+        if not file or not path.is_file():
+            raise CatbreedError(f"There is no photo '{name}' in this data set.")
+        return path
+
+    def remove_photo(self, name: str) -> None:
+        with self._lock:
+            self._photo(name).unlink()
+            self._changed()
+
+    def move_photo(self, name: str, breed: str) -> SavedPhoto:
+        """Relabel: the photo now belongs to `breed`."""
+        with self._lock:
+            source, folder = self._photo(name), self._breed_folder(breed)
+            target = _free_path(folder, source.stem, source.suffix, hashlib.sha256(source.read_bytes()).hexdigest())
+            source.replace(target)
+            self._changed()
+        return SavedPhoto(f"{folder.name}/{target.name}", folder.name, target)
+
+    def remove_breed(self, breed: str) -> None:
+        with self._lock:
+            shutil.rmtree(self._breed_folder(breed))
+            self._changed()
+
+    def zip_bytes(self) -> bytes:
+        """The data set as a .zip in the layout the Train page and `catbreed train` read."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:  # photos do not compress
+            for photo in self.photos():
+                zf.write(photo.path, photo.name)
+        return buffer.getvalue()
+
+
+class DatasetStore:
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root else catbreed_home() / "datasets"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def create(self, name: str) -> SavedDataset:
+        name = check_breed_name(name)  # the same rules keep a data set's name printable
+        folder = self.root / uuid.uuid4().hex[:12]
+        (folder / PHOTOS_FOLDER).mkdir(parents=True)
+        info = {"name": name, "version": 0, "created": datetime.now(UTC).isoformat(timespec="seconds")}
+        atomic_write_bytes(folder / INFO_FILE, json.dumps(info, ensure_ascii=False).encode("utf-8"))
+        return SavedDataset(folder)
+
+    def from_dataset(self, name: str, dataset: Dataset) -> SavedDataset:
+        """A new saved data set holding the checked photos of `dataset` (an unpacked zip, say); the
+        files it skipped and the duplicates it found stay in its report."""
+        saved = self.create(name)
+        info = saved.info | {
+            "skipped": [[s.name, s.reason] for s in dataset.skipped],
+            "duplicates": [[d.name, d.kept] for d in dataset.duplicates],
+        }
+        atomic_write_bytes(saved.folder / INFO_FILE, json.dumps(info, ensure_ascii=False).encode("utf-8"))
+        for breed in dataset.classes:
+            (saved.photos_folder / breed).mkdir()
+        for photo in dataset.photos:
+            folder = saved.photos_folder / photo.label
+            shutil.copyfile(photo.path, _free_path(folder, photo.path.stem, photo.path.suffix, photo.sha256))
+        saved._changed()
+        return saved
+
+    def from_upload(self, stream: BinaryIO, on_event=None, cancel=None) -> SavedDataset:
+        """An uploaded .zip, checked as any zip is, kept as a new saved data set named after the file;
+        the unpacked copy is deleted."""
+        unpacked = open_uploaded_archive(stream, on_event, cancel)
+        try:
+            name = Path(getattr(stream, "name", "") or "photos").stem or "photos"
+            return self.from_dataset("".join(c for c in name if c not in _FORBIDDEN)[:MAX_NAME_LENGTH], unpacked)
+        finally:
+            discard_upload(unpacked)
+
+    def get(self, dataset_id: str | None) -> SavedDataset | None:
+        """The data set with this id, or None (a stale link, or an id that is not ours)."""
+        if not dataset_id or not dataset_id.isalnum():
+            return None
+        folder = self.root / dataset_id
+        return SavedDataset(folder) if (folder / INFO_FILE).is_file() else None
+
+    def list(self) -> list[SavedDataset]:
+        found = [SavedDataset(f) for f in self.root.iterdir() if (f / INFO_FILE).is_file()]
+        return sorted(found, key=lambda d: d.info["created"], reverse=True)
+
+    def delete(self, dataset_id: str) -> None:
+        saved = self.get(dataset_id)
+        if saved is None:
+            raise CatbreedError(f"No data set with id '{dataset_id}'.")
+        shutil.rmtree(saved.folder)

@@ -1,0 +1,133 @@
+"""Data sets kept in the app: built photo by photo, fixed in place, downloaded as a zip."""
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import drawn_photo, jpeg_bytes
+
+from catbreed.data.dataset import check_folder, open_dataset
+from catbreed.data.saved_datasets import DatasetStore, check_breed_name
+from catbreed.errors import CatbreedError
+
+
+@pytest.fixture
+def store(tmp_path):
+    return DatasetStore(tmp_path / "datasets")
+
+
+def snapshot(kind: str, seed: int) -> bytes:
+    return jpeg_bytes(drawn_photo(kind, seed))
+
+
+def test_a_data_set_built_from_nothing_trains_like_a_zip(store):
+    saved = store.create("my cats")
+    assert saved.version == 0 and saved.breeds() == []
+    for breed, kind in (("Red", "red_circles"), ("Blue", "blue_squares")):
+        saved.add_breed(breed)
+        for i in range(3):
+            saved.add_photo(breed, snapshot(kind, i), f"webcam {i}.jpg")
+    assert saved.counts() == {"Blue": 3, "Red": 3} and saved.version == 2 + 6
+    dataset = saved.check()
+    assert dataset.classes == ["Blue", "Red"] and len(dataset.photos) == 6
+    assert sorted(p.name for p in dataset.photos)[0] == "Blue/webcam 0.jpg"  # the person's own names
+    assert store.get(saved.id).name == "my cats" and [d.id for d in store.list()] == [saved.id]
+
+
+def test_relabel_and_remove_raise_the_version_and_change_what_trains(store):
+    saved = store.create("fix me")
+    saved.add_breed("Red")
+    saved.add_breed("Blue")
+    wrong = saved.add_photo("Red", snapshot("blue_squares", 1), "oops.jpg")
+    extra = saved.add_photo("Red", snapshot("red_circles", 2), "blurry.jpg")
+    before = saved.version
+    moved = saved.move_photo(wrong.name, "Blue")
+    saved.remove_photo(extra.name)
+    assert moved.name == "Blue/oops.jpg" and saved.counts() == {"Blue": 1, "Red": 0}
+    assert saved.version == before + 2
+    with pytest.raises(CatbreedError, match="There is no photo 'Red/blurry.jpg'"):
+        saved.remove_photo(extra.name)
+
+
+def test_the_same_file_name_twice_keeps_both_photos(store):
+    saved = store.create("twins")
+    saved.add_breed("Red")
+    first = saved.add_photo("Red", snapshot("red_circles", 1), "snapshot.jpg")
+    second = saved.add_photo("Red", snapshot("red_circles", 2), "snapshot.jpg")
+    assert first.name == "Red/snapshot.jpg" and second.name.startswith("Red/snapshot-") and len(saved.photos()) == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"not a photo", "'x.jpg' cannot be used as a photo: not an image"),
+        (b"", "'x.jpg' cannot be used as a photo: empty file"),
+    ],
+)
+def test_bad_photos_are_refused_with_the_files_name(store, data, message):
+    saved = store.create("strict")
+    saved.add_breed("Red")
+    with pytest.raises(CatbreedError, match=message):
+        saved.add_photo("Red", data, "x.jpg")
+    assert saved.photos() == []
+
+
+def test_photos_go_only_into_breeds_that_exist(store):
+    saved = store.create("strict")
+    with pytest.raises(CatbreedError, match="no breed 'Red' in this data set; add it first"):
+        saved.add_photo("Red", snapshot("red_circles", 1))
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "Give the breed a name"),
+        ("Sia\nmese", r"cannot contain '\\n'"),
+        ("../up", "cannot contain '/'"),
+        (".hidden", "a leading '.'"),
+        ("x" * 65, "at most 64"),
+    ],
+)
+def test_breed_names_that_cannot_be_folders_are_refused_with_what_to_change(name, message):
+    with pytest.raises(CatbreedError, match=message):
+        check_breed_name(name)
+
+
+def test_a_breed_is_added_once_whatever_its_case(store):
+    saved = store.create("case")
+    saved.add_breed("Siamese")
+    with pytest.raises(CatbreedError, match="has a breed 'siamese' already"):
+        saved.add_breed("siamese")
+
+
+def test_a_zip_becomes_a_saved_data_set_and_the_download_trains_the_same_classes(store, shapes_zip, tmp_path):
+    unpacked = open_dataset(shapes_zip, tmp_path / "unpacked")
+    saved = store.from_dataset("shapes", unpacked)
+    assert saved.counts() == unpacked.counts and saved.version == 1
+    archive = tmp_path / "download.zip"
+    archive.write_bytes(saved.zip_bytes())
+    assert zipfile.ZipFile(io.BytesIO(archive.read_bytes())).namelist()[0].startswith("blue_squares/")
+    again = open_dataset(archive, tmp_path / "again")
+    assert again.classes == unpacked.classes and again.counts == unpacked.counts
+    assert again.fingerprint == check_folder(saved.photos_folder).fingerprint == unpacked.fingerprint
+
+
+def test_stale_or_foreign_ids_find_nothing(store):
+    assert store.get("nope") is None and store.get("../etc") is None and store.get(None) is None
+
+
+def test_an_uploaded_zip_keeps_its_report_and_leaves_no_unpacked_copy(store, tmp_path):
+    import tempfile
+
+    from conftest import make_dataset_folder, zip_folder
+
+    root = make_dataset_folder(tmp_path / "d", per_class=3, kinds=("red_circles", "blue_squares"))
+    (root / "red_circles" / "notes.txt").write_text("not a photo")
+    archive = zip_folder(root, tmp_path / "my cats.zip")
+    before = set(Path(tempfile.gettempdir()).glob("catbreed-upload-*"))
+    with open(archive, "rb") as stream:
+        saved = store.from_upload(stream)
+    assert saved.name == "my cats" and saved.counts() == {"blue_squares": 3, "red_circles": 3}
+    assert [(s.name, s.reason) for s in saved.check().skipped] == [("red_circles/notes.txt", "not an image")]
+    assert set(Path(tempfile.gettempdir()).glob("catbreed-upload-*")) == before
