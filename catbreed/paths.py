@@ -7,6 +7,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from catbreed.errors import CatbreedError
+
 
 def catbreed_home() -> Path:
     home = Path(os.environ.get("CATBREED_HOME") or Path.home() / ".catbreed")
@@ -43,3 +45,26 @@ def replace_folder(new: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(new, target)
+
+
+MAX_NAME_LENGTH = 64
+FORBIDDEN_IN_NAMES = set('/\\:*?"<>|') | {chr(c) for c in range(32)} | {"\x7f"}
+
+
+def check_name(name: str, kind: str, example: str) -> str:
+    """`name` trimmed, when it can be a folder's name on every system; otherwise CatbreedError saying
+    what to change. `kind` ("model", "breed", "data set") and `example` make the message."""
+    name = name.strip()
+    if not name:
+        raise CatbreedError(f"Give the {kind} a name, e.g. '{example}'.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise CatbreedError(
+            f"{kind.capitalize()} names are at most {MAX_NAME_LENGTH} characters; this one has {len(name)}."
+        )
+    bad = sorted({c for c in name if c in FORBIDDEN_IN_NAMES})
+    if bad or name.startswith("."):
+        shown = ", ".join(repr(c) for c in bad) or "a leading '.'"
+        raise CatbreedError(
+            f"{kind.capitalize()} names cannot contain {shown}; use letters, digits, spaces, '-' or '_'."
+        )
+    return name

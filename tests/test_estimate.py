@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from test_head import blobs
 
 from catbreed.data.split import cv_folds
@@ -23,6 +24,7 @@ def estimate_and_new_batches(spread: float, seed: int):
     return estimate, right[batches].mean(axis=1), right.mean()
 
 
+@pytest.mark.slow  # thousands of simulated data sets
 def test_the_estimate_holds_for_new_photos_across_known_separabilities():
     """From about 45% to 95% right: new batches land inside the interval about 95% of the time,
     and the estimate is near the accuracy on very many new photos."""

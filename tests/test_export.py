@@ -89,6 +89,7 @@ def test_a_quantised_package_is_checked_too(trained, app, backbone, tmp_path):
     assert report.flagged == (report.agreement < 0.99)
 
 
+@pytest.mark.slow  # loads TensorFlow's SavedModel machinery
 def test_a_saved_model_package_is_checked_and_zipped(trained, app, backbone, tmp_path):
     import io
     import zipfile

@@ -35,27 +35,15 @@ from catbreed.data.dataset import (
 )
 from catbreed.data.images import ImageProblem, open_rgb
 from catbreed.errors import CatbreedError
-from catbreed.paths import atomic_write_bytes, catbreed_home
+from catbreed.paths import FORBIDDEN_IN_NAMES, MAX_NAME_LENGTH, atomic_write_bytes, catbreed_home, check_name
 
 INFO_FILE, PHOTOS_FOLDER = "dataset.json", "photos"
-MAX_NAME_LENGTH = 64
 MAX_PHOTO_BYTES = 30 * 1024**2  # a phone's largest JPEG is about 15 MB
-_FORBIDDEN = set('/\\:*?"<>|') | {chr(c) for c in range(32)} | {"\x7f"}
 _EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
 
 
 def check_breed_name(name: str) -> str:
-    """The breed name, trimmed; CatbreedError saying what to change when it cannot be a folder name."""
-    name = name.strip()
-    if not name:
-        raise CatbreedError("Give the breed a name, e.g. 'Siamese'.")
-    if len(name) > MAX_NAME_LENGTH:
-        raise CatbreedError(f"Breed names are at most {MAX_NAME_LENGTH} characters; this one has {len(name)}.")
-    bad = sorted({c for c in name if c in _FORBIDDEN})
-    if bad or name.startswith("."):
-        shown = ", ".join(repr(c) for c in bad) or "a leading '.'"
-        raise CatbreedError(f"Breed names cannot contain {shown}; use letters, digits, spaces, '-' or '_'.")
-    return name
+    return check_name(name, "breed", "Siamese")
 
 
 @dataclass(frozen=True)
@@ -67,7 +55,7 @@ class SavedPhoto:
 
 def _free_path(folder: Path, file_name: str, extension: str, digest: str) -> Path:
     """`folder/<file name made safe><extension>`, or with the content hash added when that name is taken."""
-    stem = "".join("_" if c in _FORBIDDEN else c for c in Path(file_name).stem).strip(" .")[:80] or "photo"
+    stem = "".join("_" if c in FORBIDDEN_IN_NAMES else c for c in Path(file_name).stem).strip(" .")[:80] or "photo"
     extension = extension.lower() or ".jpg"
     path = folder / f"{stem}{extension}"
     return path if not path.exists() else folder / f"{stem}-{digest[:8]}{extension}"
@@ -206,7 +194,7 @@ class DatasetStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def create(self, name: str) -> SavedDataset:
-        name = check_breed_name(name)  # the same rules keep a data set's name printable
+        name = check_name(name, "data set", "my cats")
         folder = self.root / uuid.uuid4().hex[:12]
         (folder / PHOTOS_FOLDER).mkdir(parents=True)
         info = {"name": name, "version": 0, "created": datetime.now(UTC).isoformat(timespec="seconds")}
@@ -236,7 +224,9 @@ class DatasetStore:
         unpacked = open_uploaded_archive(stream, on_event, cancel)
         try:
             name = Path(getattr(stream, "name", "") or "photos").stem or "photos"
-            return self.from_dataset("".join(c for c in name if c not in _FORBIDDEN)[:MAX_NAME_LENGTH], unpacked)
+            return self.from_dataset(
+                "".join(c for c in name if c not in FORBIDDEN_IN_NAMES)[:MAX_NAME_LENGTH], unpacked
+            )
         finally:
             discard_upload(unpacked)
 

@@ -12,14 +12,13 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from catbreed import paths
 from catbreed.errors import CatbreedError
 from catbreed.models.bundle import METADATA_FILE, ModelBundle, read_metadata
 from catbreed.models.metadata import Estimate, ModelMetadata
 from catbreed.paths import atomic_write_bytes, models_dir
 
 ACTIVE_FILE = ".active"
-MAX_NAME_LENGTH = 64
-_FORBIDDEN = set('/\\:*?"<>|') | {chr(c) for c in range(32)}
 
 
 @dataclass(frozen=True)
@@ -42,16 +41,7 @@ class SavedModel:
 
 
 def check_name(name: str) -> str:
-    name = name.strip()
-    if not name:
-        raise CatbreedError("Give the model a name, e.g. 'my cats'.")
-    if len(name) > MAX_NAME_LENGTH:
-        raise CatbreedError(f"Model names are at most {MAX_NAME_LENGTH} characters; this one has {len(name)}.")
-    bad = sorted({c for c in name if c in _FORBIDDEN})
-    if bad or name.startswith("."):
-        shown = ", ".join(repr(c) for c in bad) or "a leading '.'"
-        raise CatbreedError(f"Model names cannot contain {shown}; use letters, digits, spaces, '-' or '_'.")
-    return name
+    return paths.check_name(name, "model", "my cats")
 
 
 def suggest_name(mode: str, classes: list[str]) -> str:
