@@ -297,7 +297,8 @@ def describe_data_set(saved: SavedDataset) -> str:
 
 def edit_data_set(saved: SavedDataset) -> None:
     """Add breeds and photos (webcam snapshots or uploads), remove photos; download it as a zip."""
-    with st.expander(f"Edit “{plain(saved.name)}” (version {saved.version})", expanded=not saved.photos()):
+    with st.container(border=True):
+        st.caption(f"Version {saved.version}: every change here is kept at once, on this server.")
         with st.form("add-breed", clear_on_submit=True):
             new_breed = st.text_input("Add a breed", placeholder="e.g. Siamese")
             if st.form_submit_button("Add breed") and new_breed:

@@ -35,12 +35,13 @@ def test_confusion_matrix_keeps_the_class_order_and_leaves_empty_cells_blank():
     labels = ["Sphynx", "Abyssinian", "Bengal"]  # not alphabetical: the axes must not re-sort them
     result = evaluate(np.eye(3)[[0, 1, 1, 2]], [0, 1, 0, 2], labels, ["1", "2", "3", "4"])
     chart = charts.confusion_matrix(result)
-    heat, text = chart.to_dict()["layer"]
+    heat, text, picker = chart.to_dict()["layer"]
     assert heat["encoding"]["x"]["sort"] == labels and heat["encoding"]["y"]["sort"] == labels
     assert "datum.photos > 0" in str(text["encoding"]["text"])  # zeros print nothing, mistakes stand out
     assert chart.to_dict()["width"] == chart.to_dict()["height"] >= 220
     (selection,) = chart.to_dict()["params"]  # a click selects a cell by its two breeds
     assert selection["name"] == "cell" and selection["select"]["fields"] == ["true", "predicted"]
+    assert selection["views"] == [picker["name"]]  # the top layer, above the numbers, takes the clicks
 
 
 def test_expected_accuracies_show_each_interval_on_a_shared_scale_that_starts_near_the_lowest():

@@ -73,23 +73,25 @@ def confusion_matrix(evaluation: Evaluation) -> alt.Chart:
     data = pd.DataFrame(rows)
     size = max(220, 34 * len(labels))
     cell = alt.selection_point(name="cell", fields=["true", "predicted"])  # a click picks a cell's photos
-    heat = (
-        alt.Chart(data)
-        .mark_rect(stroke="black")
+    base = alt.Chart(data).encode(
+        x=alt.X("predicted:N", sort=labels, title="predicted breed"),
+        y=alt.Y("true:N", sort=labels, title="true breed"),
+    )
+    heat = base.mark_rect().encode(color=alt.Color("photos:Q", scale=alt.Scale(scheme="oranges"), legend=None))
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.condition(alt.datum.photos > 0, "photos:Q", alt.value("")),
+        color=alt.value("black"),
+    )
+    # A see-through cell on top of the number takes the clicks, so a click on the number picks its cell too.
+    picker = (
+        base.mark_rect(fillOpacity=0, fill="white", stroke="black")
         .encode(
-            x=alt.X("predicted:N", sort=labels, title="predicted breed"),
-            y=alt.Y("true:N", sort=labels, title="true breed"),
-            color=alt.Color("photos:Q", scale=alt.Scale(scheme="oranges"), legend=None),
             strokeWidth=alt.condition(cell, alt.value(2), alt.value(0)),
             tooltip=["true", "predicted", "photos"],
         )
         .add_params(cell)
     )
-    text = heat.mark_text(fontSize=11).encode(
-        text=alt.condition(alt.datum.photos > 0, "photos:Q", alt.value("")),
-        color=alt.value("black"),
-    )
-    return (heat + text).properties(width=size, height=size)
+    return (heat + text + picker).properties(width=size, height=size)
 
 
 def expected_accuracies(rows: Sequence[ModelRow]) -> alt.Chart:
