@@ -21,14 +21,17 @@ from catbreed.data.dataset import Dataset
 from catbreed.errors import Cancelled, CatbreedError
 from catbreed.learn.features import FeatureExtractor
 from catbreed.learn.settings import TrainSettings
-from catbreed.learn.training import TrainResult, train
+from catbreed.learn.training import ExpectedTime, TrainResult, expected_time, train
 from catbreed.models.metadata import DataSource
-from catbreed.progress import Progress
+from catbreed.progress import FEATURES, Progress
 
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 FINISHED = (DONE, FAILED, CANCELLED)
+# A stage's first batches include warming up (the interpreter's first call, threads starting): its
+# pace says little before a few steps, so until then the time left comes from the expected time.
+MEASURED_STEPS = 64
 
 
 @dataclass
@@ -43,7 +46,24 @@ class TrainingJob:
     error: str | None = None
     cancel_flag: threading.Event = field(default_factory=threading.Event)
     submitted: float = field(default_factory=time.time)
+    started: float | None = None
     finished: float | None = None
+    expected: ExpectedTime | None = None  # set when submitted
+
+    def seconds_left(self, now: float | None = None) -> float | None:
+        """About how long until it ends: the running stage's own pace once it has one, plus the
+        expected time of the stages after it; before that, the expected time less the time spent."""
+        if self.state in FINISHED:
+            return 0.0
+        if self.expected is None:
+            return None
+        if self.state == QUEUED or self.started is None:
+            return self.expected.total
+        latest = self.latest
+        if latest is not None and latest.eta_seconds is not None and latest.step >= MEASURED_STEPS:
+            later = self.expected.fits if latest.stage == FEATURES else 0.0
+            return latest.eta_seconds + later
+        return max(self.expected.total - ((now or time.time()) - self.started), 1.0)
 
     @property
     def latest(self) -> Progress | None:
@@ -69,7 +89,7 @@ class JobManager:
 
     def submit(self, dataset: Dataset, settings: TrainSettings, source: DataSource | None = None) -> TrainingJob:
         """Queue a training; `source` names the saved data set the photos are, for the model to record."""
-        job = TrainingJob(dataset, settings, source)
+        job = TrainingJob(dataset, settings, source, expected=expected_time(dataset, settings, self._home))
         self._jobs[job.id] = job
         self._queue.put(job)
         return job
@@ -79,10 +99,18 @@ class JobManager:
 
     def position(self, job: TrainingJob) -> int:
         """How many jobs will run before `job` (0 when it runs now or has finished)."""
+        return len(self._ahead_of(job))
+
+    def wait_seconds(self, job: TrainingJob) -> float | None:
+        """About how long until `job` starts: what the jobs before it have left."""
+        left = [j.seconds_left() for j in self._ahead_of(job)]
+        return None if None in left else sum(left)
+
+    def _ahead_of(self, job: TrainingJob) -> list[TrainingJob]:
         if job.state != QUEUED:
-            return 0
-        ahead = [j for j in self._jobs.values() if j.state in (QUEUED, RUNNING) and j.submitted < job.submitted]
-        return len(ahead)
+            return []
+        jobs = list(self._jobs.values())  # a copy: other sessions add jobs while this one reads
+        return [j for j in jobs if j.state in (QUEUED, RUNNING) and j.submitted < job.submitted]
 
     def _work(self) -> None:
         while True:
@@ -94,7 +122,7 @@ class JobManager:
         if job.cancel_flag.is_set():
             job.state = CANCELLED
             return
-        job.state = RUNNING
+        job.state, job.started = RUNNING, time.time()
         try:
             extractor = self._extractor_for(job.settings.backbone)
             job.result = train(

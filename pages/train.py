@@ -64,6 +64,8 @@ def show_report(dataset: Dataset) -> None:
 
 
 def about(seconds: float) -> str:
+    if seconds < 5:
+        return "a few seconds"
     return f"about {seconds:.0f} s" if seconds < 90 else f"about {seconds / 60:.0f} min"
 
 
@@ -97,13 +99,18 @@ def live_progress(job: TrainingJob) -> None:
         st.rerun()  # the whole page now shows the result
     latest = job.latest
     if job.state == QUEUED:
+        ahead, wait = job_manager().position(job), job_manager().wait_seconds(job)
         st.info(
-            f"Waiting for {job_manager().position(job)} other training(s) to finish…", icon=":material/hourglass_top:"
+            f"Waiting for {ahead} training{'' if ahead == 1 else 's'} before yours"
+            + (f", {about(wait)}…" if wait is not None else "…"),
+            icon=":material/hourglass_top:",
         )
-    elif latest is None:
-        st.progress(0.0, text="Starting…")
     else:
-        st.progress(min(latest.fraction, 1.0), text=describe(latest))
+        left = job.seconds_left()
+        step = f"{latest.stage.capitalize()}: {latest.step} of {latest.total}" if latest else "Starting"
+        st.progress(
+            min(latest.fraction, 1.0) if latest else 0.0, text=step + (f" · {about(left)} left" if left else "")
+        )
     if job.folds:
         st.altair_chart(charts.fold_accuracies(job.folds))
     if st.button("Cancel training", key=f"cancel-{job.id}"):
@@ -309,9 +316,10 @@ def edit_data_set(saved: SavedDataset) -> None:
             return
         breed = st.selectbox("Add photos to", breeds, key="add-to")
         camera, files = st.columns(2)
-        snapshot = camera.camera_input("Snap a photo", key="data-snapshot")
+        # One camera and one uploader per breed: switching breeds starts from an empty one.
+        snapshot = camera.camera_input("Snap a photo", key=f"data-snapshot-{breed}")
         uploads = files.file_uploader(
-            "Or upload photos", type=list(PHOTO_TYPES), accept_multiple_files=True, key="data-photos"
+            "Or upload photos", type=list(PHOTO_TYPES), accept_multiple_files=True, key=f"data-photos-{breed}"
         )
         added = st.session_state.setdefault("added_files", set())
         for file in ([snapshot] if snapshot else []) + list(uploads or []):

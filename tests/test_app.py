@@ -115,12 +115,12 @@ def test_a_data_set_built_in_the_page_from_nothing(app, tmp_path):
     for breed, kind in (("Blue", "blue_squares"), ("Red", "red_circles")):
         app.selectbox(key="add-to").set_value(breed).run()
         photos = [(f"{kind}{i}.jpg", jpeg_bytes(drawn_photo(kind, i)), "image/jpeg") for i in range(3)]
-        app.file_uploader(key="data-photos").set_value(photos).run()
+        app.file_uploader(key=f"data-photos-{breed}").set_value(photos).run()
     assert not app.exception and saved.counts() == {"Blue": 3, "Red": 3}
     assert {m.label: m.value for m in app.metric}["Photos"] == "6"  # the report follows the data set
     next(b for b in app.button if b.label == "Remove").click().run()
     assert sum(saved.counts().values()) == 5 and not app.exception
-    app.file_uploader(key="data-photos").set_value([("bad.jpg", b"not a photo", "image/jpeg")]).run()
+    app.file_uploader(key="data-photos-Red").set_value([("bad.jpg", b"not a photo", "image/jpeg")]).run()
     assert "'bad.jpg' cannot be used as a photo: not an image" in app.error[0].value.replace("\\", "")
 
 

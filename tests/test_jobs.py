@@ -76,3 +76,43 @@ def test_a_failing_job_reports_why_and_the_worker_goes_on(shapes_folder, tmp_pat
     wait(fine)
     assert broken.state == FAILED and "RuntimeError: out of memory" in broken.error
     assert fine.state == DONE
+
+
+def test_time_left_starts_from_the_expected_time_then_follows_the_stages_pace(shapes_folder, tmp_path):
+    from catbreed.jobs import TrainingJob
+    from catbreed.learn.training import ExpectedTime
+    from catbreed.progress import CROSS_VALIDATING, FEATURES, Progress
+
+    job = TrainingJob(check_folder(shapes_folder), TrainSettings(), expected=ExpectedTime(features=30, fits=10))
+    assert job.seconds_left() == 40  # queued: all of it
+    job.state, job.started = "running", 1000.0
+    assert job.seconds_left(now=1010.0) == 30  # no pace yet: expected less spent
+    job.events.append(Progress(FEATURES, 8, 600, eta_seconds=500))
+    assert job.seconds_left(now=1010.0) == 30  # a few warm-up batches say little
+    job.events.append(Progress(FEATURES, 100, 600, eta_seconds=20))
+    assert job.seconds_left(now=1012.0) == 20 + 10  # the stage's pace, then the fits
+    job.events.append(Progress(CROSS_VALIDATING, 3, 5, eta_seconds=4))
+    assert job.seconds_left(now=1100.0) == 1.0  # late fits: never says 0 while running
+    job.state = "done"
+    assert job.seconds_left() == 0
+
+
+def test_the_wait_for_a_queued_job_is_what_the_jobs_before_it_have_left(shapes_folder, tmp_path, extractor):
+    started, release = threading.Event(), threading.Event()
+
+    def slow_extractor(name):
+        started.set()
+        release.wait(30)
+        return extractor
+
+    manager = JobManager(extractor_for=slow_extractor, home=tmp_path)
+    dataset = check_folder(shapes_folder)
+    running = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
+    queued = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
+    assert started.wait(30)
+    assert manager.position(queued) == 1 and running.expected.total > 0
+    assert manager.wait_seconds(queued) == pytest.approx(running.seconds_left(), abs=1.0)
+    assert manager.wait_seconds(running) == 0  # nothing before a running job
+    release.set()
+    wait(running)
+    wait(queued)

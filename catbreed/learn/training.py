@@ -97,16 +97,31 @@ def _views(settings: TrainSettings) -> tuple[str, ...]:
     return VIEWS if settings.augment else (ORIGINAL,)
 
 
-def expected_seconds(dataset: Dataset, settings: TrainSettings, home: Path | None = None) -> float:
-    """About how long `train` takes on a 2-core laptop: photos whose features this machine lacks
-    at the mode's measured rate, the fits for every photo, and the backbone's first-use conversion."""
+@dataclass(frozen=True)
+class ExpectedTime:
+    """About how long `train` takes on a 2-core laptop, before it starts, in its two parts."""
+
+    features: float  # the backbone's first-use conversion and the photos whose features this machine lacks
+    fits: float  # cross-validation and the final fit, for every photo
+
+    @property
+    def total(self) -> float:
+        return self.features + self.fits
+
+
+def expected_time(dataset: Dataset, settings: TrainSettings, home: Path | None = None) -> ExpectedTime:
+    """From the mode's measured rates (settings.MODE_TABLE) and what this machine has cached."""
     home = home or catbreed_home()
     mode = MODE_TABLE[settings.mode]
     cache = FeatureCache(home, settings.backbone)
     views = _views(settings)
     new = sum(not all(cache.has(p.sha256, v) for v in views) for p in dataset.photos)
     first_use = 0 if flatbuffer_path(settings.backbone, home).is_file() else mode.first_use_seconds
-    return first_use + new * mode.seconds_per_new_photo + len(dataset.photos) * mode.seconds_per_photo
+    return ExpectedTime(first_use + new * mode.seconds_per_new_photo, len(dataset.photos) * mode.seconds_per_photo)
+
+
+def expected_seconds(dataset: Dataset, settings: TrainSettings, home: Path | None = None) -> float:
+    return expected_time(dataset, settings, home).total
 
 
 def train(
