@@ -8,8 +8,9 @@ run_inside_navigation()
 st.title("catbreed")
 st.markdown(
     "Teach a computer to tell cat breeds apart, right here in your browser, offline.  \n"
-    "Upload a zip with one folder of photos per breed, and a pretrained CNN learns them; it tells you how often "
-    "it will be right on photos it has never seen.  \n"
+    "Collect photos of each breed (a zip with one folder per breed, or snapshot by snapshot with the webcam) and "
+    "a pretrained CNN learns them; it tells you how long that will take before it starts, and how often it will "
+    "be right on photos it has never seen. Fix what it got wrong in place and train again.  \n"
     "Then snap your cat with the webcam and see which breed it thinks it is, and why."
 )
 
