@@ -1,6 +1,7 @@
 import pandas as pd
 import streamlit as st
 
+from catbreed.data.saved_datasets import DatasetStore
 from catbreed.errors import CatbreedError
 from catbreed.explain import charts
 from catbreed.models.bundle import ModelBundle
@@ -112,6 +113,11 @@ def export_section(model: SavedModel) -> None:
 def model_details(model: SavedModel) -> None:
     meta = model.metadata
     st.write(f"Backbone {plain(meta.backbone)} · mode {plain(meta.mode or '?')} · " + expected_accuracy_text(model))
+    source = meta.data.source if meta.data else None
+    if source and DatasetStore().get(source.dataset_id):
+        st.markdown(
+            f"Learned from the data set “{plain(source.name)}”, version {source.version}: [open its photos on the Train page](train?data={source.dataset_id})."
+        )
     card, confidence, export = st.tabs(["Model card", "Confidence", "Export"])
     with card:
         st.markdown(model_card(model.name, meta))

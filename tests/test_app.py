@@ -172,6 +172,7 @@ def test_models_page_compares_models_and_exports_a_checked_package(app, trained,
     assert not app.exception
     assert any("answers as the app does: same top breed on 100.0% of 16 photos" in s.value for s in app.success)
     assert any(t.label == "Model card" for t in app.tabs)
+    assert not any("open its photos" in m.value for m in app.markdown)  # trained from a folder, not kept here
     assert any(m.value.startswith("# shapes v") for m in app.markdown)
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -234,17 +233,19 @@ def settle(page) -> None:
     wait_for_app(page)
 
 
-def choose(page, label: str, option: str) -> None:
-    """Pick `option` in the Streamlit selectbox labelled `label`."""
-    for _ in range(3):  # a rerun that lands while the list opens closes it again
+def choose(page, label: str, option: str, stays: bool = True) -> None:
+    """Pick `option` in the Streamlit selectbox labelled `label`, by typing it as a person can.
+    `stays`: the box is still there after the pick (a "Move to" box goes with its photo)."""
+    box = page.get_by_label(label, exact=True).first
+    for _ in range(3 if stays else 1):  # a rerun that lands while the list is open closes it again
         settle(page)
-        page.get_by_label(label, exact=True).first.click()
-        try:
-            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
-            break
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
-    settle(page)
+        box.click()
+        page.keyboard.type(option)
+        page.keyboard.press("Enter")
+        settle(page)
+        if not stays or box.input_value() == option:  # the combobox shows the chosen option as its value
+            return
+    raise AssertionError(f"could not choose {option!r} in {label!r}")
 
 
 def test_build_a_data_set_with_the_webcam_fix_it_from_the_results_and_take_it_away(page, server, oxford_cats, tmp_path):
@@ -256,9 +257,10 @@ def test_build_a_data_set_with_the_webcam_fix_it_from_the_results_and_take_it_aw
     page.get_by_text("Data set: webcam cats").wait_for()
     assert "data=" in page.url
     for breed in BREEDS:
+        settle(page)
         page.get_by_label("Add a breed").fill(breed)
         page.get_by_role("button", name="Add breed").click()
-        wait_for_app(page)
+        page.get_by_text(f"{breed}: 0", exact=False).wait_for()
     camera_ready = "() => document.querySelector('[data-testid=stCameraInput] video')?.readyState >= 2"
     for breed in BREEDS:
         choose(page, "Add photos to", breed)
@@ -294,7 +296,7 @@ def test_build_a_data_set_with_the_webcam_fix_it_from_the_results_and_take_it_aw
     # Relabel the photo in that cell to the breed it shows; remove another from the data set.
     caption = page.get_by_text("taken for Siamese (").first
     moved = caption.inner_text().split(":")[0]  # e.g. "Bombay/snapshot 161502.jpg"
-    choose(page, "Move to", "Siamese")
+    choose(page, "Move to", "Siamese", stays=False)
     page.get_by_text("The data set changed since the training below").wait_for()
     page.locator("[class*='st-key-drop-'] button").first.click()
     settle(page)

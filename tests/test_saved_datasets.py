@@ -73,6 +73,18 @@ def test_bad_photos_are_refused_with_the_files_name(store, data, message):
     assert saved.photos() == []
 
 
+def test_a_data_set_holds_no_more_photos_than_a_zip_may(store, monkeypatch):
+    from catbreed.data import saved_datasets
+
+    monkeypatch.setattr(saved_datasets, "MAX_PHOTOS", 2)
+    saved = store.create("small")
+    saved.add_breed("Red")
+    for i in range(2):
+        saved.add_photo("Red", snapshot("red_circles", i), f"{i}.jpg")
+    with pytest.raises(CatbreedError, match="holds 2 photos, the most kept; remove some first"):
+        saved.add_photo("Red", snapshot("red_circles", 9), "9.jpg")
+
+
 def test_photos_go_only_into_breeds_that_exist(store):
     saved = store.create("strict")
     with pytest.raises(CatbreedError, match="no breed 'Red' in this data set; add it first"):

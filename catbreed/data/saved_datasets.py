@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from catbreed.data.archive import MAX_MEMBERS
 from catbreed.data.dataset import (
     Dataset,
     Duplicate,
@@ -39,6 +40,7 @@ from catbreed.paths import FORBIDDEN_IN_NAMES, MAX_NAME_LENGTH, atomic_write_byt
 
 INFO_FILE, PHOTOS_FOLDER = "dataset.json", "photos"
 MAX_PHOTO_BYTES = 30 * 1024**2  # a phone's largest JPEG is about 15 MB
+MAX_PHOTOS = MAX_MEMBERS  # the most a zip may hold, so a data set built here is no larger
 _EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
 
 
@@ -148,6 +150,8 @@ class SavedDataset:
         extension = _EXTENSIONS.get(image.format or "", ".jpg")
         with self._lock:
             folder = self._breed_folder(breed)
+            if len(self.photos()) >= MAX_PHOTOS:
+                raise CatbreedError(f"This data set holds {MAX_PHOTOS:,} photos, the most kept; remove some first.")
             path = _free_path(folder, file_name, extension, hashlib.sha256(data).hexdigest())
             atomic_write_bytes(path, data)
             self._changed()
