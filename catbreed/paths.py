@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 
 from catbreed.errors import CatbreedError
@@ -68,3 +70,13 @@ def check_name(name: str, kind: str, example: str) -> str:
             f"{kind.capitalize()} names cannot contain {shown}; use letters, digits, spaces, '-' or '_'."
         )
     return name
+
+
+def zip_folder(folder: Path) -> bytes:
+    """The folder as .zip bytes, its files under the folder's own name, for a download."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                zf.write(file, f"{folder.name}/{file.relative_to(folder).as_posix()}")
+    return buffer.getvalue()

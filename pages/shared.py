@@ -68,8 +68,7 @@ def active_predictor() -> Predictor:
 @st.cache_data(max_entries=16, show_spinner="Finding where it looked…")
 def _where_it_looked(photo: bytes, label: str, model: str | None, created: str) -> np.ndarray:
     bundle = _predictor(model, created).bundle
-    heatmap = gradcam.gradcam(bundle, backbone(bundle.backbone), photo, class_index=bundle.classes.index(label))
-    return gradcam.overlay(photo, heatmap, size=320)
+    return gradcam.where_it_looked(bundle, backbone(bundle.backbone), photo, label, size=320)
 
 
 def where_it_looked(photo: bytes, label: str) -> np.ndarray:

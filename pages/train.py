@@ -208,7 +208,11 @@ def show_answers(job: TrainingJob, saved: SavedDataset | None, true: str | None,
             if photo is None:
                 st.caption(plain(f"{answer.path}: changed since this training"))
                 continue
-            shown = where_it_looked_in(job, photo, answer.predicted) if looked else thumbnail(photo, 200)
+            if looked:
+                bundle = result.bundle
+                shown = gradcam.where_it_looked(bundle, backbone(bundle.backbone), photo, answer.predicted, size=200)
+            else:
+                shown = thumbnail(photo, 200)
             st.image(shown, width="stretch")
             verdict = "right" if answer.right else f"taken for {answer.predicted}"
             st.caption(plain(f"{answer.path}: {verdict} ({answer.probability:.0%})"))
@@ -237,12 +241,6 @@ def act(change, message: str) -> None:
         return
     st.toast(plain(message))
     st.rerun()
-
-
-def where_it_looked_in(job: TrainingJob, photo: bytes, label: str):
-    bundle = job.result.bundle
-    heatmap = gradcam.gradcam(bundle, backbone(bundle.backbone), photo, class_index=bundle.classes.index(label))
-    return gradcam.overlay(photo, heatmap, size=200)
 
 
 def save_form(job: TrainingJob, saved: SavedDataset | None) -> None:

@@ -186,6 +186,15 @@ def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zi
         screenshot(page, name)
 
 
+def download(page, button, folder: Path) -> Path:
+    """Click a download button and keep the file under the name the page gave it."""
+    with page.expect_download() as started:
+        button.click()
+    path = folder / started.value.suggested_filename
+    started.value.save_as(path)
+    return path
+
+
 def train_and_save(page, server, archive: Path, name: str) -> None:
     page.goto(f"{server}/train")
     wait_for_app(page)
@@ -216,10 +225,7 @@ def test_compare_two_models_and_download_a_checked_export(page, server, cats_zip
     expander.get_by_text("answers as the app does").wait_for(timeout=300_000)
     wait_for_app(page)
     screenshot(page, "10-models-export")
-    with page.expect_download() as download:
-        expander.get_by_role("button", name="Download the package (.zip)").click()
-    package = tmp_path / "package.zip"
-    download.value.save_as(package)
+    package = download(page, expander.get_by_role("button", name="Download the package (.zip)"), tmp_path)
     with zipfile.ZipFile(package) as zf:
         report_name = next(n for n in zf.namelist() if n.endswith("export.json"))
         parity = json.loads(zf.read(report_name))["parity"]
@@ -317,10 +323,8 @@ def test_build_a_data_set_with_the_webcam_fix_it_from_the_results_and_take_it_aw
     assert page.get_by_test_id("stMetricValue").first.inner_text() == "3"  # the report: 3 breeds
     screenshot(page, "14-train-after-reload")
 
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Download the data set (.zip)").click()
-    archive = tmp_path / "webcam cats.zip"
-    download.value.save_as(archive)
+    archive = download(page, page.get_by_role("button", name="Download the data set (.zip)"), tmp_path)
+    assert archive.name == "webcam cats.zip"
     with zipfile.ZipFile(archive) as zf:
         names = zf.namelist()
     assert sorted({n.split("/")[0] for n in names}) == sorted(BREEDS) and len(names) == 3 * (PHOTOS_PER_BREED + 4) - 1

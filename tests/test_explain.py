@@ -135,6 +135,8 @@ def test_gradcam_of_a_trained_head_on_the_standin_is_a_map_of_its_grid(trained, 
     heatmap = gradcam.gradcam(trained.bundle, backbone, drawn_photo("green_bars", 3))
     assert heatmap.shape == (8, 8) and heatmap.dtype == np.float32
     assert heatmap.min() >= 0 and heatmap.max() == pytest.approx(1)
+    picture = gradcam.where_it_looked(trained.bundle, backbone, drawn_photo("green_bars", 3), "green_bars", size=64)
+    assert picture.shape == (64, 64, 3) and picture.dtype == np.uint8
 
 
 def test_gradcam_of_an_ensemble_looks_through_its_first_member(lite0_backbone, cat_photo):

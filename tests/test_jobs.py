@@ -37,7 +37,9 @@ def test_jobs_run_one_after_another_and_keep_their_own_results(manager, shapes_f
     assert manager.get(first.id) is first and manager.get("nope") is None
 
 
-def test_a_job_can_be_cancelled_while_running_or_before_it_starts(shapes_folder, tmp_path, extractor):
+@pytest.fixture
+def held(tmp_path, extractor):
+    """A manager whose first job holds at its start until `release` is set; `started` says it got there."""
     started, release = threading.Event(), threading.Event()
 
     def slow_extractor(name):
@@ -45,7 +47,12 @@ def test_a_job_can_be_cancelled_while_running_or_before_it_starts(shapes_folder,
         release.wait(30)
         return extractor
 
-    manager = JobManager(extractor_for=slow_extractor, home=tmp_path)
+    yield JobManager(extractor_for=slow_extractor, home=tmp_path), started, release
+    release.set()
+
+
+def test_a_job_can_be_cancelled_while_running_or_before_it_starts(shapes_folder, held):
+    manager, started, release = held
     dataset = check_folder(shapes_folder)
     running = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
     waiting = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
@@ -97,15 +104,8 @@ def test_time_left_starts_from_the_expected_time_then_follows_the_stages_pace(sh
     assert job.seconds_left() == 0
 
 
-def test_the_wait_for_a_queued_job_is_what_the_jobs_before_it_have_left(shapes_folder, tmp_path, extractor):
-    started, release = threading.Event(), threading.Event()
-
-    def slow_extractor(name):
-        started.set()
-        release.wait(30)
-        return extractor
-
-    manager = JobManager(extractor_for=slow_extractor, home=tmp_path)
+def test_the_wait_for_a_queued_job_is_what_the_jobs_before_it_have_left(shapes_folder, held):
+    manager, started, release = held
     dataset = check_folder(shapes_folder)
     running = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
     queued = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))

@@ -64,3 +64,11 @@ def overlay(image: ImageSource, heatmap: np.ndarray, size: int = 320, alpha: flo
     )
     colour = colourise(smooth.astype(np.float32) / 255).astype(np.float32)
     return (photo * (1 - alpha) + colour * alpha).astype(np.uint8)
+
+
+def where_it_looked(
+    bundle: ModelBundle, backbone: keras.Model, image: ImageSource, label: str, size: int = 320
+) -> np.ndarray:
+    """uint8 (size, size, 3): the photo with the Grad-CAM map of the bundle's answer `label` over it."""
+    heatmap = gradcam(bundle, backbone, image, class_index=bundle.classes.index(label))
+    return overlay(image, heatmap, size=size)

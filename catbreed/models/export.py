@@ -12,11 +12,9 @@ difference of any probability. An export that disagrees on more than 1% of the p
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,7 +25,7 @@ from catbreed.errors import CatbreedError
 from catbreed.models.bundle import EXPORT_FORMATS, LABELS_FILE, ModelBundle, library_versions
 from catbreed.models.card import model_card
 from catbreed.models.predict import Predictor
-from catbreed.paths import replace_folder
+from catbreed.paths import replace_folder, zip_folder
 
 AGREEMENT_NEEDED = 0.99
 REPORT_FILE, EXAMPLE_FILE, CARD_FILE = "export.json", "classify.py", "MODEL_CARD.md"
@@ -171,13 +169,7 @@ def read_report(package: Path) -> ParityReport:
 
 def zip_package(package: Path) -> bytes:
     """The package folder as a .zip, for downloading."""
-    package = Path(package)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for file in sorted(package.rglob("*")):
-            if file.is_file():
-                zf.write(file, f"{package.name}/{file.relative_to(package).as_posix()}")
-    return buffer.getvalue()
+    return zip_folder(Path(package))
 
 
 def export_zip(

@@ -6,9 +6,7 @@ small file written atomically, so every face (app, CLI, another tab) agrees on i
 
 from __future__ import annotations
 
-import io
 import shutil
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from catbreed import paths
 from catbreed.errors import CatbreedError
 from catbreed.models.bundle import METADATA_FILE, ModelBundle, read_metadata
 from catbreed.models.metadata import Estimate, ModelMetadata
-from catbreed.paths import atomic_write_bytes, models_dir
+from catbreed.paths import atomic_write_bytes, models_dir, zip_folder
 
 ACTIVE_FILE = ".active"
 
@@ -113,10 +111,4 @@ class ModelStore:
 
     def zip_bytes(self, name: str) -> bytes:
         """The model folder as a .zip, for downloading."""
-        path = self.path(name)
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-            for file in sorted(path.rglob("*")):
-                if file.is_file():
-                    zf.write(file, f"{path.name}/{file.relative_to(path).as_posix()}")
-        return buffer.getvalue()
+        return zip_folder(self.path(name))
