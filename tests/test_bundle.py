@@ -100,12 +100,3 @@ def test_saved_model_export(trained, tmp_path, backbone, extractor):
 def test_unknown_export_formats_are_refused(trained, tmp_path):
     with pytest.raises(CatbreedError, match="expected one of: tflite, saved_model"):
         trained.bundle.export("onnx", tmp_path / "x")
-
-
-def test_export_bytes_are_a_tflite_file_and_only_tflite_is_a_single_file(trained, backbone):
-    from catbreed.models.bundle import export_bytes
-
-    data = export_bytes(trained.bundle, backbone=backbone)
-    assert data[4:8] == b"TFL3"  # the flatbuffer's file identifier
-    with pytest.raises(CatbreedError, match="Only the tflite format is a single file"):
-        export_bytes(trained.bundle, "saved_model", backbone=backbone)

@@ -178,11 +178,6 @@ class SavedDataset:
             self._changed()
         return SavedPhoto(f"{folder.name}/{target.name}", folder.name, target)
 
-    def remove_breed(self, breed: str) -> None:
-        with self._lock:
-            shutil.rmtree(self._breed_folder(breed))
-            self._changed()
-
     def zip_bytes(self) -> bytes:
         """The data set as a .zip in the layout the Train page and `catbreed train` read."""
         buffer = io.BytesIO()
@@ -244,9 +239,3 @@ class DatasetStore:
     def list(self) -> list[SavedDataset]:
         found = [SavedDataset(f) for f in self.root.iterdir() if (f / INFO_FILE).is_file()]
         return sorted(found, key=lambda d: d.info["created"], reverse=True)
-
-    def delete(self, dataset_id: str) -> None:
-        saved = self.get(dataset_id)
-        if saved is None:
-            raise CatbreedError(f"No data set with id '{dataset_id}'.")
-        shutil.rmtree(saved.folder)

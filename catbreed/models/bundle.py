@@ -169,14 +169,6 @@ class ModelBundle:
         return out
 
 
-def export_bytes(bundle: ModelBundle, format: str = "tflite", quantize: bool = False, backbone=None) -> bytes:
-    """The bundle exported as one file's bytes (a TFLite model), for a download button."""
-    if format != "tflite":
-        raise CatbreedError("Only the tflite format is a single file; write a SavedModel with export().")
-    with tempfile.TemporaryDirectory(prefix="catbreed-export-") as folder:
-        return bundle.export(format, Path(folder) / "model.tflite", quantize, backbone).read_bytes()
-
-
 def read_metadata(path: Path) -> ModelMetadata:
     """The metadata of the bundle in folder `path`; CatbreedError names the folder when it is of
     another format; ValueError, KeyError, OSError or TypeError when the file is damaged."""

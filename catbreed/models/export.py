@@ -163,10 +163,6 @@ def export_package(
     return report
 
 
-def read_report(package: Path) -> ParityReport:
-    return ParityReport(**json.loads((Path(package) / REPORT_FILE).read_text(encoding="utf-8"))["parity"])
-
-
 def zip_package(package: Path) -> bytes:
     """The package folder as a .zip, for downloading."""
     return zip_folder(Path(package))
