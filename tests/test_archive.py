@@ -69,20 +69,105 @@ def test_zip_bomb_is_refused_before_extracting(tmp_path):
 
 def test_absurd_totals_and_member_counts_are_refused(tmp_path, monkeypatch):
     zpath = make_zip(tmp_path / "many.zip", {f"Siamese/{i}.jpg": PHOTO for i in range(5)})
-    monkeypatch.setattr(archive, "MAX_MEMBERS", 4)
-    with pytest.raises(CatbreedError, match="5 entries; the limit is 4"):
+    monkeypatch.setenv("CATBREED_ARCHIVE_ENTRIES", "4")
+    with pytest.raises(CatbreedError, match="'many.zip' holds 5 entries; the limit is 4"):
         extract_zip(zpath, tmp_path / "a")
-    monkeypatch.setattr(archive, "MAX_MEMBERS", 100)
-    monkeypatch.setattr(archive, "MAX_TOTAL_BYTES", 2 * len(PHOTO))
-    with pytest.raises(CatbreedError, match="would unpack to"):
+    monkeypatch.setenv("CATBREED_ARCHIVE_ENTRIES", "100")
+    monkeypatch.setenv("CATBREED_UNPACKED_GB", str(2 * len(PHOTO) / 1024**3))
+    with pytest.raises(CatbreedError, match="'many.zip' would unpack to"):
         extract_zip(zpath, tmp_path / "b")
+
+
+def test_the_entry_count_is_read_before_the_directory_is_listed(tmp_path, monkeypatch):
+    zpath = make_zip(tmp_path / "many.zip", {f"Siamese/{i}.jpg": b"x" for i in range(300)})
+    assert archive.entry_count(zpath) == 300
+    monkeypatch.setenv("CATBREED_ARCHIVE_ENTRIES", "299")
+
+    def listing(*args, **kwargs):
+        raise AssertionError("the directory was listed")
+
+    monkeypatch.setattr(zipfile, "ZipFile", listing)
+    with pytest.raises(CatbreedError, match="holds 300 entries; the limit is 299. Split it into smaller zips"):
+        extract_zip(zpath, tmp_path / "out")
+
+
+def test_the_entry_count_of_a_zip64_archive_comes_from_its_own_end_record(tmp_path, monkeypatch):
+    zpath = tmp_path / "z64.zip"
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 2)  # write the zip64 records large archives carry
+    make_zip(zpath, {f"Siamese/{i}.jpg": PHOTO for i in range(3)})
+    raw = bytearray(zpath.read_bytes())
+    assert raw.rfind(b"PK\x06\x06") > 0
+    end = raw.rfind(b"PK\x05\x06")
+    raw[end + 8 : end + 12] = b"\xff\xff\xff\xff"  # "see the zip64 record", as archives of 65,535+ entries say
+    zpath.write_bytes(bytes(raw))
+    assert archive.entry_count(zpath) == 3
+
+
+def test_many_small_members_that_grow_a_thousandfold_in_all_are_refused(tmp_path):
+    # 200 members of 1 MiB of zeros: each is at the per-member threshold, the archive as a whole is a bomb.
+    zpath = make_zip(tmp_path / "zeros.zip", {f"Siamese/{i}.jpg": bytes(1024**2) for i in range(200)})
+    assert zpath.stat().st_size < 400_000
+    out = tmp_path / "out"
+    with pytest.raises(CatbreedError, match="'zeros.zip' looks like a zip bomb: it would grow"):
+        extract_zip(zpath, out)
+    assert not out.exists()
 
 
 def test_a_member_that_lies_about_its_size_cannot_outgrow_the_limit(tmp_path, monkeypatch):
     zpath = make_zip(tmp_path / "liar.zip", {"Siamese/1.jpg": PHOTO * 4})
-    monkeypatch.setattr(archive, "_check_directory", lambda members, name: None)  # as if the directory lied
-    monkeypatch.setattr(archive, "MAX_TOTAL_BYTES", len(PHOTO))
+    monkeypatch.setattr(archive, "_check_directory", lambda *args: None)  # as if the directory lied
+    monkeypatch.setenv("CATBREED_UNPACKED_GB", str(len(PHOTO) / 1024**3))
     with pytest.raises(CatbreedError, match="more than its directory claims"):
+        extract_zip(zpath, tmp_path / "out")
+
+
+def test_files_larger_than_a_photo_can_be_are_skipped_without_being_read(tmp_path, monkeypatch):
+    zpath = make_zip(tmp_path / "big.zip", {"Siamese/1.jpg": PHOTO, "Siamese/huge.tif": PHOTO * 3})
+    monkeypatch.setenv("CATBREED_FILE_MB", str(2 * len(PHOTO) / 1024**2))
+    out = tmp_path / "out"
+    result = extract_zip(zpath, out)
+    assert files_under(out) == {"Siamese/1.jpg"}
+    assert [name for name, _ in result.skipped] == ["Siamese/huge.tif"]
+    assert result.skipped[0][1].startswith("larger than ")
+
+
+def test_a_member_that_lies_about_its_own_size_is_cut_off_at_the_photo_limit(tmp_path, monkeypatch):
+    zpath = make_zip(tmp_path / "liar.zip", {"Siamese/1.jpg": PHOTO, "Siamese/2.jpg": PHOTO * 3})
+    raw = bytearray(zpath.read_bytes())
+    directory = raw.find(b"PK\x01\x02", raw.find(b"PK\x01\x02") + 1)  # the second member's entry
+    raw[directory + 24 : directory + 28] = len(PHOTO).to_bytes(4, "little")  # claims one photo's size
+    zpath.write_bytes(bytes(raw))
+    monkeypatch.setenv("CATBREED_FILE_MB", str(2 * len(PHOTO) / 1024**2))
+    out = tmp_path / "out"
+    result = extract_zip(zpath, out)
+    assert files_under(out) == {"Siamese/1.jpg"}
+    assert result.skipped[0][0] == "Siamese/2.jpg"
+
+
+@pytest.mark.parametrize(
+    ("members", "skipped", "reason"),
+    [
+        ({"Siamese": PHOTO, "Siamese/1.jpg": PHOTO}, "Siamese/1.jpg", "clashes with a file or folder"),
+        (
+            {"Siamese/" + "x" * 300 + ".jpg": PHOTO, "Siamese/1.jpg": PHOTO},
+            "Siamese/" + "x" * 300 + ".jpg",
+            "name too long",
+        ),
+    ],
+    ids=["file-where-a-folder-must-go", "name-too-long"],
+)
+def test_members_that_cannot_be_written_here_are_skipped_with_the_reason(tmp_path, members, skipped, reason):
+    zpath = make_zip(tmp_path / "odd.zip", members)
+    result = extract_zip(zpath, tmp_path / "out")
+    assert [name for name, _ in result.skipped] == [skipped]
+    assert reason in result.skipped[0][1]
+
+
+def test_names_flagged_utf8_that_are_not_get_a_message(tmp_path):
+    zpath = make_zip(tmp_path / "bad names.zip", {"Siamese/caf\u00e9.jpg": PHOTO})
+    raw = zpath.read_bytes().replace("caf\u00e9".encode(), b"caf\xff\xfe")  # the flag says UTF-8; \xff is not
+    zpath.write_bytes(raw)
+    with pytest.raises(CatbreedError, match="'bad names.zip' has file names marked as UTF-8 that are not"):
         extract_zip(zpath, tmp_path / "out")
 
 

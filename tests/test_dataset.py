@@ -170,3 +170,35 @@ def test_messages_about_an_upload_name_the_users_own_file(name, shown):
     stream.name = name.replace("\\n", "\n")
     with pytest.raises(CatbreedError, match=f"^'{re.escape(shown)}' is not a readable zip"):
         open_uploaded_archive(stream)
+
+
+def test_breed_folders_with_control_characters_are_renamed_and_the_report_says_so(tmp_path):
+    root = make_dataset_folder(tmp_path / "data", per_class=3, kinds=("red_circles", "blue_squares"))
+    (root / "red_circles").rename(root / "red\ncircles")
+    dataset = check_folder(root)
+    assert dataset.classes == ["blue_squares", "red circles"]
+    assert dataset.counts["red circles"] == 3
+    assert "'red\\ncircles' is named 'red circles': control characters became spaces." in dataset.warnings
+
+
+def test_files_larger_than_a_photo_may_be_are_skipped_before_they_are_read(tmp_path, monkeypatch):
+    root = make_dataset_folder(tmp_path / "data", per_class=3, kinds=("red_circles", "blue_squares"))
+    big = root / "red_circles" / "big.jpg"
+    big.write_bytes(jpeg_bytes(drawn_photo("red_circles", 7, size=(900, 700)), quality=95))
+    monkeypatch.setenv("CATBREED_FILE_MB", str((big.stat().st_size - 1) / 1024**2))
+    read = []
+    monkeypatch.setattr(type(big), "read_bytes", lambda self: read.append(self.name) or open(self, "rb").read())
+    dataset = check_folder(root)
+    assert [s.name for s in dataset.skipped] == ["red_circles/big.jpg"]
+    assert dataset.skipped[0].reason.startswith("larger than ")
+    assert "big.jpg" not in read and len(read) == 6
+
+
+def test_an_upload_with_too_many_pixels_in_all_is_refused_by_its_own_name(tmp_path, monkeypatch):
+    root = make_dataset_folder(tmp_path / "data", per_class=3, kinds=("red_circles", "blue_squares"))
+    archive = zip_folder(root, tmp_path / "holiday cats.zip")
+    monkeypatch.setenv("CATBREED_UPLOAD_MEGAPIXELS", str(5 * 160 * 120 / 1e6))  # five of the six photos
+    with pytest.raises(CatbreedError, match="'holiday cats.zip' holds more than 0.096 megapixels of photos in all"):
+        open_dataset(archive, tmp_path / "out")
+    monkeypatch.setenv("CATBREED_UPLOAD_MEGAPIXELS", str(6 * 160 * 120 / 1e6))
+    assert len(open_dataset(archive, tmp_path / "out2").photos) == 6

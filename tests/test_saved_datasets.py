@@ -74,9 +74,7 @@ def test_bad_photos_are_refused_with_the_files_name(store, data, message):
 
 
 def test_a_data_set_holds_no_more_photos_than_a_zip_may(store, monkeypatch):
-    from catbreed.data import saved_datasets
-
-    monkeypatch.setattr(saved_datasets, "MAX_PHOTOS", 2)
+    monkeypatch.setenv("CATBREED_ARCHIVE_ENTRIES", "2")
     saved = store.create("small")
     saved.add_breed("Red")
     for i in range(2):

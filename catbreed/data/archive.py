@@ -1,26 +1,38 @@
 """Unpacking an untrusted zip of breed folders without letting it write anywhere else.
 
-The archive is judged from its central directory before anything is extracted: member count,
-total size and compression ratio must be sane, no member may be encrypted, and no name may
+The archive is judged before anything is extracted: its entry count from the end record (before
+the directory is listed, which costs memory per entry), then from the directory its total size
+and compression ratio, as a whole and per member; no member may be encrypted, and no name may
 point outside the destination. Extraction then counts the bytes it really writes, since the
-sizes in the directory are the archive's own claim.
+sizes in the directory are the archive's own claim. A member that cannot be written (its folder
+is a file, its name is too long for the file system, it is larger than a photo can be) is
+skipped with the reason; the limits are `catbreed.limits`.
 """
 
 from __future__ import annotations
 
+import errno
 import stat
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from catbreed.errors import CatbreedError
+from catbreed.limits import Limits, limits
 
-MAX_MEMBERS = 50_000
-MAX_TOTAL_BYTES = 8 * 1024**3
-MAX_RATIO = 200  # photos barely compress; a member that shrank 200-fold is a bomb
-RATIO_CHECK_MIN_BYTES = 1024**2  # tiny members compress oddly without harm
+MAX_MEMBER_RATIO = 200  # photos barely compress; one member that shrank 200-fold is a bomb
+MEMBER_RATIO_FROM_BYTES = 1024**2  # tiny members compress oddly without harm
 _CHUNK = 1 << 20
+_END_RECORD = struct.Struct("<4s4H2LH")  # signature, disks, entries here, entries, size, offset, comment
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_END_RECORD = struct.Struct("<4sQ2H2L4Q")
+_MAX_COMMENT = 0xFFFF
+
+
+class _TooLarge(Exception):
+    """A member wrote more than one photo may be, whatever the directory claimed."""
 
 
 @dataclass
@@ -54,46 +66,100 @@ def _safe_parts(name: str) -> tuple[str, ...]:
     return tuple(part for part in path.parts if part not in ("", "."))
 
 
-def _open_zip(archive: Path) -> zipfile.ZipFile:
+def _not_a_zip(archive: Path) -> CatbreedError:
+    return CatbreedError(
+        f"'{archive.name}' is not a readable zip archive (it may be truncated or another format); "
+        "expected a .zip of breed folders."
+    )
+
+
+def entry_count(archive: Path) -> int:
+    """The number of entries the zip's end record declares, read without listing the directory."""
+    with open(archive, "rb") as f:
+        size = f.seek(0, 2)
+        tail_start = max(0, size - _END_RECORD.size - _MAX_COMMENT)
+        f.seek(tail_start)
+        tail = f.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < _END_RECORD.size:
+            raise _not_a_zip(archive)
+        count = _END_RECORD.unpack_from(tail, at)[4]
+        locator_at = tail_start + at - _ZIP64_LOCATOR.size
+        if count != 0xFFFF or locator_at < 0:
+            return count
+        f.seek(locator_at)
+        signature, _, record_at, _ = _ZIP64_LOCATOR.unpack(f.read(_ZIP64_LOCATOR.size))
+        if signature != b"PK\x06\x07":
+            return count
+        f.seek(record_at)
+        record = f.read(_ZIP64_END_RECORD.size)
+        if len(record) < _ZIP64_END_RECORD.size or record[:4] != b"PK\x06\x06":
+            raise _not_a_zip(archive)
+        return _ZIP64_END_RECORD.unpack(record)[7]
+
+
+def _open_zip(archive: Path, limit: Limits) -> zipfile.ZipFile:
     if not archive.is_file():
         raise CatbreedError(f"No file at '{archive}'; give the path of a .zip of breed folders.")
     if archive.stat().st_size == 0:
         raise CatbreedError(f"'{archive.name}' is empty; expected a .zip of breed folders.")
+    count = entry_count(archive)
+    if count > limit.archive_entries:
+        raise CatbreedError(
+            f"'{archive.name}' holds {count:,} entries; the limit is {limit.archive_entries:,}. "
+            "Split it into smaller zips."
+        )
     try:
         return zipfile.ZipFile(archive)
     except zipfile.BadZipFile:
+        raise _not_a_zip(archive) from None
+    except UnicodeDecodeError:
         raise CatbreedError(
-            f"'{archive.name}' is not a readable zip archive (it may be truncated or another format); "
-            "expected a .zip of breed folders."
+            f"'{archive.name}' has file names marked as UTF-8 that are not; make the zip again with another tool."
         ) from None
 
 
-def _check_directory(members: list[zipfile.ZipInfo], archive_name: str) -> None:
+def _check_directory(members: list[zipfile.ZipInfo], archive: Path, limit: Limits) -> None:
     if not members:
-        raise CatbreedError(f"'{archive_name}' holds no files; expected one folder of photos per breed.")
-    if len(members) > MAX_MEMBERS:
-        raise CatbreedError(f"'{archive_name}' holds {len(members):,} entries; the limit is {MAX_MEMBERS:,}.")
+        raise CatbreedError(f"'{archive.name}' holds no files; expected one folder of photos per breed.")
+    if len(members) > limit.archive_entries:  # the end record may understate: trust neither alone
+        raise CatbreedError(f"'{archive.name}' holds {len(members):,} entries; the limit is {limit.archive_entries:,}.")
     total = sum(info.file_size for info in members)
-    if total > MAX_TOTAL_BYTES:
+    if total > limit.unpacked_bytes:
         raise CatbreedError(
-            f"'{archive_name}' would unpack to {total / 1024**3:.1f} GB; the limit is "
-            f"{MAX_TOTAL_BYTES / 1024**3:.0f} GB."
+            f"'{archive.name}' would unpack to {total / 1024**3:.1f} GB; the limit is {limit.unpacked_gb:g} GB."
+        )
+    ratio = total / max(archive.stat().st_size, 1)
+    if total > limit.ratio_from_mb * 1024**2 and ratio > limit.archive_ratio:
+        raise CatbreedError(
+            f"'{archive.name}' looks like a zip bomb: it would grow {ratio:,.0f}-fold when unpacked; "
+            "a zip of photos barely grows."
         )
     for info in members:
         if info.flag_bits & 0x1:
-            raise CatbreedError(f"'{archive_name}' is encrypted ('{info.filename}'); zip it again without a password.")
-        if info.file_size > RATIO_CHECK_MIN_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise CatbreedError(f"'{archive.name}' is encrypted ('{info.filename}'); zip it again without a password.")
+        if info.file_size > MEMBER_RATIO_FROM_BYTES and info.file_size > MAX_MEMBER_RATIO * max(info.compress_size, 1):
             raise CatbreedError(
-                f"'{archive_name}' looks like a zip bomb: '{info.filename}' claims to grow "
+                f"'{archive.name}' looks like a zip bomb: '{info.filename}' claims to grow "
                 f"{info.file_size // max(info.compress_size, 1):,}-fold; photos do not compress like that."
             )
 
 
+def _unwritable(error: OSError, archive: Path) -> str:
+    """Why a member could not be written, as a skip reason; errors of the disk itself end the unpacking."""
+    if error.errno == errno.ENAMETOOLONG:
+        return "name too long for this computer's file system"
+    if isinstance(error, (NotADirectoryError, FileExistsError, IsADirectoryError)):
+        return "clashes with a file or folder of the same name in the archive"
+    raise CatbreedError(f"Could not unpack '{archive.name}': {error.strerror or error}.") from None
+
+
 def extract_zip(archive: Path, destination: Path) -> Extraction:
     """Extract `archive` into the empty folder `destination`; refuse hostile archives with CatbreedError."""
-    with _open_zip(archive) as zf:
+    limit = limits()
+    with _open_zip(archive, limit) as zf:
         members = zf.infolist()
-        _check_directory(members, archive.name)
+        _check_directory(members, archive, limit)
         extraction = Extraction(root=destination)
         written = 0
         for info in members:
@@ -104,16 +170,27 @@ def extract_zip(archive: Path, destination: Path) -> Extraction:
             if _is_symlink(info):
                 extraction.skipped.append((name, "symbolic link (not followed)"))
                 continue
+            if info.file_size > limit.file_bytes:
+                extraction.skipped.append((name, f"larger than {limit.file_mb:g} MB"))
+                continue
             target = destination.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
             try:
+                target.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as source, open(target, "wb") as sink:
+                    member_written = 0
                     while chunk := source.read(_CHUNK):
-                        written += len(chunk)
-                        if written > MAX_TOTAL_BYTES:
+                        written, member_written = written + len(chunk), member_written + len(chunk)
+                        if written > limit.unpacked_bytes:
                             raise CatbreedError(f"'{archive.name}' unpacks to more than its directory claims; refused.")
+                        if member_written > limit.file_bytes:
+                            raise _TooLarge
                         sink.write(chunk)
+            except _TooLarge:
+                target.unlink(missing_ok=True)
+                extraction.skipped.append((name, f"larger than {limit.file_mb:g} MB"))
             except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError):
                 target.unlink(missing_ok=True)
                 extraction.skipped.append((name, "damaged in the archive"))
+            except OSError as error:
+                extraction.skipped.append((name, _unwritable(error, archive)))
     return extraction

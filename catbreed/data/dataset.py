@@ -8,6 +8,7 @@ once, and the report warns about classes that are too small or too unbalanced to
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import tempfile
@@ -18,9 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from PIL import Image
+
 from catbreed.data.archive import extract_zip
 from catbreed.data.images import ImageProblem, open_rgb, perceptual_hash
 from catbreed.errors import CatbreedError
+from catbreed.limits import limits
 from catbreed.progress import CHECKING, CancelFlag, ProgressCallback, Reporter
 
 IGNORED_NAMES = {"__MACOSX", "Thumbs.db", "desktop.ini"}
@@ -109,16 +113,33 @@ def _unwrap(root: Path) -> Path:
     return root
 
 
-def _check_file(path: Path) -> tuple[str | None, int | None, str | None]:
-    """(sha256, perceptual hash, None) for a usable photo, (None, None, reason) for one to skip."""
+@dataclass(frozen=True)
+class _Checked:
+    sha256: str | None = None
+    fingerprint: int | None = None
+    pixels: int = 0  # of the photo as stored, before any reduced decoding
+    reason: str | None = None  # why it is skipped; None for a usable photo
+
+
+def _check_file(path: Path, max_bytes: int) -> _Checked:
     if path.is_symlink():
-        return None, None, "symbolic link (not followed)"
+        return _Checked(reason="symbolic link (not followed)")
+    if path.stat().st_size > max_bytes:  # before reading: one huge file must not fill the memory
+        return _Checked(reason=f"larger than {max_bytes / 1024**2:g} MB")
     try:
         data = path.read_bytes()
-        fingerprint = perceptual_hash(open_rgb(data, draft_size=_CHECK_DRAFT_SIZE))
+        image = open_rgb(data, draft_size=_CHECK_DRAFT_SIZE)
     except ImageProblem as problem:
-        return None, None, problem.reason
-    return hashlib.sha256(data).hexdigest(), fingerprint, None
+        return _Checked(reason=problem.reason)
+    with Image.open(io.BytesIO(data)) as stored:  # the header only: the decoded image may be reduced
+        width, height = stored.size
+    return _Checked(hashlib.sha256(data).hexdigest(), perceptual_hash(image), width * height)
+
+
+def breed_label(folder_name: str) -> str:
+    """A breed folder's name as a label: control characters (a newline would split labels.txt) become
+    spaces, and runs of spaces one."""
+    return " ".join("".join(c if c.isprintable() else " " for c in folder_name).split())
 
 
 def check_folder(
@@ -126,23 +147,33 @@ def check_folder(
     on_event: ProgressCallback | None = None,
     cancel: CancelFlag | None = None,
     skipped: list[Skipped] | None = None,
+    source_name: str | None = None,
 ) -> Dataset:
-    """Check every file under `folder` (one sub-folder per class) and return the dataset."""
+    """Check every file under `folder` (one sub-folder per class) and return the dataset.
+    `source_name` is what the user gave (their zip's name) for messages; the folder's own by default."""
     if not folder.is_dir():
         raise CatbreedError(f"No folder at '{folder}'; give a folder or .zip with one sub-folder per breed.")
     root = _unwrap(folder)
+    limit = limits()
     skipped = list(skipped or [])
     candidates: list[tuple[Path, str, str]] = []
     class_names: list[str] = []
-    notes = []
+    notes, renamed = [], []
     for entry in sorted(root.iterdir()):
         if _is_ignored(entry.name):
             continue
         if _is_note(entry):
             notes.append(entry.read_bytes()[:MAX_NOTES_CHARACTERS].decode("utf-8", errors="replace"))
         elif entry.is_dir() and not entry.is_symlink():
-            class_names.append(entry.name)
-            candidates += [(p, p.relative_to(root).as_posix(), entry.name) for p in _walk_files(entry)]
+            label = breed_label(entry.name)
+            if not label:
+                skipped.append(Skipped(entry.name, "a folder without a usable name"))
+                continue
+            if label != entry.name:
+                renamed.append(f"{entry.name!r} is named '{label}': control characters became spaces.")
+            if label not in class_names:
+                class_names.append(label)
+            candidates += [(p, p.relative_to(root).as_posix(), label) for p in _walk_files(entry)]
         else:
             skipped.append(Skipped(entry.name, NOT_IN_A_CLASS_FOLDER))
     if not class_names:
@@ -155,21 +186,28 @@ def check_folder(
     photos: list[Photo] = []
     duplicates: list[Duplicate] = []
     seen: dict[str, str] = {}
+    pixels = 0
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        for done, ((path, name, label), (digest, fingerprint, reason)) in enumerate(
-            zip(candidates, pool.map(_check_file, (c[0] for c in candidates))), start=1
-        ):
-            if reason:
-                skipped.append(Skipped(name, reason))
-            elif digest in seen:
-                duplicates.append(Duplicate(name, kept=seen[digest]))
+        checks = pool.map(_check_file, (c[0] for c in candidates), [limit.file_bytes] * len(candidates))
+        for done, ((path, name, label), checked) in enumerate(zip(candidates, checks), start=1):
+            pixels += checked.pixels
+            if pixels > limit.upload_megapixels * 1e6:
+                raise CatbreedError(
+                    f"'{source_name or folder.name}' holds more than {limit.upload_megapixels:,g} megapixels "
+                    "of photos in all, the most one data set may; split it or use smaller photos."
+                )
+            if checked.reason:
+                skipped.append(Skipped(name, checked.reason))
+            elif checked.sha256 in seen:
+                duplicates.append(Duplicate(name, kept=seen[checked.sha256]))
             else:
-                seen[digest] = name
-                photos.append(Photo(path, name, label, digest, fingerprint))
+                seen[checked.sha256] = name
+                photos.append(Photo(path, name, label, checked.sha256, checked.fingerprint))
             if done % 16 == 0 or done == len(candidates):
                 reporter.step(done)
 
     dataset = _finish(root, class_names, photos, skipped, duplicates)
+    dataset.warnings = renamed + dataset.warnings
     dataset.notes = "\n\n".join(notes)[:MAX_NOTES_CHARACTERS]
     return dataset
 
@@ -258,4 +296,4 @@ def open_dataset(
     workdir = Path(workdir or tempfile.mkdtemp(prefix="catbreed-data-"))
     extraction = extract_zip(source, workdir)
     skipped = [Skipped(name, reason) for name, reason in extraction.skipped]
-    return check_folder(workdir, on_event, cancel, skipped)
+    return check_folder(workdir, on_event, cancel, skipped, source_name=source.name)

@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from catbreed.data.archive import MAX_MEMBERS
 from catbreed.data.dataset import (
     Dataset,
     Duplicate,
@@ -36,11 +35,10 @@ from catbreed.data.dataset import (
 )
 from catbreed.data.images import ImageProblem, open_rgb
 from catbreed.errors import CatbreedError
+from catbreed.limits import limits
 from catbreed.paths import FORBIDDEN_IN_NAMES, MAX_NAME_LENGTH, atomic_write_bytes, catbreed_home, check_name
 
 INFO_FILE, PHOTOS_FOLDER = "dataset.json", "photos"
-MAX_PHOTO_BYTES = 30 * 1024**2  # a phone's largest JPEG is about 15 MB
-MAX_PHOTOS = MAX_MEMBERS  # the most a zip may hold, so a data set built here is no larger
 _EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
 
 
@@ -139,9 +137,10 @@ class SavedDataset:
 
     def add_photo(self, breed: str, data: bytes, file_name: str = "photo") -> SavedPhoto:
         """Check `data` as the zip's photos are checked, then keep it under `breed`."""
-        if len(data) > MAX_PHOTO_BYTES:
+        limit = limits()
+        if len(data) > limit.file_bytes:
             raise CatbreedError(
-                f"'{file_name}' is {len(data) / 1024**2:.0f} MB; photos of up to {MAX_PHOTO_BYTES // 1024**2} MB are kept."
+                f"'{file_name}' is {len(data) / 1024**2:.0f} MB; photos of up to {limit.file_mb:g} MB are kept."
             )
         try:
             image = open_rgb(data)
@@ -150,8 +149,10 @@ class SavedDataset:
         extension = _EXTENSIONS.get(image.format or "", ".jpg")
         with self._lock:
             folder = self._breed_folder(breed)
-            if len(self.photos()) >= MAX_PHOTOS:
-                raise CatbreedError(f"This data set holds {MAX_PHOTOS:,} photos, the most kept; remove some first.")
+            if len(self.photos()) >= limit.archive_entries:  # no larger than a zip may be
+                raise CatbreedError(
+                    f"This data set holds {limit.archive_entries:,} photos, the most kept; remove some first."
+                )
             path = _free_path(folder, file_name, extension, hashlib.sha256(data).hexdigest())
             atomic_write_bytes(path, data)
             self._changed()

@@ -1,0 +1,65 @@
+"""What one person's upload or training may cost a shared server, and how long finished work is kept.
+
+Each limit has a default that suits a laptop or a small server and can be changed by the operator
+with an environment variable named after it (`CATBREED_ARCHIVE_ENTRIES=100000`). They are read
+when used, not at import, so a changed variable takes effect on the next upload. The upload size
+Streamlit accepts is its own setting (`server.maxUploadSize` in .streamlit/config.toml, or
+STREAMLIT_SERVER_MAX_UPLOAD_SIZE); keep it equal to `upload_mb`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+from catbreed.errors import CatbreedError
+
+ENV_PREFIX = "CATBREED_"
+
+
+@dataclass(frozen=True)
+class Limits:
+    upload_mb: int = 2048  # the largest upload (a zip of photos); Streamlit refuses larger ones itself
+    archive_entries: int = 50_000  # read from the zip's end record before its directory is listed
+    unpacked_gb: float = 8.0  # all of a zip's files together, as its directory claims and as written
+    # Photos barely compress: a zip that grows more than this as a whole is mostly something else.
+    # Checked once it unpacks to more than `ratio_from_mb`, since tiny archives compress oddly without harm.
+    archive_ratio: float = 20.0
+    ratio_from_mb: float = 64.0
+    file_mb: float = 50.0  # one photo; a phone's largest JPEG is about 15 MB
+    upload_megapixels: float = 20_000.0  # all photos of one upload; 2,000 photos of 10 megapixels
+    keep_jobs_hours: float = 24.0  # a finished training (its result, until saved) stays this long
+    keep_datasets_days: float = 90.0  # a data set nobody opened for this long is deleted
+
+    @property
+    def file_bytes(self) -> int:
+        return int(self.file_mb * 1024**2)
+
+    @property
+    def unpacked_bytes(self) -> int:
+        return int(self.unpacked_gb * 1024**3)
+
+    @staticmethod
+    def env_name(field: str) -> str:
+        return ENV_PREFIX + field.upper()
+
+
+def limits() -> Limits:
+    """The limits now: the defaults, with any set by environment variables."""
+    values = {}
+    for field in dataclasses.fields(Limits):
+        raw = os.environ.get(Limits.env_name(field.name))
+        if raw is None or not raw.strip():
+            continue
+        kind = int if field.type == "int" else float
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = -1
+        if value <= 0:
+            raise CatbreedError(
+                f"{Limits.env_name(field.name)}={raw!r} is not a positive number; set it to one or unset it."
+            )
+        values[field.name] = value
+    return Limits(**values)
