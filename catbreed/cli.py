@@ -1,4 +1,4 @@
-"""The command line: `python -m catbreed train|evaluate|predict|export|info`.
+"""The command line: `python -m catbreed train|evaluate|predict|export|info|default`.
 
 Progress goes to stderr; with --json the last line of stdout is one JSON object. Exit codes: 0 on
 success, 2 on input the user can fix (one line on stderr saying what), 1 on an internal error.
@@ -11,7 +11,6 @@ import dataclasses
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -76,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a breed model on a .zip or folder of breed folders")
     train.add_argument("data", type=Path, help="a .zip or folder with one sub-folder of photos per breed")
     train.add_argument("--out", type=Path, help="model folder to write (default: CATBREED_HOME/models/<data name>)")
+    train.add_argument("--replace", action="store_true", help="replace the model folder if it exists")
     _add_settings(train)
     _add_common(train)
 
@@ -102,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="describe a saved model")
     info.add_argument("model", type=Path)
     _add_common(info)
+
+    default = commands.add_parser(
+        "default", help="show or set the server's default model, used by everyone who has not chosen one"
+    )
+    default.add_argument("name", nargs="?", help="a saved model's name; omit to show the default")
+    default.add_argument("--builtin", action="store_true", help="make the built-in ImageNet model the default")
+    _add_common(default)
     return parser
 
 
@@ -113,22 +120,43 @@ def _skipped(dataset) -> list[dict]:
     return [{"path": s.name, "reason": s.reason} for s in dataset.skipped]
 
 
+class _ModelOut:
+    """Where `train` writes its model, checked before the minutes of training: into the models
+    folder through the store (its name rules and save lock), elsewhere as a plain folder."""
+
+    def __init__(self, out: Path | None, data: Path, replace: bool):
+        from catbreed.models.store import ModelStore
+
+        self.store = ModelStore()
+        self.replace = replace
+        in_store = out is None or out.resolve().parent == self.store.root.resolve()
+        self.name = self.store.path(out.name if out else data.stem or "model").name if in_store else None
+        self.path = self.store.path(self.name) if in_store else out
+        if self.path.exists() and not replace:
+            raise CatbreedError(f"A model exists already at '{self.path}'; choose another --out or pass --replace.")
+
+    def save(self, bundle) -> Path:
+        if self.name is None:
+            return bundle.save(self.path)
+        return self.store.save(bundle, self.name, overwrite=self.replace).path
+
+
 def cmd_train(args) -> None:
     from catbreed.data.dataset import open_dataset
     from catbreed.learn.settings import TrainSettings
     from catbreed.learn.training import train
-    from catbreed.paths import models_dir
+    from catbreed.paths import temp_folder
 
     settings = TrainSettings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainSettings)})
     started = time.perf_counter()
     progress = ProgressPrinter()
-    with tempfile.TemporaryDirectory(prefix="catbreed-data-") as workdir:
-        dataset = open_dataset(args.data, Path(workdir), on_event=progress)
+    target = _ModelOut(args.out, args.data, args.replace)
+    with temp_folder("data") as workdir:
+        dataset = open_dataset(args.data, workdir, on_event=progress)
         for warning in dataset.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         result = train(dataset, settings, on_event=progress)
-        out = args.out or models_dir() / (args.data.stem or "model")
-        result.bundle.save(out)
+        out = target.save(result.bundle)
     metrics = result.bundle.metadata.metrics
     payload = {
         "model": str(out),
@@ -167,12 +195,13 @@ def cmd_evaluate(args) -> None:
     from catbreed.models.bundle import ModelBundle
     from catbreed.models.evaluation import evaluate
     from catbreed.models.predict import Predictor
+    from catbreed.paths import temp_folder
     from catbreed.progress import Reporter
 
     bundle = ModelBundle.load(args.model)
     progress = ProgressPrinter()
-    with tempfile.TemporaryDirectory(prefix="catbreed-data-") as workdir:
-        dataset = open_dataset(args.data, Path(workdir), on_event=progress)
+    with temp_folder("data") as workdir:
+        dataset = open_dataset(args.data, workdir, on_event=progress)
         unknown = [label for label in dataset.classes if label not in bundle.classes]
         if unknown:
             raise CatbreedError(
@@ -255,6 +284,20 @@ def cmd_info(args) -> None:
     _emit({"model": str(bundle.path), **meta.to_dict()}, args.json, "\n".join(lines))
 
 
+def cmd_default(args) -> None:
+    from catbreed.models.predict import BUILTIN_NAME
+    from catbreed.models.store import ModelStore
+
+    store = ModelStore()
+    if args.builtin and args.name:
+        raise CatbreedError("Give a model's name or --builtin, not both.")
+    if args.builtin or args.name:
+        store.set_default(None if args.builtin else args.name)
+    name = store.default_name()
+    changed = "is now" if args.builtin or args.name else "is"
+    _emit({"default": name}, args.json, f"The default model for everyone {changed} {name or BUILTIN_NAME}.")
+
+
 def _import_tensorflow_quietly() -> None:
     """TensorFlow's C++ start-up lines go straight to file descriptor 2, past TF_CPP_MIN_LOG_LEVEL."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -275,6 +318,7 @@ COMMANDS = {
     "predict": cmd_predict,
     "export": cmd_export,
     "info": cmd_info,
+    "default": cmd_default,
 }
 
 

@@ -1,14 +1,26 @@
-"""Training jobs that outlive the page that started them.
+"""Training jobs that run beside the server, not inside it, and outlive the page that started them.
 
-A `JobManager` owns one worker thread and a queue: jobs run one after another (two trainings at
-once would only halve each other's share of the cores), each with its own dataset, settings,
-event history, result and cancel flag. A page keeps nothing but a job id, so a reload, another
-tab or another browser session can find the job again, and no two jobs ever share a result.
+A `JobManager` keeps each job's record (dataset, settings, progress events, result, cancel flag)
+in the server and sends the training itself to a Dask worker process: a training's busy threads
+then no longer slow down everyone else's pages, and a training that dies (out of memory) takes
+only its worker with it. By default the manager starts a `LocalCluster` of one worker process;
+with CATBREED_SCHEDULER set to a Dask scheduler's address it sends trainings there instead, to
+workers on other machines that share CATBREED_HOME (photos, feature cache) with the server.
+
+Jobs run one after another (two trainings at once would only halve each other's share of the
+cores). Progress crosses the process boundary as Dask worker events on a topic of the job's own;
+cancelling sets a Dask `Event` the training checks between steps. A page keeps nothing but a job
+id, so a reload, another tab or another browser session can find the job again. Finished jobs
+are dropped after `limits.keep_jobs_hours`, and beyond `KEPT_FINISHED` of them, oldest first.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import functools
 import logging
+import os
 import queue
 import threading
 import time
@@ -19,19 +31,32 @@ from pathlib import Path
 
 from catbreed.data.dataset import Dataset
 from catbreed.errors import Cancelled, CatbreedError
-from catbreed.learn.features import FeatureExtractor
 from catbreed.learn.settings import TrainSettings
 from catbreed.learn.training import ExpectedTime, TrainResult, expected_time, train
+from catbreed.limits import limits
 from catbreed.models.metadata import DataSource
-from catbreed.progress import FEATURES, Progress
+from catbreed.nets.backbones import DEFAULT_BACKBONE
+from catbreed.paths import catbreed_home
+from catbreed.progress import FEATURES, CancelFlag, Progress, ProgressCallback
 
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 FINISHED = (DONE, FAILED, CANCELLED)
+SCHEDULER_VARIABLE = "CATBREED_SCHEDULER"
+KEPT_FINISHED = 100  # finished jobs kept at most, whatever their age: each holds a trained model
 # A stage's first batches include warming up (the interpreter's first call, threads starting): its
 # pace says little before a few steps, so until then the time left comes from the expected time.
 MEASURED_STEPS = 64
+_CANCEL_CHECK_SECONDS = 0.5  # how often a worker asks the scheduler whether its job was cancelled
+_LATE_EVENTS_SECONDS = 5.0  # events travel apart from the result: wait this long for the last ones
+WORKER_DIED = (
+    "The training process stopped unexpectedly (it may have run out of memory); the server goes on. "
+    "Try again, or with fewer photos."
+)
+
+# What a worker runs: (dataset, settings, source, home, on_event, cancel) -> TrainResult.
+Training = Callable[[Dataset, TrainSettings, DataSource | None, Path, ProgressCallback, CancelFlag], TrainResult]
 
 
 @dataclass
@@ -41,7 +66,7 @@ class TrainingJob:
     source: DataSource | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     state: str = QUEUED
-    events: list[Progress] = field(default_factory=list)  # appended by the worker, read by pages
+    events: list[Progress] = field(default_factory=list)  # appended as they arrive, read by pages
     result: TrainResult | None = None
     error: str | None = None
     cancel_flag: threading.Event = field(default_factory=threading.Event)
@@ -78,24 +103,111 @@ class TrainingJob:
         self.cancel_flag.set()
 
 
+# --- on the worker -------------------------------------------------------------------------
+
+
+@functools.cache
+def _extractor(backbone: str, home: Path):
+    from catbreed.nets.runtime import load_extractor
+
+    return load_extractor(backbone, home)
+
+
+def train_on_worker(dataset, settings, source, home, on_event, cancel) -> TrainResult:
+    """The default `Training`: the worker keeps each backbone's extractor loaded between jobs."""
+    return train(dataset, settings, on_event, cancel, home, _extractor(settings.backbone, home), source)
+
+
+def warm_up_worker(backbone: str, home: Path) -> None:
+    """Load what the first training needs (TensorFlow, the backbone), before anyone waits."""
+    _yield_the_cores()
+    _extractor(backbone, home)
+
+
+@functools.cache
+def _yield_the_cores() -> None:
+    """Once per worker process: let the server's pages win when both want the cores."""
+    if hasattr(os, "nice"):
+        os.nice(5)
+
+
+class _RemoteCancel:
+    """`is_set()` of the job's Dask Event, asked at most every `_CANCEL_CHECK_SECONDS`."""
+
+    def __init__(self, name: str):
+        from distributed import Event
+
+        self._event, self._checked, self._set = Event(name), 0.0, False
+
+    def is_set(self) -> bool:
+        now = time.monotonic()
+        if not self._set and now - self._checked >= _CANCEL_CHECK_SECONDS:
+            self._set, self._checked = self._event.is_set(), now
+        return self._set
+
+
+def _run_on_worker(training: Training, dataset, settings, source, home, topic: str, cancel_name: str):
+    """The task sent to Dask: runs `training`, publishing progress on `topic`; returns the result
+    (or the Cancelled / CatbreedError it raised, as a value) and how many events it sent."""
+    from distributed import get_worker
+
+    _yield_the_cores()
+    worker, sent = get_worker(), 0
+
+    def publish(event: Progress) -> None:
+        nonlocal sent
+        worker.log_event(topic, dataclasses.asdict(event))
+        sent += 1
+
+    try:
+        return training(dataset, settings, source, home, publish, _RemoteCancel(cancel_name)), sent
+    except (Cancelled, CatbreedError) as error:
+        return error, sent
+
+
+# --- in the server -------------------------------------------------------------------------
+
+
 class JobManager:
-    def __init__(self, extractor_for: Callable[[str], FeatureExtractor], home: Path | None = None):
-        self._extractor_for = extractor_for
+    """`scheduler`: a Dask scheduler's address (default: CATBREED_SCHEDULER, else a LocalCluster of
+    one worker process; `processes=False` makes it a thread, for tests). `warm_up`: the backbone
+    the workers load as soon as they start (None: none)."""
+
+    def __init__(
+        self,
+        home: Path | None = None,
+        scheduler: str | None = None,
+        processes: bool = True,
+        training: Training = train_on_worker,
+        warm_up: str | None = DEFAULT_BACKBONE,
+    ):
         self._home = home
+        self._scheduler = scheduler or os.environ.get(SCHEDULER_VARIABLE) or None
+        self._processes = processes
+        self._training = training
+        self._warm_up = warm_up
         self._jobs: dict[str, TrainingJob] = {}
-        self._queue: queue.Queue[TrainingJob] = queue.Queue()
-        self._worker = threading.Thread(target=self._work, name="catbreed-training", daemon=True)
-        self._worker.start()
+        self._jobs_lock = threading.Lock()
+        self._queue: queue.Queue[TrainingJob | None] = queue.Queue()
+        self._client = None
+        self._cluster = None
+        self._start_error: str | None = None
+        self._dispatcher = threading.Thread(target=self._dispatch, name="catbreed-training", daemon=True)
+        self._dispatcher.start()
 
     def submit(self, dataset: Dataset, settings: TrainSettings, source: DataSource | None = None) -> TrainingJob:
         """Queue a training; `source` names the saved data set the photos are, for the model to record."""
+        self.expire()
         job = TrainingJob(dataset, settings, source, expected=expected_time(dataset, settings, self._home))
-        self._jobs[job.id] = job
+        with self._jobs_lock:
+            self._jobs[job.id] = job
         self._queue.put(job)
         return job
 
     def get(self, job_id: str | None) -> TrainingJob | None:
-        return self._jobs.get(job_id) if job_id else None
+        self.expire()
+        with self._jobs_lock:
+            return self._jobs.get(job_id) if job_id else None
 
     def position(self, job: TrainingJob) -> int:
         """How many jobs will run before `job` (0 when it runs now or has finished)."""
@@ -106,15 +218,60 @@ class JobManager:
         left = [j.seconds_left() for j in self._ahead_of(job)]
         return None if None in left else sum(left)
 
+    def expire(self, now: float | None = None) -> list[str]:
+        """Drop finished jobs older than the limit, and the oldest beyond KEPT_FINISHED; their ids."""
+        oldest_kept = (now or time.time()) - limits().keep_jobs_hours * 3600
+        with self._jobs_lock:
+            finished = sorted((j for j in self._jobs.values() if j.finished is not None), key=lambda j: j.finished)
+            dropped = [j for j in finished if j.finished < oldest_kept]
+            dropped += [j for j in finished[: max(0, len(finished) - KEPT_FINISHED)] if j not in dropped]
+            for job in dropped:
+                del self._jobs[job.id]
+        return [job.id for job in dropped]
+
+    def close(self) -> None:
+        """Stop taking jobs and shut the workers down (the embedded cluster's)."""
+        self._queue.put(None)
+        self._dispatcher.join(timeout=60)
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
     def _ahead_of(self, job: TrainingJob) -> list[TrainingJob]:
         if job.state != QUEUED:
             return []
-        jobs = list(self._jobs.values())  # a copy: other sessions add jobs while this one reads
+        with self._jobs_lock:
+            jobs = list(self._jobs.values())
         return [j for j in jobs if j.state in (QUEUED, RUNNING) and j.submitted < job.submitted]
 
-    def _work(self) -> None:
-        while True:
-            job = self._queue.get()
+    def _start_workers(self) -> None:
+        import dask
+        from distributed import Client, LocalCluster
+
+        try:
+            if self._scheduler:
+                self._client = Client(self._scheduler, timeout=30)
+            else:
+                # One death is enough to call a training failed: retrying what ran out of memory
+                # would only run out of memory again, and keep everyone else waiting.
+                dask.config.set({"distributed.scheduler.allowed-failures": 0})
+                self._cluster = LocalCluster(
+                    n_workers=1, threads_per_worker=1, processes=self._processes, dashboard_address="127.0.0.1:0"
+                )
+                self._client = Client(self._cluster)
+            if self._warm_up:
+                self._client.submit(warm_up_worker, self._warm_up, self._home_now(), pure=False)
+        except Exception as error:  # no workers: say so on every job instead of failing the page
+            log.exception("could not start the training workers")
+            self._start_error = f"The training workers could not be started ({type(error).__name__}: {error})."
+
+    def _home_now(self) -> Path:
+        return self._home or catbreed_home()
+
+    def _dispatch(self) -> None:
+        self._start_workers()
+        while (job := self._queue.get()) is not None:
             self._run(job)
             job.finished = time.time()
 
@@ -122,17 +279,64 @@ class JobManager:
         if job.cancel_flag.is_set():
             job.state = CANCELLED
             return
+        if self._start_error:
+            job.error, job.state = self._start_error, FAILED
+            return
+        from distributed import Event
+        from distributed import wait as wait_for
+
         job.state, job.started = RUNNING, time.time()
+        topic, cancel_name = f"catbreed-progress-{job.id}", f"catbreed-cancel-{job.id}"
+        self._client.subscribe_topic(topic, lambda event: job.events.append(Progress(**_fields(event[1]))))
+        cancel = Event(cancel_name, client=self._client)
         try:
-            extractor = self._extractor_for(job.settings.backbone)
-            job.result = train(
-                job.dataset, job.settings, job.events.append, job.cancel_flag, self._home, extractor, job.source
+            future = self._client.submit(
+                _run_on_worker,
+                self._training,
+                job.dataset,
+                job.settings,
+                job.source,
+                self._home_now(),
+                topic,
+                cancel_name,
+                key=f"catbreed-training-{job.id}",
+                pure=False,
             )
-            job.state = DONE
-        except Cancelled:
-            job.state = CANCELLED
-        except CatbreedError as error:
-            job.error, job.state = str(error), FAILED
-        except Exception as error:  # the worker must survive to run the next job
-            log.exception("training job %s failed", job.id)
-            job.error, job.state = f"Training failed unexpectedly ({type(error).__name__}: {error}).", FAILED
+            while not future.done():
+                with contextlib.suppress(TimeoutError):
+                    wait_for(future, timeout=_CANCEL_CHECK_SECONDS)
+                if job.cancel_flag.is_set() and not cancel.is_set():
+                    cancel.set()
+            outcome, sent = future.result()
+            self._wait_for_events(job, sent)
+            if isinstance(outcome, Cancelled):
+                job.state = CANCELLED
+            elif isinstance(outcome, CatbreedError):
+                job.error, job.state = str(outcome), FAILED
+            else:
+                job.result, job.state = outcome, DONE
+        except Exception as error:  # the dispatcher must survive to run the next job
+            job.error, job.state = _failure(error), FAILED
+            log.warning("training job %s failed: %s", job.id, job.error)
+        finally:
+            self._client.unsubscribe_topic(topic)
+            cancel.clear()
+
+    @staticmethod
+    def _wait_for_events(job: TrainingJob, sent: int) -> None:
+        deadline = time.monotonic() + _LATE_EVENTS_SECONDS
+        while len(job.events) < sent and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+def _fields(message: dict) -> dict:
+    """A Progress's own fields from a worker event (Dask adds the worker's address)."""
+    return {f.name: message[f.name] for f in dataclasses.fields(Progress) if f.name in message}
+
+
+def _failure(error: Exception) -> str:
+    from distributed.scheduler import KilledWorker
+
+    if isinstance(error, KilledWorker):
+        return WORKER_DIED
+    return f"Training failed unexpectedly ({type(error).__name__}: {error})."

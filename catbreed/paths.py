@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import psutil
 
 from catbreed.errors import CatbreedError
 
@@ -18,35 +22,128 @@ def catbreed_home() -> Path:
     return home
 
 
+def temp_root(home: Path | None = None) -> Path:
+    """Where catbreed's temporary folders live: under CATBREED_HOME, so that one place holds all it
+    writes and a restart can find what a killed process left behind."""
+    path = (home or catbreed_home()) / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def new_temp_folder(kind: str, home: Path | None = None) -> Path:
+    """A new empty folder `<kind>-<pid>-<random>` that the caller deletes; if the process dies
+    first, `clear_stale_temp` deletes it."""
+    return Path(tempfile.mkdtemp(prefix=f"{kind}-{os.getpid()}-", dir=temp_root(home)))
+
+
+@contextlib.contextmanager
+def temp_folder(kind: str, home: Path | None = None) -> Iterator[Path]:
+    """A temporary folder for the length of a `with` block, removed however the block ends."""
+    folder = new_temp_folder(kind, home)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _owner_is_alive(folder: Path) -> bool:
+    try:
+        pid = int(folder.name.split("-")[1])
+        # A pid is reused: the owner is the process of that pid only if it started before the folder.
+        return psutil.Process(pid).create_time() <= folder.stat().st_mtime + 1
+    except (IndexError, ValueError, psutil.Error, OSError):
+        return False
+
+
+def clear_stale_temp(home: Path | None = None) -> list[str]:
+    """Delete the temporary folders of processes that ended (killed, crashed); returns their names."""
+    stale = [folder for folder in temp_root(home).iterdir() if not _owner_is_alive(folder)]
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True) if folder.is_dir() else folder.unlink(missing_ok=True)
+    return [folder.name for folder in stale]
+
+
 def models_dir(home: Path | None = None) -> Path:
     path = (home or catbreed_home()) / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file's or folder's contents to the disk; folders cannot be opened for this on Windows."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file so that a reader sees the old content or the new one, never half of it."""
+    """Write a file so that a reader sees the old content or the new one, never half of it, even
+    after a crash: the bytes reach the disk before the rename makes them the file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
+        _fsync(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def _old_copy(target: Path) -> Path:
+    return target.with_name(f".{target.name}.old")
+
+
 def replace_folder(new: Path, target: Path) -> None:
-    """Move folder `new` to `target`, replacing any folder there with at most a moment of absence."""
+    """Move folder `new` to `target`, replacing any folder there with at most a moment of absence.
+
+    Everything in `new` reaches the disk first; then the old folder steps aside as `.<name>.old`
+    and the new one takes its name. A crash between those two renames leaves only the old copy,
+    which `recover_folders` puts back."""
+    for file in new.rglob("*"):
+        _fsync(file)
+    _fsync(new)
     if target.exists():
-        old = target.with_name(f".{target.name}.old")
+        old = _old_copy(target)
         shutil.rmtree(old, ignore_errors=True)
         os.replace(target, old)
         os.replace(new, target)
+        _fsync(target.parent)
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(new, target)
+        _fsync(target.parent)
+
+
+def recover_folders(parent: Path) -> list[str]:
+    """After a crash in `replace_folder` under `parent`: an old copy whose folder is missing is put
+    back, one whose folder exists is dropped, and half-written staging folders are removed. Call it
+    while nobody writes there (at start-up, under the lock that saves take). Returns what was put back."""
+    restored = []
+    for entry in parent.iterdir():
+        name = entry.name
+        if not name.startswith("."):
+            continue
+        if name.endswith(".old") and entry.is_dir():
+            target = parent / name[1 : -len(".old")]
+            if target.exists():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                os.replace(entry, target)
+                restored.append(target.name)
+        elif name.endswith(".tmp"):
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+    return restored
 
 
 MAX_NAME_LENGTH = 64

@@ -2,8 +2,7 @@ import streamlit as st
 
 from catbreed.data.images import ImageProblem, thumbnail
 from catbreed.explain import charts
-from catbreed.models.predict import Predictor
-from pages.shared import active_model_label, active_predictor, plain, run_inside_navigation, where_it_looked
+from pages.shared import ModelInUse, model_in_use, plain, run_inside_navigation, where_it_looked
 
 run_inside_navigation()
 
@@ -11,16 +10,16 @@ TOP_K = 5
 UNCALIBRATED_NOT_SURE = 0.5  # the built-in model has no out-of-fold answers to set it from
 
 
-def show_prediction(predictor: Predictor, name: str, data: bytes, not_sure_below: float) -> None:
+def show_prediction(model: ModelInUse, name: str, data: bytes, not_sure_below: float) -> None:
     picture, answer = st.columns([1, 2])
     try:
-        prediction = predictor.predict(data, top_k=TOP_K)
+        prediction = model.predictor.predict(data, top_k=TOP_K)
     except ImageProblem as problem:
         st.error(f"{plain(name)} cannot be used as a photo: {problem.reason}. Try a JPEG or PNG photo.")
         return
     with picture:
         st.image(thumbnail(data, 320), caption=plain(name), width="stretch")
-        st.image(where_it_looked(data, prediction.top[0][0]), caption="Where it looked", width="stretch")
+        st.image(where_it_looked(model, data, prediction.top[0][0]), caption="Where it looked", width="stretch")
     with answer:
         label, probability = prediction.top[0]
         if not prediction.is_cat:  # the verdict leads: a dog gets no breed name as its headline
@@ -40,9 +39,11 @@ def show_prediction(predictor: Predictor, name: str, data: bytes, not_sure_below
 
 
 st.title("Classify")
-st.caption(f"Model in use: {plain(active_model_label())}. Choose another on the Models page.")
-predictor = active_predictor()
-metrics = predictor.bundle.metadata.metrics
+model = model_in_use()
+if model.notice:
+    st.warning(plain(model.notice), icon=":material/warning:")
+st.caption(f"Your model: {plain(model.label)}. Choose another on the Models page.")
+metrics = model.predictor.bundle.metadata.metrics
 default = metrics.not_sure_below if metrics and metrics.not_sure_below is not None else UNCALIBRATED_NOT_SURE
 
 sources, answers = st.columns([2, 3], gap="large")
@@ -65,7 +66,7 @@ with sources:
             100,
             round(100 * default),
             5,
-            key=f"not-sure-{active_model_label()}",  # each model starts from its own calibrated default
+            key=f"not-sure-{model.label}",  # each model starts from its own calibrated default
             help="Answers whose likeliest breed has less than this are marked as unsure. The default comes from "
             "the model's own answers on photos it had not seen: below it, they were more often wrong than right.",
         )
@@ -79,4 +80,4 @@ with answers:
         st.info("Take a snapshot or upload photos to see which breed the model thinks they are.")
     for name, data in photos:
         with st.container(border=True):
-            show_prediction(predictor, name, data, not_sure_below)
+            show_prediction(model, name, data, not_sure_below)

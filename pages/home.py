@@ -1,7 +1,6 @@
 import streamlit as st
 
-from catbreed.models.store import ModelStore
-from pages.shared import BUILTIN_NAME, expected_accuracy_text, plain, run_inside_navigation
+from pages.shared import BUILTIN_NAME, chosen_model, expected_accuracy_text, plain, run_inside_navigation
 
 run_inside_navigation()
 
@@ -14,9 +13,12 @@ st.markdown(
     "Then snap your cat with the webcam and see which breed it thinks it is, and why."
 )
 
-model = ModelStore().in_use()
+choice = chosen_model()
+model = choice.model
+if choice.notice:
+    st.warning(plain(choice.notice), icon=":material/warning:")
 with st.container(border=True):
-    st.caption("Model in use")
+    st.caption("Your model")
     if model is None:
         st.subheader(BUILTIN_NAME)
         st.write(

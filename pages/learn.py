@@ -5,9 +5,9 @@ import streamlit as st
 from catbreed.data.images import ImageProblem, open_rgb
 from catbreed.explain import cnn_basics, network
 from catbreed.learn.features import FeatureCache
-from catbreed.nets.backbones import DEFAULT_BACKBONE, get_spec
+from catbreed.nets.backbones import get_spec
 from catbreed.paths import catbreed_home
-from pages.shared import active_model_label, active_predictor, backbone, plain, run_inside_navigation, where_it_looked
+from pages.shared import backbone, model_in_use, plain, run_inside_navigation, where_it_looked
 
 run_inside_navigation()
 
@@ -16,8 +16,8 @@ DEPTHS = ("shallow", "middle", "deep")
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def maps_for(photo: bytes, layer: str) -> network.FeatureMaps:
-    return network.feature_maps(backbone(), photo, layer, n=8)
+def maps_for(photo: bytes, backbone_name: str, layer: str) -> network.FeatureMaps:
+    return network.feature_maps(backbone(backbone_name), photo, layer, n=8)
 
 
 st.title("Learn how a CNN sees")
@@ -121,8 +121,11 @@ st.write(
 )
 
 # --- 6. The backbone -----------------------------------------------------------------------
-net = backbone()
-spec = get_spec(DEFAULT_BACKBONE)
+model = model_in_use()
+if model.notice:
+    st.warning(plain(model.notice), icon=":material/warning:")
+spec = get_spec(model.predictor.bundle.backbone)
+net = backbone(spec.name)
 st.header("6. The network in use", anchor=False)
 st.write(f"{plain(spec.description)}. Its blocks, from the photo to 1000 ImageNet classes:")
 blocks = network.architecture(net)
@@ -152,17 +155,17 @@ st.header("8. What the network sees in your photo", anchor=False)
 st.write("The 32 kernels of the first layer, each a 3×3 colour patch: edges and colour contrasts.")
 st.image(network.first_layer_filters(net, spec.layers.stem), width=420)
 depth = st.radio("Layer", DEPTHS, horizontal=True, format_func=str.capitalize)
-maps = maps_for(photo, getattr(spec.layers, depth))
+maps = maps_for(photo, spec.name, getattr(spec.layers, depth))
 h, w, channels = maps.shape
 st.caption(f"{maps.layer}: {h}×{w} pixels × {channels} channels; the 8 most active channels.")
 st.image([network.colourise(m) for m in maps.maps], width=110, caption=[f"channel {c}" for c in maps.channels])
 
 # --- 9. Where it looked --------------------------------------------------------------------
 st.header("9. Where it looked", anchor=False)
-label = active_predictor().predict(photo, top_k=1).top[0][0]
-heat = where_it_looked(photo, label)
+label = model.predictor.predict(photo, top_k=1).top[0][0]
+heat = where_it_looked(model, photo, label)
 st.write(
-    f"Grad-CAM for the answer “{plain(label)}” of the model in use ({plain(active_model_label())}): bright where "
+    f"Grad-CAM for the answer “{plain(label)}” of your model ({plain(model.label)}): bright where "
     "a change in the photo would change that answer most."
 )
 st.image(heat, width=320)

@@ -1,8 +1,9 @@
+from urllib.parse import quote
+
 import pandas as pd
 import streamlit as st
 
 from catbreed.data.saved_datasets import DatasetStore
-from catbreed.errors import CatbreedError
 from catbreed.explain import charts
 from catbreed.models.bundle import ModelBundle
 from catbreed.models.card import model_card
@@ -16,8 +17,17 @@ from catbreed.models.compare import (
 )
 from catbreed.models.export import ParityReport, export_zip
 from catbreed.models.predict import Predictor
-from catbreed.models.store import ModelStore, SavedModel
-from pages.shared import BUILTIN_NAME, backbone, expected_accuracy_text, extractor, plain, run_inside_navigation
+from catbreed.models.store import BUILTIN, ModelStore, SavedModel
+from pages.shared import (
+    BUILTIN_NAME,
+    backbone,
+    chosen_model,
+    expected_accuracy_text,
+    extractor,
+    plain,
+    run_inside_navigation,
+    use_model,
+)
 
 run_inside_navigation()
 
@@ -116,7 +126,7 @@ def model_details(model: SavedModel) -> None:
     source = meta.data.source if meta.data else None
     if source and DatasetStore().get(source.dataset_id):
         st.markdown(
-            f"Learned from the data set “{plain(source.name)}”, version {source.version}: [open its photos on the Train page](train?data={source.dataset_id})."
+            f"Learned from the data set “{plain(source.name)}”, version {source.version}: [open its photos on the Train page](train?data={source.dataset_id}&model={quote(chosen.key)})."
         )
     card, confidence, export = st.tabs(["Model card", "Confidence", "Export"])
     with card:
@@ -141,21 +151,31 @@ def model_details(model: SavedModel) -> None:
 
 st.title("Models")
 models = store.list()
-active = store.active()
-names = [None] + [m.name for m in models]
-choice = st.selectbox(
-    "Model in use",
-    names,
-    index=names.index(active),
-    format_func=lambda n: BUILTIN_NAME if n is None else n,
-    help="The Classify page uses this model.",
+chosen, default = chosen_model(), store.default_name()
+keys = [BUILTIN] + [m.name for m in models]
+if chosen.notice:
+    st.warning(plain(chosen.notice), icon=":material/warning:")
+mine, everyone = st.columns([3, 2], vertical_alignment="bottom")
+choice = mine.selectbox(
+    "Your model",
+    keys,
+    index=keys.index(chosen.key),
+    format_func=lambda key: BUILTIN_NAME if key == BUILTIN else key,
+    help="Classify and Learn use this model for you; others keep theirs. Your browser's address keeps it.",
 )
-if choice != active:
-    try:
-        store.set_active(choice)
-    except CatbreedError as error:
-        st.error(plain(str(error)))
+if choice != chosen.key:
+    use_model(choice)
     st.rerun()
+if choice != (default or BUILTIN):
+    if everyone.button(
+        "Make it the default for everyone",
+        icon=":material/groups:",
+        help="The model of everyone on this server who has not chosen one.",
+    ):
+        store.set_default(None if choice == BUILTIN else choice)
+        st.toast("Now the default for everyone who has not chosen a model.")
+        st.rerun()
+st.caption(f"Default for everyone on this server who has not chosen: {plain(default or BUILTIN_NAME)}.")
 
 if not models:
     st.info("No saved models yet. Train one on the Train page; until then the built-in ImageNet model is used.")
@@ -175,5 +195,5 @@ if len(models) >= 2:
 
 st.subheader("Each model", anchor=False)
 for model in models:
-    with st.expander(plain(model.name) + ("  (in use)" if model.name == active else "")):
+    with st.expander(plain(model.name) + ("  (yours)" if model.name == chosen.key else "")):
         model_details(model)

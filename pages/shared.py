@@ -5,7 +5,9 @@ Nothing here draws; the functions only build or fetch objects from `catbreed`.
 
 from __future__ import annotations
 
+import logging
 import runpy
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -14,13 +16,17 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from catbreed.explain import gradcam
+from catbreed.housekeeping import Tidied, tidy_up
 from catbreed.jobs import JobManager
 from catbreed.models.predict import BUILTIN_NAME, Predictor, builtin_bundle
-from catbreed.models.store import ModelStore, SavedModel
+from catbreed.models.store import Choice, ModelStore, SavedModel
 from catbreed.nets.backbones import DEFAULT_BACKBONE, create_backbone
 from catbreed.nets.runtime import LiteRTExtractor, load_extractor
+from catbreed.paths import catbreed_home
 
 APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
+MODEL_PARAM = "model"  # ?model=<name> in the URL: this person's model
+log = logging.getLogger(__name__)
 
 
 def run_inside_navigation() -> None:
@@ -35,6 +41,13 @@ def run_inside_navigation() -> None:
         PagesManager.uses_pages_directory = False
         runpy.run_path(str(APP_SCRIPT), run_name="__main__")
         st.stop()
+    tidied_up(str(catbreed_home()))
+
+
+@st.cache_resource(ttl=24 * 3600, show_spinner=False)
+def tidied_up(home: str) -> Tidied:
+    """Once per server start and day: what a crash left behind, and what nobody needs any more."""
+    return tidy_up(Path(home))
 
 
 @st.cache_resource(show_spinner="Loading the pretrained CNN…")
@@ -49,47 +62,87 @@ def extractor(name: str = DEFAULT_BACKBONE) -> LiteRTExtractor:
 
 @st.cache_resource
 def job_manager() -> JobManager:
-    return JobManager(extractor_for=extractor)
+    """One queue of trainings for the whole server, run in a worker process beside it."""
+    return JobManager()
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=3)
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
 def _predictor(name: str | None, created: str) -> Predictor:
-    """One predictor per saved model version (`created` changes when a name is reused)."""
+    """One predictor per saved model version (`created` changes when a name is reused), shared by
+    everyone who uses that model; a few stay loaded, so several people's models can be in use."""
     bundle = builtin_bundle() if name is None else ModelStore().load(name)
     predictor = Predictor(bundle, extractor(bundle.backbone))
     predictor.warm_up()
     return predictor
 
 
-def active_predictor() -> Predictor:
-    return _predictor(*_active_version())
+@dataclass(frozen=True)
+class ModelInUse:
+    """The model of this browser session, loaded: what Classify, Learn and Home work with."""
+
+    predictor: Predictor
+    saved: SavedModel | None  # None: the built-in ImageNet model
+    notice: str | None  # why it is not the model the person chose, to show on the page
+
+    @property
+    def label(self) -> str:
+        return self.saved.name if self.saved else BUILTIN_NAME
+
+
+def use_model(choice: str | None) -> None:
+    """Make `choice` (a saved model's name, BUILTIN, or None: follow the server's default) this
+    session's model, kept in the URL so that a reload or a shared link keeps it."""
+    if choice is None:
+        st.session_state.pop(MODEL_PARAM, None)
+        st.query_params.pop(MODEL_PARAM, None)
+    else:
+        st.session_state[MODEL_PARAM] = choice
+        st.query_params[MODEL_PARAM] = choice
+
+
+def chosen_model() -> Choice:
+    """This session's choice: the URL's, else the one made earlier in the session (switching pages
+    drops the URL's parameters), else the server's default. A choice that is gone is dropped."""
+    wanted = st.query_params.get(MODEL_PARAM) or st.session_state.get(MODEL_PARAM)
+    choice = ModelStore().choose(wanted)
+    use_model(None if choice.notice or wanted is None else wanted)
+    return choice
+
+
+def model_in_use() -> ModelInUse:
+    """This session's model, loaded; a model that cannot be loaded gives the built-in one and a
+    notice, so a damaged model never breaks a page."""
+    choice = chosen_model()
+    if choice.model is None:
+        return ModelInUse(_predictor(None, ""), None, choice.notice)
+    try:
+        return ModelInUse(_predictor(choice.model.name, choice.model.created), choice.model, choice.notice)
+    except Exception as error:  # whatever a damaged file raises, the page must go on
+        log.warning("model %r cannot be loaded: %s", choice.model.name, error)
+        notice = (
+            f"The model '{choice.model.name}' cannot be loaded ({error}); answers below come from the built-in "
+            "ImageNet model. Choose another model on the Models page."
+        )
+        return ModelInUse(_predictor(None, ""), None, notice)
 
 
 @st.cache_data(max_entries=16, show_spinner="Finding where it looked…")
-def _where_it_looked(photo: bytes, label: str, model: str | None, created: str) -> np.ndarray:
-    bundle = _predictor(model, created).bundle
-    return gradcam.where_it_looked(bundle, backbone(bundle.backbone), photo, label, size=320)
+def _where_it_looked(photo: bytes, label: str, model_version: tuple[str | None, str], _bundle) -> np.ndarray:
+    return gradcam.where_it_looked(_bundle, backbone(_bundle.backbone), photo, label, size=320)
 
 
-def where_it_looked(photo: bytes, label: str) -> np.ndarray:
-    """uint8 (320, 320, 3): the photo with a Grad-CAM heatmap of the active model's answer `label`."""
-    return _where_it_looked(photo, label, *_active_version())
-
-
-def _active_version() -> tuple[str | None, str]:
-    """(name, created) of the model in use; `created` tells a reused name's versions apart."""
-    model = ModelStore().in_use()
-    return (model.name, model.created) if model else (None, "")
+def where_it_looked(model: ModelInUse, photo: bytes, label: str) -> np.ndarray:
+    """uint8 (320, 320, 3): the photo with a Grad-CAM heatmap of `model`'s answer `label`; the same
+    bundle that gave the answer, even if someone saves a model of the same name meanwhile."""
+    bundle = model.predictor.bundle
+    version = (model.saved.name, model.saved.created) if model.saved else (None, "")
+    return _where_it_looked(photo, label, version, bundle)
 
 
 def expected_accuracy_text(model: SavedModel) -> str:
     """'expected accuracy on new photos 90.7% (87.2-93.9%)', the words Home and Models share."""
     expected = model.expected_accuracy
     return f"expected accuracy on new photos {expected.describe()}" if expected else "accuracy not estimated"
-
-
-def active_model_label() -> str:
-    return ModelStore().active() or BUILTIN_NAME
 
 
 _MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#+-.!|~$:=")

@@ -13,7 +13,7 @@ from catbreed.learn.settings import MODE_TABLE, MODES, TrainSettings
 from catbreed.learn.training import expected_seconds
 from catbreed.models.metadata import DataSource
 from catbreed.models.store import ModelStore, suggest_name
-from pages.shared import backbone, job_manager, plain, run_inside_navigation
+from pages.shared import backbone, chosen_model, job_manager, plain, run_inside_navigation, use_model
 
 run_inside_navigation()
 
@@ -246,18 +246,17 @@ def act(change, message: str) -> None:
 def save_form(job: TrainingJob, saved: SavedDataset | None) -> None:
     names = st.session_state.get("saved_models", {})
     if job.id in names:
-        st.success(f"Saved as “{plain(names[job.id])}” and now in use on the Classify page.", icon=":material/save:")
+        st.success(f"Saved as “{plain(names[job.id])}”: now your model on the Classify page.", icon=":material/save:")
         return
     with st.form(f"save-{job.id}"):
         name = st.text_input("Model name", value=suggest_name(job.settings.mode, job.dataset.classes))
         if st.form_submit_button("Save and use this model", type="primary"):
-            store = ModelStore()
             try:
-                model = store.save(job.result.bundle, name)
-                store.set_active(model.name)
+                model = ModelStore().save(job.result.bundle, name)
             except CatbreedError as error:
                 st.error(plain(str(error)))
                 return
+            use_model(model.name)
             st.session_state.setdefault("saved_models", {})[job.id] = model.name
             st.rerun()
 
@@ -355,7 +354,8 @@ def prepare_training(saved: SavedDataset, job: TrainingJob | None) -> None:
     top, leave = st.columns([4, 1])
     top.subheader(plain(f"Data set: {saved.name}"), anchor=False)
     if leave.button("Use other photos"):
-        st.query_params.clear()
+        for param in ("data", "job"):
+            st.query_params.pop(param, None)
         st.rerun()
     edit_data_set(saved)
     try:
@@ -397,11 +397,16 @@ st.caption(
     "Collect photos of the breeds to tell apart (a zip, or photo by photo with the webcam); a CNN pretrained on "
     "ImageNet learns them, and cross-validation tells you how often it will be right on photos it has never seen."
 )
+chosen_model()  # keeps this person's model in the address while they train
 manager, datasets = job_manager(), DatasetStore()
 job = manager.get(st.query_params.get("job"))  # the URL keeps the job and the data set: a reload finds both
 saved = datasets.get(st.query_params.get("data") or (job.source.dataset_id if job and job.source else None))
 if st.query_params.get("job") and job is None:
-    st.warning("That training is no longer on this server (it restarted); train again.", icon=":material/history:")
+    st.warning(
+        "That training is no longer on this server: finished trainings are kept for a while, and none survive a "
+        "restart. Train again; features are cached, so it is quicker the second time.",
+        icon=":material/history:",
+    )
 
 if saved is None:
     if picked := choose_data():

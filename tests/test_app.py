@@ -7,7 +7,7 @@ import pytest
 from conftest import drawn_photo, jpeg_bytes
 from streamlit.testing.v1 import AppTest
 
-from catbreed.models.store import ModelStore
+from catbreed.models.store import BUILTIN, ModelStore
 
 TIMEOUT = 120
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -91,8 +91,10 @@ def test_train_from_a_zip_then_save_and_use_the_model(app, lite0_backbone, shape
 
     next(t for t in app.text_input if t.label == "Model name").set_value("my shapes")
     next(b for b in app.button if b.label == "Save and use this model").click().run()
-    assert ModelStore(tmp_path / "models").active() == "my shapes"
-    assert "now in use" in texts(app)
+    assert ModelStore(tmp_path / "models").find("my shapes") is not None
+    assert app.query_params["model"] == "my shapes"  # this person's model, not everyone's
+    assert ModelStore(tmp_path / "models").default() is None
+    assert "now your model" in texts(app)
 
     saved = ModelStore(tmp_path / "models").list()[0]
     app.switch_page("pages/home.py").run()
@@ -139,16 +141,52 @@ def test_a_bad_zip_gives_an_error_not_a_traceback(app):
     assert "cats.zip' is not a readable zip archive" in app.error[0].value.replace("\\", "")
 
 
-def test_models_page_lists_and_switches_the_active_model(app, trained, tmp_path):
+def test_models_page_switches_this_persons_model_and_only_on_purpose_everyones(app, trained, tmp_path):
     store = ModelStore(tmp_path / "models")
     store.save(trained.bundle, "shapes v1")
     app.switch_page("pages/models.py").run()
     assert not app.exception
-    assert app.selectbox[0].value is None  # built-in in use
+    assert app.selectbox[0].value == BUILTIN  # nobody chose: the server's default, the built-in model
     app.selectbox[0].set_value("shapes v1").run()
-    assert store.active() == "shapes v1"
+    assert app.query_params["model"] == "shapes v1" and store.default() is None
     app.switch_page("pages/classify.py").run()
-    assert "shapes v1" in texts(app).replace("\\", "")
+    assert "Your model: shapes v1" in texts(app).replace("\\", "")
+    app.switch_page("pages/models.py").run()
+    next(b for b in app.button if b.label == "Make it the default for everyone").click().run()
+    assert store.default_name() == "shapes v1"
+
+
+def test_a_deleted_model_falls_back_to_the_default_with_a_notice(app, trained, tmp_path):
+    store = ModelStore(tmp_path / "models")
+    store.save(trained.bundle, "mine")
+    store.save(trained.bundle, "everyone's")
+    store.set_default("everyone's")
+    app.query_params["model"] = "mine"  # a link or a reload with this person's model
+    app.switch_page("pages/classify.py").run()
+    assert "Your model: mine" in texts(app)
+    store.delete("mine")  # by someone else, on the Models page
+    app.switch_page("pages/classify.py").run()
+    assert not app.exception
+    assert "The model 'mine' is no longer here (it was deleted); you now use the default, 'everyone's'" in app.warning[
+        0
+    ].value.replace("\\", "")
+    assert "Your model: everyone's" in texts(app).replace("\\", "")
+    assert "model" not in app.query_params  # back to following the default
+    app.run()
+    assert not app.warning  # said once
+
+
+def test_a_model_that_cannot_be_loaded_never_breaks_the_page(app, trained, tmp_path, lite0_extractor):
+    # lite0_extractor: the fallback is the built-in ImageNet model, on the real network
+    store = ModelStore(tmp_path / "models")
+    store.save(trained.bundle, "broken")
+    (store.path("broken") / "head.npz").write_bytes(b"damaged")
+    store.set_default("broken")
+    for page in ("pages/classify.py", "pages/home.py"):
+        app.switch_page(page).run()
+        assert not app.exception
+    app.switch_page("pages/classify.py").run()
+    assert "The model 'broken' cannot be loaded" in app.warning[0].value.replace("\\", "")
 
 
 def test_models_page_compares_models_and_exports_a_checked_package(app, trained, tmp_path):
@@ -179,7 +217,7 @@ def test_models_page_compares_models_and_exports_a_checked_package(app, trained,
 def test_classify_starts_from_the_models_own_not_sure_threshold(app, trained, tmp_path):
     store = ModelStore(tmp_path / "models")
     store.save(trained.bundle, "shapes")
-    store.set_active("shapes")
+    store.set_default("shapes")
     app.switch_page("pages/classify.py").run()
     assert not app.exception
     assert app.slider[0].value == round(100 * trained.bundle.metadata.metrics.not_sure_below)

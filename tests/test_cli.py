@@ -207,3 +207,44 @@ def test_bad_arguments_exit_2_with_one_line(args, cli):
     result = cli(*args)
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: ")
+
+
+def test_train_into_the_models_folder_keeps_its_name_rules_and_never_overwrites_silently(
+    shapes_zip, tmp_path, cli, monkeypatch
+):
+    from catbreed.models.store import ModelStore
+
+    monkeypatch.setenv("CATBREED_HOME", str(tmp_path / "home"))
+    store = ModelStore()
+    flags = ["--backbone", STANDIN_BACKBONE, "--test-percent", 0]
+    assert cli("train", shapes_zip, "--out", store.root / "shapes", *flags).returncode == 0
+    again = cli("train", shapes_zip, "--out", store.root / "shapes", *flags)
+    assert again.returncode == 2 and "A model exists already at" in again.stderr and "--replace" in again.stderr
+    assert "checking photos" not in again.stderr  # refused before minutes of work, not after
+    bad = cli("train", shapes_zip, "--out", store.root / "new\nline", *flags)
+    assert bad.returncode == 2 and "Model names cannot contain '\\n'" in bad.stderr
+    assert cli("train", shapes_zip, "--out", store.root / "shapes", "--replace", *flags).returncode == 0
+    assert [m.name for m in store.list()] == ["shapes"]
+
+
+def test_the_default_model_for_everyone_is_shown_and_changed_on_purpose(cli_model, tmp_path, cli, monkeypatch):
+    import shutil
+
+    from catbreed.models.store import ModelStore
+
+    monkeypatch.setenv("CATBREED_HOME", str(tmp_path / "home"))
+    shutil.copytree(cli_model[0], ModelStore().root / "shapes")
+    assert last_json(cli("default", "--json")) == {"default": None}
+    assert "is now shapes" in cli("default", "shapes").stdout
+    assert ModelStore().default_name() == "shapes"
+    assert cli("default", "nope").stderr.startswith("error: No saved model named 'nope'")
+    assert last_json(cli("default", "--builtin", "--json")) == {"default": None}
+
+
+def test_the_command_line_leaves_no_temporary_folder_behind_even_when_it_fails(tmp_path, cli, monkeypatch):
+    from catbreed.paths import temp_root
+
+    monkeypatch.setenv("CATBREED_HOME", str(tmp_path / "home"))
+    for case in ("one class", "zip slip"):
+        assert cli("train", make_bad_inputs(tmp_path)[case], "--out", tmp_path / "m").returncode == 2
+    assert list(temp_root().iterdir()) == []

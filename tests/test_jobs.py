@@ -1,10 +1,14 @@
-import threading
+import functools
+import os
+import signal
 import time
+from pathlib import Path
 
 import pytest
 
 from catbreed.data.dataset import check_folder
-from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, JobManager
+from catbreed.errors import Cancelled
+from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, WORKER_DIED, JobManager, train_on_worker
 from catbreed.learn.settings import TrainSettings
 from catbreed.nets.backbones import STANDIN_BACKBONE
 
@@ -16,9 +20,53 @@ def wait(job, timeout=120):
         time.sleep(0.05)
 
 
+def wait_for_file(path: Path, timeout=60) -> bool:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+# Trainings for the worker: module-level, so Dask can send them to a worker (even another process).
+def held_training(started: Path, release: Path, dataset, settings, source, home, on_event, cancel):
+    """Says it started, then waits for `release` (or a cancel) before training for real."""
+    started.touch()
+    while not release.exists():
+        if cancel.is_set():
+            raise Cancelled("cancelled on request")
+        time.sleep(0.05)
+    return train_on_worker(dataset, settings, source, home, on_event, cancel)
+
+
+def fails_first_time(marker: Path, dataset, settings, source, home, on_event, cancel):
+    if not marker.exists():
+        marker.touch()
+        raise RuntimeError("out of memory")
+    return train_on_worker(dataset, settings, source, home, on_event, cancel)
+
+
+def managed(request, **options) -> JobManager:
+    manager = JobManager(warm_up=None, **options)
+    request.addfinalizer(manager.close)
+    return manager
+
+
 @pytest.fixture
-def manager(tmp_path, extractor):
-    return JobManager(extractor_for=lambda name: extractor, home=tmp_path)
+def manager(request, catbreed_home, extractor):
+    return managed(request, home=catbreed_home, processes=False)
+
+
+@pytest.fixture
+def held(request, catbreed_home, extractor, tmp_path):
+    """A manager whose first job holds at its start until the file `release` exists; `started` says it got there."""
+    started, release = tmp_path / "started", tmp_path / "release"
+    manager = managed(
+        request, home=catbreed_home, processes=False, training=functools.partial(held_training, started, release)
+    )
+    yield manager, started, release
+    release.touch()
 
 
 def test_jobs_run_one_after_another_and_keep_their_own_results(manager, shapes_folder, tmp_path):
@@ -31,24 +79,10 @@ def test_jobs_run_one_after_another_and_keep_their_own_results(manager, shapes_f
     assert second.state == QUEUED and manager.position(second) == 1
     wait(first)
     wait(second)
-    assert first.state == second.state == DONE
+    assert first.state == second.state == DONE, first.error
     assert first.result.bundle.classes == three.classes and second.result.bundle.classes == two.classes
     assert first.events[-1].stage == "training on every photo" and len(first.folds) >= 2
     assert manager.get(first.id) is first and manager.get("nope") is None
-
-
-@pytest.fixture
-def held(tmp_path, extractor):
-    """A manager whose first job holds at its start until `release` is set; `started` says it got there."""
-    started, release = threading.Event(), threading.Event()
-
-    def slow_extractor(name):
-        started.set()
-        release.wait(30)
-        return extractor
-
-    yield JobManager(extractor_for=slow_extractor, home=tmp_path), started, release
-    release.set()
 
 
 def test_a_job_can_be_cancelled_while_running_or_before_it_starts(shapes_folder, held):
@@ -57,25 +91,17 @@ def test_a_job_can_be_cancelled_while_running_or_before_it_starts(shapes_folder,
     running = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
     waiting = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
     waiting.cancel()
-    assert started.wait(30) and running.state == "running"
-    running.cancel()
-    release.set()
+    assert wait_for_file(started) and running.state == "running"
+    running.cancel()  # reaches the worker through the scheduler
     wait(running)
     wait(waiting)
     assert running.state == waiting.state == CANCELLED
     assert running.result is None and waiting.result is None
 
 
-def test_a_failing_job_reports_why_and_the_worker_goes_on(shapes_folder, tmp_path, extractor):
-    calls = []
-
-    def flaky_extractor(name):
-        calls.append(name)
-        if len(calls) == 1:
-            raise RuntimeError("out of memory")
-        return extractor
-
-    manager = JobManager(extractor_for=flaky_extractor, home=tmp_path)
+def test_a_failing_job_reports_why_and_the_worker_goes_on(request, shapes_folder, tmp_path, catbreed_home, extractor):
+    training = functools.partial(fails_first_time, tmp_path / "failed once")
+    manager = managed(request, home=catbreed_home, processes=False, training=training)
     dataset = check_folder(shapes_folder)
     broken = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
     fine = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
@@ -83,6 +109,37 @@ def test_a_failing_job_reports_why_and_the_worker_goes_on(shapes_folder, tmp_pat
     wait(fine)
     assert broken.state == FAILED and "RuntimeError: out of memory" in broken.error
     assert fine.state == DONE
+
+
+@pytest.mark.slow  # a worker process of its own, which imports TensorFlow
+def test_a_worker_killed_mid_training_fails_its_job_and_the_next_training_runs(
+    request, shapes_folder, tmp_path, catbreed_home, extractor
+):
+    started, release = tmp_path / "started", tmp_path / "release"
+    training = functools.partial(held_training, started, release)
+    manager = managed(request, home=catbreed_home, processes=True, training=training)
+    dataset = check_folder(shapes_folder)
+    doomed = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
+    assert wait_for_file(started, timeout=180), doomed.error
+    (worker_pid,) = manager._client.run(os.getpid).values()
+    assert worker_pid != os.getpid()  # the training runs beside the server, not inside it
+    os.kill(worker_pid, signal.SIGKILL)  # as the kernel does to a process that runs out of memory
+    wait(doomed)
+    assert doomed.state == FAILED and doomed.error == WORKER_DIED
+    release.touch()
+    after = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
+    wait(after, timeout=180)
+    assert after.state == DONE, after.error
+    assert after.result.bundle.classes == dataset.classes
+
+
+def test_finished_jobs_are_dropped_after_the_time_kept(manager, shapes_folder, monkeypatch):
+    job = manager.submit(check_folder(shapes_folder), TrainSettings(backbone=STANDIN_BACKBONE))
+    wait(job)
+    monkeypatch.setenv("CATBREED_KEEP_JOBS_HOURS", "1")
+    assert manager.expire(now=job.finished + 3599) == [] and manager.get(job.id) is job
+    assert manager.expire(now=job.finished + 3601) == [job.id]
+    assert manager.get(job.id) is None
 
 
 def test_time_left_starts_from_the_expected_time_then_follows_the_stages_pace(shapes_folder, tmp_path):
@@ -109,10 +166,10 @@ def test_the_wait_for_a_queued_job_is_what_the_jobs_before_it_have_left(shapes_f
     dataset = check_folder(shapes_folder)
     running = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
     queued = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
-    assert started.wait(30)
+    assert wait_for_file(started)
     assert manager.position(queued) == 1 and running.expected.total > 0
     assert manager.wait_seconds(queued) == pytest.approx(running.seconds_left(), abs=1.0)
     assert manager.wait_seconds(running) == 0  # nothing before a running job
-    release.set()
+    release.touch()
     wait(running)
     wait(queued)

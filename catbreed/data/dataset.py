@@ -11,7 +11,6 @@ import hashlib
 import io
 import os
 import shutil
-import tempfile
 import zipfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,7 @@ from catbreed.data.archive import extract_zip
 from catbreed.data.images import ImageProblem, open_rgb, perceptual_hash
 from catbreed.errors import CatbreedError
 from catbreed.limits import limits
+from catbreed.paths import new_temp_folder
 from catbreed.progress import CHECKING, CancelFlag, ProgressCallback, Reporter
 
 IGNORED_NAMES = {"__MACOSX", "Thumbs.db", "desktop.ini"}
@@ -252,7 +252,7 @@ def open_uploaded_archive(
     `discard_upload` once neither the dataset nor a model trained on it needs the photos. The
     archive keeps the upload's own file name (`stream.name`), so messages name the user's file.
     """
-    workdir = Path(tempfile.mkdtemp(prefix="catbreed-upload-"))
+    workdir = new_temp_folder("upload")
     archive = workdir / "archive" / _plain_file_name(getattr(stream, "name", ""))
     try:
         archive.parent.mkdir()
@@ -293,7 +293,7 @@ def open_dataset(
         raise CatbreedError(f"No file or folder at '{source}'; give a .zip or a folder with one sub-folder per breed.")
     if source.suffix.lower() != ".zip" and not zipfile.is_zipfile(source):
         raise CatbreedError(f"'{source.name}' is neither a folder nor a .zip archive; give one of those.")
-    workdir = Path(workdir or tempfile.mkdtemp(prefix="catbreed-data-"))
+    workdir = Path(workdir or new_temp_folder("data"))
     extraction = extract_zip(source, workdir)
     skipped = [Skipped(name, reason) for name, reason in extraction.skipped]
     return check_folder(workdir, on_event, cancel, skipped, source_name=source.name)

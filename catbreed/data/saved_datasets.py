@@ -16,8 +16,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import shutil
 import threading
+import time
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -231,11 +233,28 @@ class DatasetStore:
             discard_upload(unpacked)
 
     def get(self, dataset_id: str | None) -> SavedDataset | None:
-        """The data set with this id, or None (a stale link, or an id that is not ours)."""
+        """The data set with this id, or None (a stale link, or an id that is not ours). Opening it
+        counts as using it: it is kept `keep_datasets_days` from now."""
         if not dataset_id or not dataset_id.isalnum():
             return None
         folder = self.root / dataset_id
-        return SavedDataset(folder) if (folder / INFO_FILE).is_file() else None
+        if not (folder / INFO_FILE).is_file():
+            return None
+        os.utime(folder / INFO_FILE)
+        return SavedDataset(folder)
+
+    def expire(self, now: float | None = None) -> list[str]:
+        """Delete the data sets nobody opened or changed for `limits.keep_datasets_days`; their ids.
+        Photos people uploaded or snapped then do not pile up on a shared server for ever."""
+        oldest_kept = (now or time.time()) - limits().keep_datasets_days * 86400
+        expired = []
+        for folder in self.root.iterdir():
+            info = folder / INFO_FILE
+            if info.is_file() and info.stat().st_mtime < oldest_kept:
+                with SavedDataset(folder)._lock:
+                    shutil.rmtree(folder, ignore_errors=True)
+                expired.append(folder.name)
+        return expired
 
     def list(self) -> list[SavedDataset]:
         found = [SavedDataset(f) for f in self.root.iterdir() if (f / INFO_FILE).is_file()]

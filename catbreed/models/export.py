@@ -25,7 +25,7 @@ from catbreed.errors import CatbreedError
 from catbreed.models.bundle import EXPORT_FORMATS, LABELS_FILE, ModelBundle, library_versions
 from catbreed.models.card import model_card
 from catbreed.models.predict import Predictor
-from catbreed.paths import replace_folder, zip_folder
+from catbreed.paths import replace_folder, temp_folder, zip_folder
 
 AGREEMENT_NEEDED = 0.99
 REPORT_FILE, EXAMPLE_FILE, CARD_FILE = "export.json", "classify.py", "MODEL_CARD.md"
@@ -172,7 +172,7 @@ def export_zip(
     bundle: ModelBundle, format: str, app: Predictor, quantize: bool = False, backbone=None, name: str = ""
 ) -> tuple[bytes, ParityReport]:
     """The checked package as .zip bytes, for a download button, and its parity report."""
-    with tempfile.TemporaryDirectory(prefix="catbreed-export-") as folder:
-        package = Path(folder) / (name or "model").replace(" ", "_")
+    with temp_folder("export") as folder:
+        package = folder / (name or "model").replace(" ", "_")
         report = export_package(bundle, format, package, app, quantize, backbone, name)
         return zip_package(package), report

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
-import tempfile
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -25,7 +23,7 @@ import numpy as np
 
 from catbreed.nets.backbones import create_backbone, get_spec
 from catbreed.nets.classifier import feature_extractor
-from catbreed.paths import atomic_write_bytes, catbreed_home
+from catbreed.paths import atomic_write_bytes, catbreed_home, temp_folder
 
 EXTRACTOR_VERSION = 1  # bump when feature_extractor's outputs change
 
@@ -47,12 +45,9 @@ def convert(model: keras.Model) -> bytes:
     """A Keras model as a float32 LiteRT flatbuffer, through a SavedModel (what the converter reads best)."""
     import tensorflow as tf
 
-    folder = Path(tempfile.mkdtemp(prefix="catbreed-convert-"))
-    try:
+    with temp_folder("convert") as folder:
         model.export(folder / "saved_model", format="tf_saved_model", verbose=False)
         return tf.lite.TFLiteConverter.from_saved_model(str(folder / "saved_model")).convert()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 class LiteRTExtractor:
