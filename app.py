@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from pages.shared import ask_for_password, locked
+
 st.set_page_config(page_title="catbreed", page_icon="🐈", layout="wide")
 
 pages = [
@@ -11,4 +13,8 @@ pages = [
     st.Page("pages/models.py", title="Models", icon=":material/folder_open:"),
     st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
 ]
-st.navigation(pages).run()
+if locked():  # an operator's password, not given yet: no page, not even their names in the menu
+    st.navigation(pages, position="hidden")
+    ask_for_password()
+else:
+    st.navigation(pages).run()

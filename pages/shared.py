@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import runpy
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from catbreed.access import configured_password, password_matches
 from catbreed.explain import gradcam
 from catbreed.housekeeping import Tidied, tidy_up
 from catbreed.jobs import JobManager
@@ -25,6 +27,7 @@ from catbreed.nets.runtime import LiteRTExtractor, load_extractor
 from catbreed.paths import catbreed_home
 
 APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
+WRONG_PASSWORD_PAUSE = 1.0  # seconds
 MODEL_PARAM = "model"  # ?model=<name> in the URL: this person's model
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,33 @@ def run_inside_navigation() -> None:
         runpy.run_path(str(APP_SCRIPT), run_name="__main__")
         st.stop()
     tidied_up(str(catbreed_home()))
+
+
+def _secrets() -> dict:
+    try:
+        return dict(st.secrets)
+    except Exception:  # no secrets file at all: Streamlit raises rather than return nothing
+        return {}
+
+
+def locked() -> bool:
+    """Whether the operator set a password that this browser session has not given yet."""
+    return configured_password(_secrets()) is not None and not st.session_state.get("signed_in")
+
+
+def ask_for_password() -> None:
+    """The only thing a locked server shows; every page stops here until the password is given."""
+    password = configured_password(_secrets())
+    st.title("catbreed")
+    with st.form("sign-in"):
+        given = st.text_input("Password", type="password", help="Whoever runs this server can tell you.")
+        if st.form_submit_button("Open catbreed", type="primary"):
+            if password_matches(given, password):
+                st.session_state.signed_in = True
+                st.rerun()
+            time.sleep(WRONG_PASSWORD_PAUSE)  # guessing by the thousand takes hours, not seconds
+            st.error("That is not the password; ask whoever runs this server.")
+    st.stop()
 
 
 @st.cache_resource(ttl=24 * 3600, show_spinner=False)

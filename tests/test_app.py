@@ -283,3 +283,30 @@ def test_cancel_button_stops_a_running_training(app, lite0_backbone, tmp_path):
     assert job.state == CANCELLED and job.result is None
     app.run()
     assert "Training was cancelled; nothing was saved." in texts(app)
+
+
+@pytest.mark.parametrize("page", ["pages/home.py", "pages/classify.py", "pages/train.py", "pages/models.py"])
+def test_with_a_password_set_every_page_asks_for_it_first(tmp_path, monkeypatch, catbreed_home, page):
+    monkeypatch.setenv("CATBREED_HOME", str(tmp_path))
+    monkeypatch.setenv("CATBREED_PASSWORD", "purr purr")
+    monkeypatch.setattr("pages.shared.WRONG_PASSWORD_PAUSE", 0)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.switch_page(page).run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["Password"] and not at.header and not at.metric
+    at.text_input[0].set_value("meow")
+    at.button[0].click().run()
+    assert "That is not the password" in at.error[0].value and at.text_input[0].label == "Password"
+    at.text_input[0].set_value("purr purr")
+    at.button[0].click().run()
+    assert not at.exception and "Password" not in [t.label for t in at.text_input]
+
+
+def test_the_password_is_compared_in_constant_time_and_the_environment_wins(monkeypatch):
+    from catbreed.access import configured_password, password_matches
+
+    assert configured_password({}) is None and configured_password({"password": "from secrets"}) == "from secrets"
+    monkeypatch.setenv("CATBREED_PASSWORD", "from env")
+    assert configured_password({"password": "from secrets"}) == "from env"
+    assert password_matches("purr", "purr") and not password_matches("pur", "purr")
+    assert not password_matches("", "purr") and password_matches("chât", "chât")
