@@ -1,4 +1,5 @@
 import pickle
+import sys
 from urllib.error import URLError
 
 import keras
@@ -143,3 +144,71 @@ def test_truncated_storage_bytes_are_detected(tmp_path):
     path.write_bytes(data[: len(data) - 1000])
     with pytest.raises(UntrustedCheckpointError, match="truncated"):
         load_legacy_state_dict(path, sha256_of(path))
+
+
+def crafted_checkpoint(path, monkeypatch, size: tuple, stride: tuple, numel: int = 4) -> str:
+    """A legacy checkpoint of one float tensor `size`/`stride` over a storage of `numel` floats, as
+    torch writes it, made without torch: fake modules give pickle the global names torch uses."""
+    import struct
+    import types
+    from collections import OrderedDict
+
+    torch, utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
+
+    class FloatStorage:
+        pass
+
+    def _rebuild_tensor_v2(*args):
+        pass
+
+    FloatStorage.__module__, _rebuild_tensor_v2.__module__ = "torch", "torch._utils"
+    FloatStorage.__qualname__, _rebuild_tensor_v2.__qualname__ = "FloatStorage", "_rebuild_tensor_v2"
+    torch.FloatStorage, utils._rebuild_tensor_v2 = FloatStorage, _rebuild_tensor_v2
+
+    class Storage:
+        pass
+
+    class Tensor:
+        def __reduce__(self):
+            return (_rebuild_tensor_v2, (storage, 0, size, stride, False, OrderedDict()))
+
+    storage = Storage()
+
+    class TorchPickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", FloatStorage, "0", "cpu", numel, None) if obj is storage else None
+
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "torch", torch)
+        m.setitem(sys.modules, "torch._utils", utils)
+        with open(path, "wb") as f:
+            for header in (LEGACY_MAGIC_NUMBER, 1001, {"little_endian": True}):
+                pickle.dump(header, f, protocol=2)
+            TorchPickler(f, protocol=2).dump({"weight": Tensor()})
+            pickle.dump(["0"], f, protocol=2)
+            f.write(struct.pack("<q", numel) + np.arange(numel, dtype=np.float32).tobytes())
+    return sha256_of(path)
+
+
+def test_a_well_formed_tensor_reads_back_through_its_strides(tmp_path, monkeypatch):
+    path = tmp_path / "ok.pth"
+    state = load_legacy_state_dict(path, crafted_checkpoint(path, monkeypatch, (2, 2), (1, 2)))
+    np.testing.assert_array_equal(state["weight"], [[0, 2], [1, 3]])
+
+
+@pytest.mark.parametrize(
+    ("size", "stride", "message"),
+    [
+        ((2, 2), (1, 1_000_000), "reaches past the end of its storage"),
+        ((5,), (1,), "reaches past the end of its storage"),
+        ((2,), (-1,), "negative or non-integer"),
+        ((2, 2), (1,), "sizes and strides do not match"),
+    ],
+    ids=["stride-far-out", "size-too-large", "negative-stride", "mismatched"],
+)
+def test_a_crafted_tensor_that_points_outside_its_storage_is_refused(tmp_path, monkeypatch, size, stride, message):
+    # The hash pins today's file; this is what keeps a crafted one from crashing the interpreter.
+    path = tmp_path / "crafted.pth"
+    digest = crafted_checkpoint(path, monkeypatch, size, stride)
+    with pytest.raises(UntrustedCheckpointError, match=message):
+        load_legacy_state_dict(path, digest)

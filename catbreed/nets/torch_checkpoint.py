@@ -62,7 +62,26 @@ class _TensorRef:
     def __init__(self, storage: _Storage, offset: int, size: tuple, stride: tuple):
         self.storage, self.offset, self.size, self.stride = storage, offset, tuple(size), tuple(stride)
 
+    def _check_bounds(self) -> None:
+        """`as_strided` reads wherever the sizes and strides point: a crafted file could make it read
+        far past the storage, so every element a view can reach must lie inside it."""
+        numbers = (self.offset, *self.size, *self.stride)
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in numbers):
+            raise UntrustedCheckpointError("a tensor has a negative or non-integer size, stride or offset")
+        if len(self.size) != len(self.stride):
+            raise UntrustedCheckpointError("a tensor's sizes and strides do not match")
+        if self.storage.array is None:
+            raise UntrustedCheckpointError("a tensor points at a storage the file does not hold")
+        if 0 in self.size:
+            return
+        last = self.offset + sum((n - 1) * step for n, step in zip(self.size, self.stride))
+        if last >= len(self.storage.array):
+            raise UntrustedCheckpointError("a tensor reaches past the end of its storage")
+
     def to_numpy(self) -> np.ndarray:
+        self._check_bounds()
+        if 0 in self.size:
+            return np.zeros(self.size, dtype=self.storage.dtype)
         itemsize = self.storage.dtype.itemsize
         view = np.lib.stride_tricks.as_strided(
             self.storage.array[self.offset :],
