@@ -136,10 +136,12 @@ def test_checking_reports_progress_and_can_be_cancelled(shapes_folder):
 
 def test_an_uploaded_zip_is_unpacked_in_a_folder_of_its_own_that_can_be_discarded(shapes_zip):
     from catbreed.data.dataset import discard_upload, open_uploaded_archive
+    from catbreed.paths import temp_root
 
     with open(shapes_zip, "rb") as stream:
         dataset = open_uploaded_archive(stream)
     assert dataset.upload_folder.is_dir() and all(p.path.is_file() for p in dataset.photos)
+    assert dataset.upload_folder.parent == temp_root()  # where a restart finds it if this process dies
     assert not list((dataset.upload_folder / "archive").iterdir())  # the copy of the archive is not kept
     discard_upload(dataset)
     assert not dataset.upload_folder.exists()
@@ -147,14 +149,14 @@ def test_an_uploaded_zip_is_unpacked_in_a_folder_of_its_own_that_can_be_discarde
 
 def test_a_rejected_upload_leaves_no_folder_behind(tmp_path, monkeypatch):
     import io
-    import tempfile
 
     from catbreed.data.dataset import open_uploaded_archive
+    from catbreed.paths import temp_root
 
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("CATBREED_HOME", str(tmp_path))
     with pytest.raises(CatbreedError, match="not a readable zip"):
         open_uploaded_archive(io.BytesIO(b"not a zip at all"))
-    assert list(tmp_path.iterdir()) == []
+    assert list(temp_root().iterdir()) == []
 
 
 @pytest.mark.parametrize(

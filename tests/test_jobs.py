@@ -1,6 +1,7 @@
 import functools
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -173,3 +174,29 @@ def test_the_wait_for_a_queued_job_is_what_the_jobs_before_it_have_left(shapes_f
     release.touch()
     wait(running)
     wait(queued)
+
+
+def test_many_sessions_reading_the_queue_while_others_submit_never_trip_over_each_other(held, shapes_folder):
+    manager, started, release = held
+    dataset = check_folder(shapes_folder)
+    jobs, errors = [manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))], []
+    stop = threading.Event()
+
+    def read_positions():
+        while not stop.is_set():
+            try:
+                for job in list(jobs):
+                    manager.position(job), manager.wait_seconds(job), manager.get(job.id)
+            except Exception as error:  # "dictionary changed size during iteration", as before
+                errors.append(error)
+
+    readers = [threading.Thread(target=read_positions) for _ in range(4)]
+    [r.start() for r in readers]
+    for _ in range(300):
+        job = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
+        job.cancel()  # queued only to be read; never trained
+        jobs.append(job)
+    stop.set()
+    [r.join() for r in readers]
+    assert errors == []
+    assert manager.position(jobs[-1]) == 300

@@ -2,7 +2,6 @@
 
 import io
 import zipfile
-from pathlib import Path
 
 import pytest
 from conftest import drawn_photo, jpeg_bytes
@@ -128,16 +127,30 @@ def test_stale_or_foreign_ids_find_nothing(store):
 
 
 def test_an_uploaded_zip_keeps_its_report_and_leaves_no_unpacked_copy(store, tmp_path):
-    import tempfile
-
     from conftest import make_dataset_folder, zip_folder
+
+    from catbreed.paths import temp_root
 
     root = make_dataset_folder(tmp_path / "d", per_class=3, kinds=("red_circles", "blue_squares"))
     (root / "red_circles" / "notes.txt").write_text("not a photo")
     archive = zip_folder(root, tmp_path / "my cats.zip")
-    before = set(Path(tempfile.gettempdir()).glob("catbreed-upload-*"))
+    before = set(temp_root().iterdir())
     with open(archive, "rb") as stream:
         saved = store.from_upload(stream)
     assert saved.name == "my cats" and saved.counts() == {"blue_squares": 3, "red_circles": 3}
     assert [(s.name, s.reason) for s in saved.check().skipped] == [("red_circles/notes.txt", "not an image")]
-    assert set(Path(tempfile.gettempdir()).glob("catbreed-upload-*")) == before
+    assert set(temp_root().iterdir()) == before
+
+
+def test_data_sets_nobody_opened_for_the_time_kept_are_deleted(store, monkeypatch):
+    import os
+    import time
+
+    old, recent = store.create("old"), store.create("recent")
+    month_ago = time.time() - 31 * 86400
+    os.utime(old.folder / "dataset.json", (month_ago, month_ago))
+    os.utime(recent.folder / "dataset.json", (month_ago, month_ago))
+    assert store.get(recent.id) is not None  # opening it counts as using it
+    monkeypatch.setenv("CATBREED_KEEP_DATASETS_DAYS", "30")
+    assert store.expire() == [old.id]
+    assert [d.id for d in store.list()] == [recent.id]
