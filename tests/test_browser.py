@@ -153,27 +153,19 @@ def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zi
 
     page.get_by_label("Model name").fill("three cats")
     page.get_by_role("button", name="Save and use this model").click()
-    page.get_by_text("now in use").wait_for()
+    page.get_by_text("now your model").wait_for()
 
-    page.goto(f"{server}/classify")
-    wait_for_app(page)
-    # Snap only once the fake webcam streams: a click before that takes no photo.
-    page.wait_for_function("() => document.querySelector('[data-testid=stCameraInput] video')?.readyState >= 2")
-    page.get_by_test_id("stCameraInputButton").click()
-    heading = page.locator("[data-testid='stHeading'] h3").first
-    heading.wait_for(timeout=120_000)
-    wait_for_app(page)
-    assert heading.inner_text().strip() in BREEDS
+    go_to(page, "Classify")  # through the menu, as a person goes: the session keeps its model
+    page.get_by_text("Your model: three cats").wait_for()
+    assert snap(page) in BREEDS
     screenshot(page, "4-classify-webcam")
 
-    page.goto(f"{server}/models")
-    wait_for_app(page)
+    go_to(page, "Models")
     page.get_by_test_id("stExpander").locator("summary").get_by_text("three cats").wait_for()
     screenshot(page, "5-models")
 
-    page.goto(server)
-    wait_for_app(page)
-    page.get_by_text("Model in use").wait_for()
+    go_to(page, "Home")
+    page.get_by_text("Your model").wait_for()
     screenshot(page, "1-home")
 
     page.goto(f"{server}/learn")
@@ -206,7 +198,23 @@ def train_and_save(page, server, archive: Path, name: str) -> None:
     wait_for_app(page)
     page.get_by_label("Model name").fill(name)
     page.get_by_role("button", name="Save and use this model").click()
-    page.get_by_text("now in use").wait_for()
+    page.get_by_text("now your model").wait_for()
+
+
+def go_to(page, name: str) -> None:
+    """Open a page from the app's menu, in this browser session."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
+    settle(page)
+
+
+def snap(page) -> str:
+    """Take a webcam snapshot on the Classify page; the breed it names."""
+    page.wait_for_function("() => document.querySelector('[data-testid=stCameraInput] video')?.readyState >= 2")
+    page.get_by_test_id("stCameraInputButton").click()
+    heading = page.locator("[data-testid='stHeading'] h3").first
+    heading.wait_for(timeout=120_000)
+    wait_for_app(page)
+    return heading.inner_text().strip()
 
 
 def test_compare_two_models_and_download_a_checked_export(page, server, cats_zip, tmp_path):
@@ -231,6 +239,46 @@ def test_compare_two_models_and_download_a_checked_export(page, server, cats_zip
         parity = json.loads(zf.read(report_name))["parity"]
         assert any(n.endswith("classify.py") for n in zf.namelist())
     assert parity["agreement"] == 1.0 and not parity["flagged"] and parity["photos"] == 16
+
+
+def test_two_people_keep_their_own_models_when_one_saves_a_new_one(browser, server, cats_zip):
+    """Two browser contexts: separate people. Bea chooses a model; Al trains, saves and uses another;
+    Bea's Classify page keeps hers, before and after a reload, and so does Al's."""
+    al, bea = (browser.new_context(viewport=VIEWPORT) for _ in range(2))
+    try:
+        for context in (al, bea):
+            context.grant_permissions(["camera"])
+        bea_page, al_page = bea.new_page(), al.new_page()
+        for page in (al_page, bea_page):
+            page.set_default_timeout(60_000)
+        bea_page.goto(f"{server}/models")
+        wait_for_app(bea_page)
+        choose(bea_page, "Your model", "three cats")
+        go_to(bea_page, "Classify")
+        bea_page.get_by_text("Your model: three cats").wait_for()
+        assert "model=three+cats" in bea_page.url or "model=three%20cats" in bea_page.url
+
+        train_and_save(al_page, server, cats_zip, "for Al only")
+        go_to(al_page, "Classify")
+        al_page.get_by_text("Your model: for Al only").wait_for()
+
+        go_to(bea_page, "Home")
+        go_to(bea_page, "Classify")
+        bea_page.get_by_text("Your model: three cats").wait_for()
+        assert snap(bea_page) in BREEDS
+        bea_page.reload()
+        wait_for_app(bea_page)
+        bea_page.get_by_text("Your model: three cats").wait_for()
+        screenshot(bea_page, "15-classify-second-person")
+        al_page.reload()
+        wait_for_app(al_page)
+        al_page.get_by_text("Your model: for Al only").wait_for()
+        go_to(al_page, "Models")
+        al_page.get_by_text("Default for everyone on this server who has not chosen: ImageNet").wait_for()
+        screenshot(al_page, "16-models-yours-and-everyones")
+    finally:
+        al.close()
+        bea.close()
 
 
 def settle(page) -> None:

@@ -204,3 +204,14 @@ def test_an_upload_with_too_many_pixels_in_all_is_refused_by_its_own_name(tmp_pa
         open_dataset(archive, tmp_path / "out")
     monkeypatch.setenv("CATBREED_UPLOAD_MEGAPIXELS", str(6 * 160 * 120 / 1e6))
     assert len(open_dataset(archive, tmp_path / "out2").photos) == 6
+
+
+def test_an_upload_larger_than_the_limit_is_refused_by_its_own_name(tmp_path, monkeypatch, shapes_zip):
+    from catbreed.data.dataset import open_uploaded_archive
+    from catbreed.paths import temp_root
+
+    monkeypatch.setenv("CATBREED_HOME", str(tmp_path))
+    monkeypatch.setenv("CATBREED_UPLOAD_MB", str(shapes_zip.stat().st_size / 2 / 1024**2))
+    with open(shapes_zip, "rb") as stream, pytest.raises(CatbreedError, match=f"'{shapes_zip.name}' is 0 MB; uploads"):
+        open_uploaded_archive(stream)
+    assert list(temp_root().iterdir()) == []

@@ -134,6 +134,16 @@ def test_a_worker_killed_mid_training_fails_its_job_and_the_next_training_runs(
     assert after.result.bundle.classes == dataset.classes
 
 
+@pytest.mark.slow  # a worker process of its own, and a conversion in a process of the worker's
+def test_a_worker_process_converts_a_backbone_it_has_never_seen(request, shapes_folder, tmp_path):
+    # The worker is a daemonic process: the conversion's own process must still be allowed.
+    manager = managed(request, home=tmp_path / "fresh home", processes=True)
+    job = manager.submit(check_folder(shapes_folder), TrainSettings(backbone=STANDIN_BACKBONE))
+    wait(job, timeout=300)
+    assert job.state == DONE, job.error
+    assert list((tmp_path / "fresh home" / "runtime").glob("*.tflite"))
+
+
 def test_finished_jobs_are_dropped_after_the_time_kept(manager, shapes_folder, monkeypatch):
     job = manager.submit(check_folder(shapes_folder), TrainSettings(backbone=STANDIN_BACKBONE))
     wait(job)

@@ -258,6 +258,12 @@ def open_uploaded_archive(
         archive.parent.mkdir()
         with open(archive, "wb") as sink:
             shutil.copyfileobj(stream, sink)
+        size, limit = archive.stat().st_size, limits()
+        if size > limit.upload_mb * 1024**2:  # Streamlit refuses larger ones too, if its setting matches
+            raise CatbreedError(
+                f"'{archive.name}' is {size / 1024**2:,.0f} MB; uploads are at most {limit.upload_mb:,g} MB. "
+                "Split it into smaller zips."
+            )
         dataset = open_dataset(archive, workdir / "photos", on_event, cancel)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)

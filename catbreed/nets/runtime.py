@@ -12,15 +12,16 @@ process of its own.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import subprocess
+import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from catbreed.errors import CatbreedError
 from catbreed.nets.backbones import create_backbone, get_spec
 from catbreed.nets.classifier import feature_extractor
 from catbreed.paths import atomic_write_bytes, catbreed_home, temp_folder
@@ -74,6 +75,9 @@ class LiteRTExtractor:
         return [outputs[name].copy() for name in sorted(outputs)]
 
 
+_EXIT_BAD_INPUT = 2  # the conversion process's exit status for a CatbreedError, its message on stderr
+
+
 def _convert_to_file(backbone: str, path: str) -> None:
     """In a child process: build `backbone` from the registry and write its extractor's flatbuffer."""
     atomic_write_bytes(Path(path), convert(feature_extractor(create_backbone(backbone), get_spec(backbone).layers)))
@@ -81,10 +85,20 @@ def _convert_to_file(backbone: str, path: str) -> None:
 
 def convert_in_child(backbone: str, path: Path) -> None:
     """Convert in a process of its own, so the memory the converter takes (1.8 GB for the
-    three-network ensemble) goes back to the system instead of staying with a training or the app."""
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked TensorFlow state
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        pool.submit(_convert_to_file, backbone, str(path)).result()
+    three-network ensemble) goes back to the system instead of staying with a training or the app.
+
+    A plain new interpreter (subprocess), not multiprocessing: a Dask worker, which runs the
+    app's trainings, is a daemonic process and may not have multiprocessing children."""
+    library_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [library_root, os.environ.get("PYTHONPATH")]))}
+    run = subprocess.run(
+        [sys.executable, "-m", "catbreed.nets.runtime", backbone, str(path)], capture_output=True, text=True, env=env
+    )
+    if run.returncode == _EXIT_BAD_INPUT:
+        raise CatbreedError(run.stderr.strip().splitlines()[-1])
+    if run.returncode != 0:
+        last = (run.stderr.strip().splitlines() or ["no message"])[-1]
+        raise RuntimeError(f"converting {backbone} for LiteRT failed (exit {run.returncode}): {last}")
 
 
 def load_extractor(backbone: str, home: Path | None = None) -> LiteRTExtractor:
@@ -93,3 +107,11 @@ def load_extractor(backbone: str, home: Path | None = None) -> LiteRTExtractor:
     if not path.is_file():
         convert_in_child(backbone, path)
     return LiteRTExtractor(path)
+
+
+if __name__ == "__main__":  # convert_in_child's process: python -m catbreed.nets.runtime BACKBONE PATH
+    try:
+        _convert_to_file(*sys.argv[1:3])
+    except CatbreedError as error:
+        print(error, file=sys.stderr)
+        sys.exit(_EXIT_BAD_INPUT)
