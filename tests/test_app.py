@@ -310,3 +310,27 @@ def test_the_password_is_compared_in_constant_time_and_the_environment_wins(monk
     assert configured_password({"password": "from secrets"}) == "from env"
     assert password_matches("purr", "purr") and not password_matches("pur", "purr")
     assert not password_matches("", "purr") and password_matches("chât", "chât")
+
+
+def test_where_it_looked_uses_the_model_that_answered_even_if_its_name_is_saved_over(
+    trained, tmp_path, monkeypatch, standin_settings
+):
+    """Someone saves another model under the same name between a person's answer and its Grad-CAM."""
+    from conftest import make_dataset_folder
+
+    from catbreed.data.dataset import check_folder
+    from catbreed.learn.training import train
+    from catbreed.models.predict import Predictor
+    from pages.shared import ModelInUse, extractor, where_it_looked
+
+    monkeypatch.setenv("CATBREED_HOME", str(tmp_path))
+    store = ModelStore(tmp_path / "models")
+    answered = ModelInUse(
+        Predictor(trained.bundle, extractor(trained.bundle.backbone)), store.save(trained.bundle, "shared name"), None
+    )
+    two = check_folder(make_dataset_folder(tmp_path / "two", per_class=4, kinds=("blue_squares", "green_bars")))
+    other = train(two, standin_settings, extractor=extractor(trained.bundle.backbone))
+    store.save(other.bundle, "shared name", overwrite=True)  # another model, same name
+    photo = jpeg_bytes(drawn_photo("red_circles", 3))
+    heat = where_it_looked(answered, photo, "red_circles")  # a breed only the answering model knows
+    assert heat.shape == (320, 320, 3)
