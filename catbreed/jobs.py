@@ -128,7 +128,7 @@ def warm_up_worker(backbone: str, home: Path) -> None:
 def _yield_the_cores() -> None:
     """Once per worker process: let the server's pages win when both want the cores."""
     if hasattr(os, "nice"):
-        os.nice(5)
+        os.nice(19)
 
 
 class _RemoteCancel:
