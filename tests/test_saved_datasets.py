@@ -154,3 +154,20 @@ def test_data_sets_nobody_opened_for_the_time_kept_are_deleted(store, monkeypatc
     monkeypatch.setenv("CATBREED_KEEP_DATASETS_DAYS", "30")
     assert store.expire() == [old.id]
     assert [d.id for d in store.list()] == [recent.id]
+
+
+def test_a_version_is_checked_once_and_a_change_is_seen_at_once(store, monkeypatch):
+    from catbreed.data import saved_datasets
+
+    saved = store.create("checked once")
+    for breed, kind in (("Red", "red_circles"), ("Blue", "blue_squares")):
+        saved.add_breed(breed)
+        for i in range(2):
+            saved.add_photo(breed, snapshot(kind, i), f"{i}.jpg")
+    checks = []
+    real_check_folder = saved_datasets.check_folder
+    monkeypatch.setattr(saved_datasets, "check_folder", lambda *a, **k: checks.append(1) or real_check_folder(*a, **k))
+    first = saved.check()
+    assert saved.check() is first and store.get(saved.id).check() is first and len(checks) == 1
+    saved.add_photo("Red", snapshot("red_circles", 5), "5.jpg")
+    assert saved.check().counts == {"Blue": 2, "Red": 3} and len(checks) == 2

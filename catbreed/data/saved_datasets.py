@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,11 @@ from catbreed.paths import FORBIDDEN_IN_NAMES, MAX_NAME_LENGTH, atomic_write_byt
 
 INFO_FILE, PHOTOS_FOLDER = "dataset.json", "photos"
 _EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
+
+
+CHECKED_KEPT = 8  # checked versions remembered, across everyone's data sets
+_CHECKED: OrderedDict[tuple[str, int], Dataset] = OrderedDict()
+_CHECKED_LOCK = threading.Lock()
 
 
 def check_breed_name(name: str) -> str:
@@ -108,11 +114,22 @@ class SavedDataset:
 
     def check(self, on_event=None, cancel=None) -> Dataset:
         """The photos as a checked Dataset, ready to train on (CatbreedError while it has too few);
-        its report keeps what the zip it came from skipped."""
+        its report keeps what the zip it came from skipped. Checking decodes every photo (seconds
+        for a few thousand), and a page asks on every click, so the last few versions checked are
+        remembered: a version never changes once made."""
         info = self.info
+        key = (str(self.folder), info["version"])
+        with _CHECKED_LOCK:
+            if key in _CHECKED:
+                _CHECKED.move_to_end(key)
+                return _CHECKED[key]
         skipped = [Skipped(name, reason) for name, reason in info.get("skipped", [])]
         dataset = check_folder(self.photos_folder, on_event, cancel, skipped)
         dataset.duplicates[:0] = [Duplicate(name, kept) for name, kept in info.get("duplicates", [])]
+        with _CHECKED_LOCK:
+            _CHECKED[key] = dataset
+            while len(_CHECKED) > CHECKED_KEPT:
+                _CHECKED.popitem(last=False)
         return dataset
 
     # --- changes, each raising the version -----------------------------------------------------
