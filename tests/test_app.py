@@ -285,21 +285,32 @@ def test_cancel_button_stops_a_running_training(app, lite0_backbone, tmp_path):
     assert "Training was cancelled; nothing was saved." in texts(app)
 
 
-@pytest.mark.parametrize("page", ["pages/home.py", "pages/classify.py", "pages/train.py", "pages/models.py"])
-def test_with_a_password_set_every_page_asks_for_it_first(tmp_path, monkeypatch, catbreed_home, page):
+@pytest.fixture
+def locked_app(tmp_path, monkeypatch, catbreed_home):
     monkeypatch.setenv("CATBREED_HOME", str(tmp_path))
     monkeypatch.setenv("CATBREED_PASSWORD", "purr purr")
     monkeypatch.setattr("pages.shared.WRONG_PASSWORD_PAUSE", 0)
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    at.switch_page(page).run()
-    assert not at.exception
-    assert [t.label for t in at.text_input] == ["Password"] and not at.header and not at.metric
-    at.text_input[0].set_value("meow")
-    at.button[0].click().run()
-    assert "That is not the password" in at.error[0].value and at.text_input[0].label == "Password"
-    at.text_input[0].set_value("purr purr")
-    at.button[0].click().run()
-    assert not at.exception and "Password" not in [t.label for t in at.text_input]
+    return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("page", ["pages/home.py", "pages/classify.py", "pages/train.py", "pages/models.py"])
+def test_with_a_password_set_every_page_asks_for_it_first(locked_app, page):
+    locked_app.switch_page(page).run()
+    assert not locked_app.exception
+    assert [t.label for t in locked_app.text_input] == ["Password"]
+    assert [e.value for e in locked_app.title] == ["catbreed"] and not locked_app.header and not locked_app.metric
+
+
+def test_the_password_opens_the_app_and_a_wrong_one_does_not(locked_app):
+    locked_app.switch_page("pages/models.py").run()
+    locked_app.text_input[0].set_value("meow")
+    locked_app.button[0].click().run()
+    assert "That is not the password" in locked_app.error[0].value
+    assert [t.label for t in locked_app.text_input] == ["Password"]
+    locked_app.text_input[0].set_value("purr purr")
+    locked_app.button[0].click().run()
+    assert not locked_app.exception and "Password" not in [t.label for t in locked_app.text_input]
+    assert [e.value for e in locked_app.title] == ["Models"]  # the page that was asked for
 
 
 def test_the_password_is_compared_in_constant_time_and_the_environment_wins(monkeypatch):
