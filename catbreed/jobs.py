@@ -243,7 +243,12 @@ class JobManager:
             return []
         with self._jobs_lock:
             jobs = list(self._jobs.values())
-        return [j for j in jobs if j.state in (QUEUED, RUNNING) and j.submitted < job.submitted]
+        return [
+            j
+            for j in jobs
+            if j.submitted < job.submitted
+            and (j.state == RUNNING or (j.state == QUEUED and not j.cancel_flag.is_set()))  # a cancelled one is skipped
+        ]
 
     def _start_workers(self) -> None:
         import dask

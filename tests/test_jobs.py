@@ -209,4 +209,6 @@ def test_many_sessions_reading_the_queue_while_others_submit_never_trip_over_eac
     stop.set()
     [r.join() for r in readers]
     assert errors == []
-    assert manager.position(jobs[-1]) == 300
+    late = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
+    assert manager.position(late) == 1  # the running one; the cancelled ones will be skipped
+    late.cancel()
