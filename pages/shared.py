@@ -1,6 +1,6 @@
-"""What every page shares: the heavy objects, loaded once per process and kept by Streamlit.
-
-Nothing here draws; the functions only build or fetch objects from `catbreed`.
+"""What every page shares: the heavy objects, loaded once per process and kept by Streamlit; the
+person's model (session and URL); the sign-in form, the one thing drawn here, since every page
+must show it alike. The rest only builds or fetches objects from `catbreed`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ once, and the report warns about classes that are too small or too unbalanced to
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import shutil
 import zipfile
@@ -18,10 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image
-
 from catbreed.data.archive import extract_zip
-from catbreed.data.images import ImageProblem, open_rgb, perceptual_hash
+from catbreed.data.images import ImageProblem, open_rgb, perceptual_hash, stored_pixels
 from catbreed.errors import CatbreedError
 from catbreed.limits import limits
 from catbreed.paths import new_temp_folder
@@ -131,9 +128,7 @@ def _check_file(path: Path, max_bytes: int) -> _Checked:
         image = open_rgb(data, draft_size=_CHECK_DRAFT_SIZE)
     except ImageProblem as problem:
         return _Checked(reason=problem.reason)
-    with Image.open(io.BytesIO(data)) as stored:  # the header only: the decoded image may be reduced
-        width, height = stored.size
-    return _Checked(hashlib.sha256(data).hexdigest(), perceptual_hash(image), width * height)
+    return _Checked(hashlib.sha256(data).hexdigest(), perceptual_hash(image), stored_pixels(data))
 
 
 def breed_label(folder_name: str) -> str:

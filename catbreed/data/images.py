@@ -117,6 +117,14 @@ def to_model_input(image: Image.Image, size: int) -> np.ndarray:
     return np.asarray(resized, dtype=np.uint8)
 
 
+def stored_pixels(data: bytes) -> int:
+    """Width x height of the image as stored, from its header alone (call after `open_rgb`
+    accepted it: a reduced decode's size says less)."""
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+    return width * height
+
+
 def perceptual_hash(image: Image.Image) -> int:
     """64-bit difference hash (dHash) of the central square: one bit per pair of neighbouring
     pixels in a 9x8 grey thumbnail, set where brightness falls to the right. Resized, re-encoded or
