@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from catbreed.data.saved_datasets import DatasetStore
+from catbreed.errors import CatbreedError
 from catbreed.explain import charts
 from catbreed.models.bundle import ModelBundle
 from catbreed.models.card import model_card
@@ -104,7 +105,11 @@ def export_section(model: SavedModel) -> None:
     chosen = st.session_state.get(f"exported-{model.name}")
     if chosen != choice:
         return
-    data, report = checked_export(str(model.path), model.created, choice, model.name)
+    try:
+        data, report = checked_export(str(model.path), model.created, choice, model.name)
+    except CatbreedError as error:  # a damaged model: say so here, keep the rest of the page
+        st.error(plain(str(error)), icon=":material/error:")
+        return
     if report.flagged:
         st.error(f"This export {report.describe()}. Do not use it.", icon=":material/error:")
         return

@@ -345,3 +345,16 @@ def test_where_it_looked_uses_the_model_that_answered_even_if_its_name_is_saved_
     photo = jpeg_bytes(drawn_photo("red_circles", 3))
     heat = where_it_looked(answered, photo, "red_circles")  # a breed only the answering model knows
     assert heat.shape == (320, 320, 3)
+
+
+def test_a_damaged_model_on_the_models_page_gets_a_message_not_a_traceback(app, trained, tmp_path):
+    store = ModelStore(tmp_path / "models")
+    store.save(trained.bundle, "fine")
+    store.save(trained.bundle, "damaged")
+    head = store.path("damaged") / "head.npz"
+    head.write_bytes(head.read_bytes()[:200])  # cut short, as a full disk leaves it
+    app.switch_page("pages/models.py").run()
+    assert not app.exception and sorted(app.dataframe[0].value["name"]) == ["damaged", "fine"]
+    next(b for b in app.button if b.key == "export-damaged").click().run()
+    assert not app.exception
+    assert "The model in" in app.error[0].value and "could not be read" in app.error[0].value

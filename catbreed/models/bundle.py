@@ -23,6 +23,7 @@ import os
 import platform
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,7 +126,7 @@ class ModelBundle:
             return cls(metadata.backbone, metadata.classes, head, metadata, path, samples)
         except CatbreedError:
             raise
-        except (ValueError, KeyError, OSError, TypeError) as error:
+        except (ValueError, KeyError, OSError, TypeError, zipfile.BadZipFile) as error:
             raise CatbreedError(
                 f"The model in '{path}' could not be read ({type(error).__name__}); train it again."
             ) from None
