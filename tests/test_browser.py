@@ -356,8 +356,11 @@ def test_build_a_data_set_with_the_webcam_fix_it_from_the_results_and_take_it_aw
     settle(page)
     page.get_by_text(f"Bombay: {PHOTOS_PER_BREED + 2}", exact=False).wait_for()  # one moved, one removed
 
-    started = time.monotonic()
+    started, first_training = time.monotonic(), page.url
     page.get_by_role("button", name="Train").click()
+    # The first training's results stay on screen until the rerun: wait for the new job's address first.
+    page.wait_for_url(lambda url: url != first_training and "job=" in url)
+    settle(page)  # and for the rerun that replaces them
     page.get_by_text("Training", exact=True).wait_for()
     page.get_by_text("Expected accuracy on new photos").wait_for(timeout=120_000)
     wait_for_app(page)
