@@ -249,6 +249,7 @@ def cmd_predict(args) -> None:
 
 
 def cmd_export(args) -> None:
+    _import_tensorflow_quietly()
     from catbreed.models.bundle import ModelBundle
     from catbreed.models.export import export_package
     from catbreed.models.predict import Predictor
@@ -299,7 +300,8 @@ def cmd_default(args) -> None:
 
 
 def _import_tensorflow_quietly() -> None:
-    """TensorFlow's C++ start-up lines go straight to file descriptor 2, past TF_CPP_MIN_LOG_LEVEL."""
+    """TensorFlow's C++ start-up lines go straight to file descriptor 2, past TF_CPP_MIN_LOG_LEVEL.
+    Only `export` imports it; training and prediction run on LiteRT and never do."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     sys.stderr.flush()
@@ -324,7 +326,6 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        _import_tensorflow_quietly()  # the settings' defaults, read by the parser, import it anyway
         args = build_parser().parse_args(argv)
         COMMANDS[args.command](args)
         return EXIT_OK

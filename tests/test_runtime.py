@@ -4,7 +4,14 @@ from conftest import drawn_photo
 
 from catbreed.data.images import load_for_model
 from catbreed.nets import runtime
-from catbreed.nets.backbones import STANDIN_BACKBONE, create_backbone, get_spec, list_backbones
+from catbreed.nets.backbones import (
+    DEFAULT_BACKBONE,
+    ENSEMBLE_BACKBONE,
+    STANDIN_BACKBONE,
+    create_backbone,
+    get_spec,
+    list_backbones,
+)
 from catbreed.nets.classifier import feature_extractor
 
 OFFLINE_BACKBONES = [name for name in list_backbones() if name != "efficientnet_b0"]  # b0 downloads its weights
@@ -47,6 +54,20 @@ def test_the_flatbuffer_is_converted_once_and_then_read_from_the_cache(catbreed_
     again = runtime.load_extractor(STANDIN_BACKBONE, home=catbreed_home)
     pixels = np.full((2, 32, 32, 3), 100, np.float32)
     np.testing.assert_array_equal(again.predict_on_batch(pixels)[0], extractor.predict_on_batch(pixels)[0])
+
+
+def test_the_efficientnet_lites_are_written_from_their_weights_without_the_converter(tmp_path, monkeypatch):
+    def no_conversion(backbone, path):
+        raise AssertionError("went through TensorFlow's converter")
+
+    monkeypatch.setattr(runtime, "convert_in_child", no_conversion)
+    for name in (DEFAULT_BACKBONE, ENSEMBLE_BACKBONE):
+        extractor = runtime.load_extractor(name, home=tmp_path)
+        assert runtime.flatbuffer_path(name, tmp_path).is_file()
+        side = get_spec(name).image_size
+        features, imagenet = extractor.predict_on_batch(np.full((2, side, side, 3), 120, np.float32))
+        assert features.shape == (2, sum(get_spec(name).feature_blocks)) and imagenet.shape == (2, 1000)
+        np.testing.assert_allclose(imagenet.sum(axis=1), 1, atol=1e-4)
 
 
 def test_the_cache_name_follows_the_weights_and_the_runtime(tmp_path, monkeypatch):

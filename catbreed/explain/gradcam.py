@@ -16,7 +16,7 @@ from catbreed.data.images import ImageSource, load_for_model
 from catbreed.explain.network import colourise, normalise
 from catbreed.models.bundle import ModelBundle
 from catbreed.nets.backbones import get_spec
-from catbreed.nets.classifier import feature_extractor
+from catbreed.nets.classifier import feature_extractor, head_model
 
 
 def gradcam(
@@ -37,7 +37,7 @@ def gradcam(
     )
     pixels = tf.constant(load_for_model(image, network.input_shape[1])[None], dtype=tf.float32)
     if bundle.head is not None:
-        head = bundle.head.to_keras()
+        head = head_model(bundle.head)
         whole = load_for_model(image, bundle.image_size)[None].astype(np.float32)
         features = np.asarray(feature_extractor(backbone, spec.layers)(whole)[0])
     with tf.GradientTape() as tape:

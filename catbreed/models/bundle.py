@@ -20,17 +20,15 @@ cancel leaves either the old bundle or the new one, never half of one.
 from __future__ import annotations
 
 import os
-import platform
 import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
-import PIL
 
 from catbreed.data.images import open_rgb, to_model_input
 from catbreed.errors import CatbreedError
@@ -38,26 +36,15 @@ from catbreed.models.card import model_card
 from catbreed.models.head import LinearHead
 from catbreed.models.metadata import FORMAT_VERSION, ModelMetadata
 from catbreed.nets.backbones import create_backbone, get_spec
-from catbreed.nets.classifier import compose
 from catbreed.paths import replace_folder
+from catbreed.versions import library_versions
+
+if TYPE_CHECKING:
+    import keras
 
 HEAD_FILE, LABELS_FILE, METADATA_FILE, CARD_FILE = "head.npz", "labels.txt", "metadata.json", "MODEL_CARD.md"
 SAMPLES_FOLDER = "samples"  # a few training photos at the model's size: what exports are checked on
 EXPORT_FORMATS = ("tflite", "saved_model")
-
-
-def library_versions() -> dict[str, str]:
-    import sklearn
-    import tensorflow as tf
-
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "pillow": PIL.__version__,
-    }
 
 
 @dataclass
@@ -139,9 +126,13 @@ class ModelBundle:
 
     def keras_model(self, backbone: keras.Model | None = None) -> keras.Model:
         """The whole classifier as one Keras model (see classifier.compose)."""
+        from catbreed.nets.classifier import compose, head_model
+
         if self.head is None:
             raise CatbreedError("The built-in ImageNet model has no breed head to export; train a model first.")
-        return compose(backbone or create_backbone(self.backbone), get_spec(self.backbone).layers, self.head.to_keras())
+        return compose(
+            backbone or create_backbone(self.backbone), get_spec(self.backbone).layers, head_model(self.head)
+        )
 
     def export(self, format: str, out: Path, quantize: bool = False, backbone: keras.Model | None = None) -> Path:
         """Write the classifier as a TFLite file (optionally dynamic-range quantised) or a SavedModel folder."""

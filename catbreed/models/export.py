@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from catbreed.errors import CatbreedError
-from catbreed.models.bundle import EXPORT_FORMATS, LABELS_FILE, ModelBundle, library_versions
+from catbreed.models.bundle import EXPORT_FORMATS, LABELS_FILE, ModelBundle
 from catbreed.models.card import model_card
 from catbreed.models.predict import Predictor
 from catbreed.paths import replace_folder, temp_folder, zip_folder
+from catbreed.versions import library_versions
 
 AGREEMENT_NEEDED = 0.99
 REPORT_FILE, EXAMPLE_FILE, CARD_FILE = "export.json", "classify.py", "MODEL_CARD.md"

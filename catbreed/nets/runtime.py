@@ -1,13 +1,17 @@
 """The frozen network's forward pass on LiteRT: how features are computed and photos classified.
 
-Each backbone's feature extractor (classifier.feature_extractor: pixels -> pooled features and
-ImageNet probabilities) is converted once to a LiteRT flatbuffer and cached in CATBREED_HOME,
-named after its weights and the converter and runtime versions, so a change to any of them makes
-a new file. LiteRT runs it with XNNPACK on the CPU's cores: on this project's 2-core machine,
-5 ms a photo against 9 ms for Keras at batch 32, and 5 ms against 16 ms for a single webcam
-snapshot, with outputs equal to about 1e-5. Keras stays for what needs gradients (Grad-CAM) and
-for export; training and prediction never build the Keras model, and the conversion runs in a
-process of its own.
+Each backbone's feature extractor (pixels -> pooled features and ImageNet probabilities, what
+classifier.feature_extractor computes in Keras) becomes a LiteRT flatbuffer once, cached in
+CATBREED_HOME, named after its weights and the converter and runtime versions, so a change to any
+of them makes a new file. A row that can append itself to a LiteRT graph (the EfficientNet-Lites
+and their ensemble) is written straight from its weights in a fraction of a second, without
+importing TensorFlow; the others are converted from their Keras model by TensorFlow's converter,
+in a process of its own (16 s for Lite0, when it went that way).
+
+LiteRT runs it with XNNPACK on the CPU's cores: on this project's 2-core machine, 5 ms a photo
+against 9 ms for Keras at batch 32, and 5 ms against 16 ms for a single webcam snapshot, with
+outputs equal to about 1e-5. Keras stays for what needs gradients (Grad-CAM) and for export;
+training and prediction import neither Keras nor TensorFlow.
 """
 
 from __future__ import annotations
@@ -17,29 +21,41 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
 from catbreed.errors import CatbreedError
 from catbreed.nets.backbones import create_backbone, get_spec
-from catbreed.nets.classifier import feature_extractor
+from catbreed.nets.flatbuffer import Graph
 from catbreed.paths import atomic_write_bytes, catbreed_home, temp_folder
+from catbreed.versions import installed_version
 
-EXTRACTOR_VERSION = 1  # bump when feature_extractor's outputs change
+if TYPE_CHECKING:
+    import keras
+
+EXTRACTOR_VERSION = 2  # bump when the extractor's outputs or the way it is written change
+# The outputs' names: what the converter names a SavedModel's outputs, in the Keras model's order.
+FEATURES_OUTPUT, IMAGENET_OUTPUT = "output_0", "output_1"
 
 
 def _versions() -> str:
-    import ai_edge_litert
-    import tensorflow as tf
-
-    return f"tf{tf.__version__}-litert{ai_edge_litert.__version__}"
+    return f"tf{installed_version('tensorflow')}-litert{installed_version('ai-edge-litert')}"
 
 
 def flatbuffer_path(backbone: str, home: Path | None = None) -> Path:
     spec = get_spec(backbone)
     name = f"{spec.name}-{spec.weights_id}-x{EXTRACTOR_VERSION}-{_versions()}.tflite"
     return (home or catbreed_home()) / "runtime" / name.replace("+", "_")
+
+
+def written(backbone: str) -> bytes:
+    """The extractor of a row that has `litert`, written straight from its weights."""
+    spec = get_spec(backbone)
+    graph = Graph()
+    image = graph.input("image", (spec.image_size, spec.image_size, 3))
+    features, imagenet = spec.litert(graph, image)
+    return graph.to_bytes({"image": image}, {FEATURES_OUTPUT: features, IMAGENET_OUTPUT: imagenet})
 
 
 def convert(model: keras.Model) -> bytes:
@@ -71,8 +87,7 @@ class LiteRTExtractor:
     def predict_on_batch(self, pixels: np.ndarray) -> list[np.ndarray]:
         with self._lock:
             outputs = self._runner(**{self._input: np.asarray(pixels, dtype=np.float32)})
-        # The SavedModel names its outputs output_0, output_1 in the order the Keras model lists them.
-        return [outputs[name].copy() for name in sorted(outputs)]
+        return [outputs[FEATURES_OUTPUT].copy(), outputs[IMAGENET_OUTPUT].copy()]
 
 
 _EXIT_BAD_INPUT = 2  # the conversion process's exit status for a CatbreedError, its message on stderr
@@ -80,6 +95,8 @@ _EXIT_BAD_INPUT = 2  # the conversion process's exit status for a CatbreedError,
 
 def _convert_to_file(backbone: str, path: str) -> None:
     """In a child process: build `backbone` from the registry and write its extractor's flatbuffer."""
+    from catbreed.nets.classifier import feature_extractor
+
     atomic_write_bytes(Path(path), convert(feature_extractor(create_backbone(backbone), get_spec(backbone).layers)))
 
 
@@ -102,10 +119,13 @@ def convert_in_child(backbone: str, path: Path) -> None:
 
 
 def load_extractor(backbone: str, home: Path | None = None) -> LiteRTExtractor:
-    """The LiteRT extractor of registry row `backbone`, converted on first use."""
+    """The LiteRT extractor of registry row `backbone`, written or converted on first use."""
     path = flatbuffer_path(backbone, home)
     if not path.is_file():
-        convert_in_child(backbone, path)
+        if get_spec(backbone).litert:
+            atomic_write_bytes(path, written(backbone))
+        else:
+            convert_in_child(backbone, path)
     return LiteRTExtractor(path)
 
 
