@@ -15,8 +15,8 @@ class Mode:
     backbone: str
     augment: bool  # mirror images: measured to pay for the ensemble (+0.3 points), not for Lite0 (+0.03)
     summary: str
-    # Measured on a 2-core laptop (README, "Speed and accuracy"): the backbone's one-off conversion,
-    # the features of a photo new to this machine, and the cross-validated fits per photo.
+    # Measured on a 2-core laptop (README, "Speed and accuracy"): writing the backbone's flatbuffer
+    # once, the features of a photo new to this machine, and the cross-validated fits per photo.
     first_use_seconds: float
     seconds_per_new_photo: float
     seconds_per_photo: float
@@ -28,17 +28,17 @@ MODE_TABLE = {
         backbone=DEFAULT_BACKBONE,
         augment=False,
         summary="EfficientNet-Lite0: about 90% right on new photos of the 12 Oxford cat breeds",
-        first_use_seconds=15,  # includes the converting process's start
-        seconds_per_new_photo=0.007,
-        seconds_per_photo=0.0045,
+        first_use_seconds=0.5,
+        seconds_per_new_photo=0.009,
+        seconds_per_photo=0.0013,
     ),
     ACCURATE: Mode(
         backbone=ENSEMBLE_BACKBONE,
         augment=True,
-        summary="Lite0, Lite1 and Lite2 side by side: about 2 points more, 5x slower",
-        first_use_seconds=36,
-        seconds_per_new_photo=0.056,
-        seconds_per_photo=0.0155,
+        summary="Lite0, Lite1 and Lite2 side by side: about 2 points more, 6x slower",
+        first_use_seconds=1.5,
+        seconds_per_new_photo=0.075,
+        seconds_per_photo=0.007,
     ),
 }
 MODES = tuple(MODE_TABLE)

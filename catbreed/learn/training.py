@@ -101,7 +101,7 @@ def _views(settings: TrainSettings) -> tuple[str, ...]:
 class ExpectedTime:
     """About how long `train` takes on a 2-core laptop, before it starts, in its two parts."""
 
-    features: float  # the backbone's first-use conversion and the photos whose features this machine lacks
+    features: float  # writing the backbone's flatbuffer on first use and the photos whose features this machine lacks
     fits: float  # cross-validation and the final fit, for every photo
 
     @property

