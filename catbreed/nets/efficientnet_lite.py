@@ -163,11 +163,12 @@ def append_litert(graph: Graph, pixels: int, variant_name: str, state: dict[str,
     prefix = f"efficientnet_{variant_name}/"
 
     def conv(x: int, torch_conv: str, torch_bn: str, stride: int, relu6: bool, name: str) -> int:
-        kernel, bias = _folded(state[torch_conv + "weight"].transpose(2, 3, 1, 0), state, torch_bn)  # HWIO
+        kernel, bias = _folded(_conv(state[torch_conv + "weight"]), state, torch_bn)  # Keras' HWIO
         return graph.conv(x, kernel.transpose(3, 0, 1, 2), bias, stride, relu6, prefix + name)  # OHWI
 
     def depthwise(x: int, torch_conv: str, torch_bn: str, stride: int, name: str) -> int:
-        kernel, bias = _folded(state[torch_conv + "weight"].transpose(1, 2, 3, 0), state, torch_bn)  # 1HWC
+        kernel = _depthwise(state[torch_conv + "weight"]).transpose(3, 0, 1, 2)  # Keras' (kh, kw, C, 1) -> 1HWC
+        kernel, bias = _folded(kernel, state, torch_bn)
         return graph.depthwise_conv(x, kernel, bias, stride, True, prefix + name)
 
     x = graph.multiply(

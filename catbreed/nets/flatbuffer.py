@@ -73,6 +73,11 @@ class Graph:
         self._operators.append(op)
         return output
 
+    def _strided(self, x: int, stride: int) -> tuple[int, int]:
+        """(height, width) of `x` after a "same"-padded window moved by `stride`: rounded up."""
+        height, width, _ = self.shape(x)
+        return -(-height // stride), -(-width // stride)
+
     # The operators, each named after what it does, with the options the converter writes.
 
     def conv(self, x: int, kernel: np.ndarray, bias: np.ndarray, stride: int, relu6: bool, name: str) -> int:
@@ -82,8 +87,7 @@ class Graph:
         options.padding = schema.Padding.VALID if kernel.shape[1:3] == (1, 1) else schema.Padding.SAME
         options.strideW = options.strideH = stride
         options.fusedActivationFunction = _activation(relu6)
-        height, width, _ = self.shape(x)
-        shape = (-(-height // stride), -(-width // stride), kernel.shape[0])
+        shape = (*self._strided(x, stride), kernel.shape[0])
         inputs = [x, self.constant(name + "/kernel", kernel), self.constant(name + "/bias", bias)]
         return self._operator(Op.CONV_2D, inputs, shape, name, options)
 
@@ -94,8 +98,7 @@ class Graph:
         options.strideW = options.strideH = stride
         options.depthMultiplier = 1
         options.fusedActivationFunction = _activation(relu6)
-        height, width, channels = self.shape(x)
-        shape = (-(-height // stride), -(-width // stride), channels)
+        shape = (*self._strided(x, stride), self.shape(x)[-1])
         inputs = [x, self.constant(name + "/kernel", kernel), self.constant(name + "/bias", bias)]
         return self._operator(Op.DEPTHWISE_CONV_2D, inputs, shape, name, options)
 
