@@ -284,13 +284,16 @@ def choose_data() -> SavedDataset | None:
             except CatbreedError as error:
                 st.error(plain(str(error)))
     with from_saved:
-        kept = datasets.list()
+        kept = {saved.id: saved for saved in datasets.list()}
         if not kept:
             st.caption("No data sets kept yet.")
         else:
-            pick = st.selectbox("Data set", kept, format_func=describe_data_set, key="pick-data-set")
+            # Widgets keep their options in the session, which must pickle: ids, not data set objects.
+            pick = st.selectbox(
+                "Data set", kept, format_func=lambda i: describe_data_set(kept[i]), key="pick-data-set"
+            )
             if st.button("Open it"):
-                return pick
+                return kept[pick]
     return None
 
 

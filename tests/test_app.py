@@ -358,3 +358,17 @@ def test_a_damaged_model_on_the_models_page_gets_a_message_not_a_traceback(app, 
     next(b for b in app.button if b.key == "export-damaged").click().run()
     assert not app.exception
     assert "The model in" in app.error[0].value and "could not be read" in app.error[0].value
+
+
+def test_a_returning_user_opens_a_data_set_kept_on_the_server(app, tmp_path, shapes_folder):
+    from catbreed.data.dataset import check_folder
+    from catbreed.data.saved_datasets import DatasetStore
+
+    kept = DatasetStore(tmp_path / "datasets").from_dataset("kept cats", check_folder(shapes_folder))
+    app.switch_page("pages/train.py").run()
+    assert not app.exception  # the select box of kept data sets once raised "cannot pickle '_thread.lock'"
+    picker = app.selectbox(key="pick-data-set")
+    assert picker.value == kept.id and "kept cats: 3 breeds, 36 photos" in picker.format_func(picker.value)
+    next(b for b in app.button if b.label == "Open it").click().run()
+    assert not app.exception and app.query_params["data"] == kept.id
+    assert {m.label: m.value for m in app.metric}["Photos"] == "36"

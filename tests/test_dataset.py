@@ -1,3 +1,4 @@
+import io
 import re
 import shutil
 import zipfile
@@ -70,6 +71,27 @@ def test_a_class_with_fewer_than_two_photos_is_left_out_with_a_warning(tmp_path)
     dataset = check_folder(root)
     assert dataset.classes == ["blue_squares", "red_circles"]
     assert any("'green_bars' was left out" in w for w in dataset.warnings)
+
+
+def test_an_upload_whose_own_name_is_too_long_for_the_disk_is_read(shapes_zip):
+    from catbreed.data.dataset import discard_upload, open_uploaded_archive
+
+    with open(shapes_zip, "rb") as stream:
+        wrapped = io.BytesIO(stream.read())
+    wrapped.name = "cats " * 60 + ".zip"  # 304 characters: more than a file name may have
+    dataset = open_uploaded_archive(wrapped)
+    try:
+        assert len(dataset.photos) == 36
+    finally:
+        discard_upload(dataset)
+
+
+def test_when_too_few_photos_are_left_the_message_says_why_the_others_were_skipped(tmp_path):
+    root = make_dataset_folder(tmp_path / "data", per_class=1, kinds=("red_circles", "blue_squares"))
+    for i in range(3):
+        (root / "red_circles" / f"notes{i}.jpg").write_bytes(b"not a photo")
+    with pytest.raises(CatbreedError, match=r"found 2: .*\. 3 files skipped: not an image \(3\)"):
+        check_folder(root)
 
 
 def test_one_class_is_not_enough(tmp_path):

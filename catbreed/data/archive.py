@@ -12,6 +12,7 @@ skipped with the reason; the limits are `catbreed.limits`.
 from __future__ import annotations
 
 import errno
+import hashlib
 import stat
 import struct
 import zipfile
@@ -154,6 +155,20 @@ def _unwritable(error: OSError, archive: Path) -> str:
     raise CatbreedError(f"Could not unpack '{archive.name}': {error.strerror or error}.") from None
 
 
+MAX_FILE_NAME_BYTES = 180  # most file systems allow 255 bytes; room for a suffix a later step adds
+
+
+def short_file_name(name: str, limit: int = MAX_FILE_NAME_BYTES) -> str:
+    """`name` if it fits in `limit` UTF-8 bytes, else its start, a hash of the whole and its suffix:
+    a photo keeps a recognisable name instead of failing to unpack (ENAMETOOLONG)."""
+    if len(name.encode("utf-8")) <= limit:
+        return name
+    suffix = Path(name).suffix if len(Path(name).suffix) <= 10 else ""
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    stem = name[: len(name) - len(suffix)].encode("utf-8")[: limit - len(suffix) - 9].decode("utf-8", "ignore")
+    return f"{stem}-{digest}{suffix}"
+
+
 def extract_zip(archive: Path, destination: Path) -> Extraction:
     """Extract `archive` into the empty folder `destination`; refuse hostile archives with CatbreedError."""
     limit = limits()
@@ -173,7 +188,7 @@ def extract_zip(archive: Path, destination: Path) -> Extraction:
             if info.file_size > limit.file_bytes:
                 extraction.skipped.append((name, f"larger than {limit.file_mb:g} MB"))
                 continue
-            target = destination.joinpath(*parts)
+            target = destination.joinpath(*parts[:-1], short_file_name(parts[-1]))
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as source, open(target, "wb") as sink:

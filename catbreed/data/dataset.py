@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from catbreed.data.archive import extract_zip
+from catbreed.data.archive import extract_zip, short_file_name
 from catbreed.data.images import ImageProblem, open_rgb, perceptual_hash, stored_pixels
 from catbreed.errors import CatbreedError
 from catbreed.limits import limits
@@ -207,6 +207,15 @@ def check_folder(
     return dataset
 
 
+def _skipped_summary(skipped: list[Skipped]) -> str:
+    """' 24 files skipped: not an image (20); name too long… (4).', or '' when none were."""
+    if not skipped:
+        return ""
+    reasons = Counter(s.reason for s in skipped).most_common()
+    listed = "; ".join(f"{reason} ({n})" for reason, n in reasons[:3]) + ("; …" if len(reasons) > 3 else "")
+    return f" {len(skipped)} file{'' if len(skipped) == 1 else 's'} skipped: {listed}."
+
+
 def _finish(root, class_names, photos, skipped, duplicates) -> Dataset:
     counts = Counter(photo.label for photo in photos)
     warnings = []
@@ -221,7 +230,7 @@ def _finish(root, class_names, photos, skipped, duplicates) -> Dataset:
         found = ", ".join(f"'{label}' ({counts[label]})" for label in class_names)
         raise CatbreedError(
             f"Training needs at least 2 breed folders with at least {MIN_PHOTOS_PER_CLASS} usable photos each; "
-            f"found {len(class_names)}: {found}."
+            f"found {len(class_names)}: {found}." + _skipped_summary(skipped)
         )
     photos = [photo for photo in photos if photo.label in classes]
     few = [f"'{label}' ({counts[label]})" for label in classes if counts[label] < FEW_PHOTOS_WARNING]
@@ -271,7 +280,7 @@ def open_uploaded_archive(
 def _plain_file_name(name: str) -> str:
     """The last part of an uploaded file's name, without control characters; 'upload.zip' if nothing is left."""
     cleaned = "".join(c for c in Path(str(name).replace("\\", "/")).name if c.isprintable())
-    return cleaned if cleaned.strip(". ") else "upload.zip"
+    return short_file_name(cleaned) if cleaned.strip(". ") else "upload.zip"
 
 
 def discard_upload(dataset: Dataset) -> None:
