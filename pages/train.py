@@ -289,9 +289,7 @@ def choose_data() -> SavedDataset | None:
             st.caption("No data sets kept yet.")
         else:
             # Widgets keep their options in the session, which must pickle: ids, not data set objects.
-            pick = st.selectbox(
-                "Data set", kept, format_func=lambda i: describe_data_set(kept[i]), key="pick-data-set"
-            )
+            pick = st.selectbox("Data set", kept, format_func=lambda i: describe_data_set(kept[i]), key="pick-data-set")
             if st.button("Open it"):
                 return kept[pick]
     return None
