@@ -53,15 +53,3 @@ def test_coverage_falls_and_accuracy_rises_with_the_threshold():
     curve = dict((t, (c, a)) for t, c, a in coverage_curve(probabilities, labels, steps=10))
     assert curve[0.0] == (1.0, 0.75) and curve[0.6] == (0.75, 2 / 3) and curve[0.7] == (0.5, 1.0)
     assert curve[1.0] == (0.0, 1.0)  # nothing answered: nothing wrong
-
-
-def test_not_sure_sits_above_the_bands_that_are_more_often_wrong():
-    from catbreed.learn.calibration import not_sure_threshold
-
-    rng = np.random.default_rng(0)
-    confident = np.tile([[0.9, 0.1]], (20, 1))
-    unsure = np.tile([[0.45, 0.3, 0.25]], (10, 1))[:, :2]
-    probabilities = np.vstack([confident, unsure])
-    labels = np.concatenate([np.zeros(20, int), rng.permutation([0] * 3 + [1] * 7)])  # 30% right at 0.45
-    assert not_sure_threshold(probabilities, labels) == 0.5
-    assert not_sure_threshold(confident, np.zeros(20, int)) == 0.0  # every band right: always sure

@@ -52,10 +52,6 @@ def calibrated(logits: np.ndarray, temperature: float) -> np.ndarray:
     return softmax(logits / temperature)
 
 
-BAND = 0.1  # width of the confidence bands the "not sure" threshold is judged on
-MIN_PHOTOS_PER_BAND = 5  # fewer say too little about a band
-
-
 def coverage_curve(probabilities: np.ndarray, labels: np.ndarray, steps: int = 20) -> list[tuple[float, float, float]]:
     """(threshold, coverage, accuracy) at thresholds 0, 1/steps, ..., 1: of the photos whose top
     probability reaches the threshold, what fraction they are (coverage) and how many of them
@@ -68,17 +64,3 @@ def coverage_curve(probabilities: np.ndarray, labels: np.ndarray, steps: int = 2
         accuracy = float(correct[answered].mean()) if answered.any() else 1.0
         curve.append((round(float(threshold), 4), float(answered.mean()), accuracy))
     return curve
-
-
-def not_sure_threshold(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    """The lowest top probability from which every 10-point band of out-of-fold answers (with at
-    least 5 photos) was right at least half the time: below it, an answer is more often wrong than
-    right, so the app says it is not sure. About 0.5 for a well-calibrated model."""
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == labels
-    threshold = 0.0
-    for low in np.arange(0, 1, BAND):
-        band = (confidence >= low) & (confidence < low + BAND)
-        if band.sum() >= MIN_PHOTOS_PER_BAND and correct[band].mean() < 0.5:
-            threshold = float(low + BAND)
-    return round(min(threshold, 1.0), 2)

@@ -30,13 +30,14 @@ from catbreed.learn.calibration import (
     coverage_curve,
     expected_calibration_error,
     fit_temperature,
-    not_sure_threshold,
 )
 from catbreed.learn.estimate import accuracy_estimate, describe_method, out_of_fold_logits
 from catbreed.learn.features import ORIGINAL, VIEWS, FeatureCache, FeatureExtractor, extract_features
 from catbreed.learn.settings import MODE_TABLE, TrainSettings
+from catbreed.learn.verdicts import choose_thresholds, out_of_fold_familiarity, unseen_breed_familiarity
 from catbreed.models.bundle import ModelBundle
 from catbreed.models.evaluation import Answer, Evaluation, answers, evaluate
+from catbreed.models.familiarity import Familiarity
 from catbreed.models.head import LinearHead
 from catbreed.models.metadata import (
     Calibration,
@@ -47,6 +48,7 @@ from catbreed.models.metadata import (
     ModelMetadata,
     SplitSummary,
 )
+from catbreed.models.verdict import decide
 from catbreed.nets.backbones import get_spec
 from catbreed.nets.runtime import flatbuffer_path, load_extractor
 from catbreed.paths import catbreed_home
@@ -155,14 +157,19 @@ def train(
     oof_logits = out_of_fold_logits(x, y, folds, make_head, reporter)
     temperature = fit_temperature(oof_logits, y)
 
+    oof_probabilities = calibrated(oof_logits, temperature)
+    known = out_of_fold_familiarity(x[:, 0], y, folds, spec.feature_blocks, settings.seed)
+    unseen = unseen_breed_familiarity(x[:, 0], y, spec.feature_blocks, settings.seed)
+    thresholds, unknown_curve, verdicts = choose_thresholds(oof_probabilities, y, known, unseen)
+
     reporter.start(TRAINING, 1)
     head = make_head().fit(x, y)
     head.temperature_ = temperature
+    familiarity = Familiarity(spec.feature_blocks, settings.seed).fit(x[:, 0], y)
     reporter.step(1)
 
     batch = len(y) // len(folds)  # a fold's worth of new photos
     estimate = accuracy_estimate(oof_logits.argmax(1), y, batch, describe_method(len(folds), len(y), batch))
-    oof_probabilities = calibrated(oof_logits, temperature)
     names = [dataset.photos[i].name for i in train_ids]
     evaluation = evaluate(oof_probabilities, y, classes, names)
     test = None
@@ -197,15 +204,21 @@ def train(
                 ece_after=expected_calibration_error(oof_probabilities, y),
             ),
             test_accuracy=test.accuracy if test else None,
-            not_sure_below=not_sure_threshold(oof_probabilities, y),
+            not_sure_below=thresholds.not_sure_below,
             coverage=coverage_curve(oof_probabilities, y),
+            unknown_below=thresholds.unknown_below,
+            unknown_curve=unknown_curve,
+            verdicts=verdicts,
         ),
         evaluation=evaluation,
         test_evaluation=test,
         seconds=round(time.perf_counter() - started, 2),
     )
-    bundle = ModelBundle(spec.name, classes, head, metadata, samples=sample_photos(dataset, spec.image_size))
+    bundle = ModelBundle(
+        spec.name, classes, head, metadata, samples=sample_photos(dataset, spec.image_size), familiarity=familiarity
+    )
     seconds = time.perf_counter() - started
+    said = [decide(float(p), float(f), True, thresholds) for p, f in zip(oof_probabilities.max(1), known)]
     return TrainResult(
-        bundle, dataset, split, estimate, evaluation, test, seconds, answers(oof_probabilities, y, classes, names)
+        bundle, dataset, split, estimate, evaluation, test, seconds, answers(oof_probabilities, y, classes, names, said)
     )

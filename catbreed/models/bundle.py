@@ -1,6 +1,7 @@
 """The model bundle: one folder holding a trained head, its labels and everything known about it.
 
     MODEL_DIR/head.npz         the head's weights, bias and temperature (see head.py)
+    MODEL_DIR/familiarity.npz  how like its breeds a photo looks (see familiarity.py; older models lack it)
     MODEL_DIR/labels.txt       one label per line, line i = class id i (for other tools)
     MODEL_DIR/metadata.json    ModelMetadata (metadata.py): format version, backbone, image size,
                                preprocessing, classes, data summary, settings, metrics, evaluation,
@@ -33,6 +34,7 @@ import numpy as np
 from catbreed.data.images import open_rgb, to_model_input
 from catbreed.errors import CatbreedError
 from catbreed.models.card import model_card
+from catbreed.models.familiarity import Familiarity
 from catbreed.models.head import LinearHead
 from catbreed.models.metadata import FORMAT_VERSION, ModelMetadata
 from catbreed.nets.backbones import create_backbone, get_spec
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     import keras
 
 HEAD_FILE, LABELS_FILE, METADATA_FILE, CARD_FILE = "head.npz", "labels.txt", "metadata.json", "MODEL_CARD.md"
+FAMILIARITY_FILE = "familiarity.npz"  # absent in models trained before "not one of my breeds"
 SAMPLES_FOLDER = "samples"  # a few training photos at the model's size: what exports are checked on
 EXPORT_FORMATS = ("tflite", "saved_model")
 
@@ -55,6 +58,7 @@ class ModelBundle:
     metadata: ModelMetadata | None = None  # None: only what the backbone and classes say
     path: Path | None = None
     samples: list[bytes] = field(default_factory=list)  # JPEGs of sample photos' central squares
+    familiarity: Familiarity | None = None  # how like its breeds a photo looks; None: not judged
 
     def __post_init__(self) -> None:
         if self.head is not None and self.head.n_classes != len(self.classes):
@@ -86,6 +90,8 @@ class ModelBundle:
         staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
         try:
             self.head.save(staging / HEAD_FILE)
+            if self.familiarity is not None:
+                self.familiarity.save(staging / FAMILIARITY_FILE)
             (staging / LABELS_FILE).write_text("".join(f"{label}\n" for label in self.classes), encoding="utf-8")
             (staging / METADATA_FILE).write_text(metadata.to_json(), encoding="utf-8")
             (staging / CARD_FILE).write_text(model_card(path.name, metadata), encoding="utf-8")
@@ -110,7 +116,8 @@ class ModelBundle:
                 raise CatbreedError(f"The labels in '{path / LABELS_FILE}' do not match its metadata; train it again.")
             head = LinearHead.load(path / HEAD_FILE)
             samples = [f.read_bytes() for f in sorted((path / SAMPLES_FOLDER).glob("*.jpg"))]
-            return cls(metadata.backbone, metadata.classes, head, metadata, path, samples)
+            familiar = Familiarity.load(path / FAMILIARITY_FILE) if (path / FAMILIARITY_FILE).is_file() else None
+            return cls(metadata.backbone, metadata.classes, head, metadata, path, samples, familiar)
         except CatbreedError:
             raise
         except (ValueError, KeyError, OSError, TypeError, zipfile.BadZipFile) as error:

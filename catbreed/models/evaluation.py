@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
+from catbreed.models.verdict import BREED
+
 
 @dataclass(frozen=True)
 class Mistake:
@@ -55,6 +57,7 @@ class Answer:
     true: str
     predicted: str
     probability: float  # of the predicted breed
+    verdict: str = BREED  # what a person was told (models/verdict.py)
 
     @property
     def right(self) -> bool:
@@ -62,12 +65,17 @@ class Answer:
 
 
 def answers(
-    probabilities: np.ndarray, true_ids: Sequence[int], labels: Sequence[str], names: Sequence[str]
+    probabilities: np.ndarray,
+    true_ids: Sequence[int],
+    labels: Sequence[str],
+    names: Sequence[str],
+    verdicts: Sequence[str] | None = None,
 ) -> list[Answer]:
-    """One Answer per photo, in the order given."""
+    """One Answer per photo, in the order given, with the verdict each was given."""
     predicted = probabilities.argmax(axis=1)
+    verdicts = verdicts or [BREED] * len(names)
     return [
-        Answer(names[i], labels[true_ids[i]], labels[predicted[i]], float(probabilities[i, predicted[i]]))
+        Answer(names[i], labels[true_ids[i]], labels[predicted[i]], float(probabilities[i, predicted[i]]), verdicts[i])
         for i in range(len(names))
     ]
 

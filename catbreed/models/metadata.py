@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from catbreed.errors import CatbreedError
 from catbreed.models.evaluation import Evaluation
+from catbreed.models.verdict import UNCALIBRATED_NOT_SURE, Thresholds
 
 FORMAT_VERSION = 2  # 1: a whole Keras model per bundle, trained by the Adam head
 BREEDS, IMAGENET = "breeds", "imagenet"  # what a model's classes are
@@ -39,12 +40,28 @@ class Calibration:
 
 
 @dataclass(frozen=True)
+class VerdictSummary:
+    """What the default thresholds (learn/verdicts.py) did to the photos trained on, each judged by a
+    model that had not seen it: shares of the photos, and the share of left-out breeds caught."""
+
+    named: float  # given a breed
+    named_accuracy: float  # of those, right
+    not_sure: float
+    unknown: float  # called "not one of my breeds" although they are
+    unseen_caught: float  # of photos of breeds left out of the fit, called "not one of my breeds"
+
+
+@dataclass(frozen=True)
 class Metrics:
     expected_accuracy: Estimate
     calibration: Calibration
     test_accuracy: float | None = None  # on a held-out test set, when one was asked for
-    not_sure_below: float | None = None  # the default threshold for "not sure" (calibration.not_sure_threshold)
+    not_sure_below: float | None = None  # the default threshold for "not sure" (learn/verdicts.py)
     coverage: list[tuple[float, float, float]] = field(default_factory=list)  # (threshold, coverage, accuracy)
+    unknown_below: float | None = None  # default familiarity threshold (models/familiarity.py); None: not judged
+    # (share of its own photos called unknown, familiarity threshold, share of left-out breeds caught)
+    unknown_curve: list[tuple[float, float, float]] = field(default_factory=list)
+    verdicts: VerdictSummary | None = None
 
     def at_threshold(self, threshold: float) -> tuple[float, float] | None:
         """(coverage, accuracy) of the out-of-fold answers at the curve's nearest threshold at or above `threshold`."""
@@ -104,6 +121,13 @@ class ModelMetadata:
         return self.settings.get("mode", "")
 
     @property
+    def thresholds(self) -> Thresholds:
+        """The verdicts' default thresholds (models/verdict.py)."""
+        m = self.metrics
+        not_sure = m.not_sure_below if m and m.not_sure_below is not None else UNCALIBRATED_NOT_SURE
+        return Thresholds(not_sure, m.unknown_below if m else None)
+
+    @property
     def expected_accuracy(self) -> Estimate | None:
         return self.metrics.expected_accuracy if self.metrics else None
 
@@ -135,6 +159,9 @@ class ModelMetadata:
                 test_accuracy=metrics.get("test_accuracy"),
                 not_sure_below=metrics.get("not_sure_below"),
                 coverage=[tuple(point) for point in metrics.get("coverage", [])],
+                unknown_below=metrics.get("unknown_below"),
+                unknown_curve=[tuple(point) for point in metrics.get("unknown_curve", [])],
+                verdicts=VerdictSummary(**metrics["verdicts"]) if metrics.get("verdicts") else None,
             )
         if values.get("data"):
             source = values["data"].get("source")

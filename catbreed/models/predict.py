@@ -18,6 +18,7 @@ from catbreed.data.images import ImageSource, iter_image_batches, load_for_model
 from catbreed.learn.features import FeatureExtractor
 from catbreed.models.bundle import ModelBundle
 from catbreed.models.metadata import IMAGENET, ModelMetadata
+from catbreed.models.verdict import BREED, Thresholds, decide
 from catbreed.nets.backbones import DEFAULT_BACKBONE, get_spec
 from catbreed.nets.runtime import load_extractor
 from catbreed.progress import EVALUATING, Reporter
@@ -52,6 +53,12 @@ class Prediction:
     is_cat: bool
     cat_probability: float  # summed ImageNet probability of the domestic cat classes
     seconds: float = 0.0
+    familiarity: float | None = None  # how like the breeds learned (familiarity.py); None: not judged
+    verdict: str = BREED  # with the model's own thresholds
+
+    def judged(self, thresholds: Thresholds) -> str:
+        """The verdict with other thresholds (a person's own, on the Classify page)."""
+        return decide(self.top[0][1], self.familiarity, self.is_cat, thresholds)
 
 
 def cat_verdict(imagenet_probabilities: np.ndarray) -> tuple[bool, float]:
@@ -76,10 +83,16 @@ class Predictor:
 
     def probabilities(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """uint8 (N, S, S, 3) -> (float32 (N, C) breed probabilities, float32 (N, 1000) ImageNet ones)."""
+        breeds, imagenet, _ = self._answer(pixels)
+        return breeds, imagenet
+
+    def _answer(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """`probabilities` and float32 (N,) familiarity (None when the model does not judge it), one pass."""
         features, imagenet = self._extractor.predict_on_batch(pixels.astype(np.float32))
-        imagenet = np.asarray(imagenet)
-        head = self.bundle.head
-        return (imagenet if head is None else head.predict_proba(np.asarray(features))), imagenet
+        imagenet, features = np.asarray(imagenet), np.asarray(features)
+        head, familiarity = self.bundle.head, self.bundle.familiarity
+        breeds = imagenet if head is None else head.predict_proba(features)
+        return breeds, imagenet, None if familiarity is None else familiarity.score(features)
 
     def _top(self, probabilities: np.ndarray, top_k: int, first: range = range(0)) -> list[tuple[str, float]]:
         """The `top_k` likeliest labels; those in `first` ahead of the rest, each group by probability."""
@@ -89,11 +102,15 @@ class Predictor:
     def predict(self, source: ImageSource, top_k: int = 3) -> Prediction:
         """Top `top_k` labels of one photo (path, bytes or PIL image); raises ImageProblem if unusable."""
         started = time.perf_counter()
-        breeds, imagenet = self.probabilities(load_for_model(source, self.bundle.image_size)[None])
+        breeds, imagenet, familiarity = self._answer(load_for_model(source, self.bundle.image_size)[None])
         is_cat, cat_probability = cat_verdict(imagenet[0])
         # The built-in model's 1000 classes hold 5 cat breeds; for a cat, those are the answer.
         first = DOMESTIC_CAT_CLASSES if is_cat and self.bundle.head is None else range(0)
-        return Prediction(self._top(breeds[0], top_k, first), is_cat, cat_probability, time.perf_counter() - started)
+        top = self._top(breeds[0], top_k, first)
+        familiar = None if familiarity is None else float(familiarity[0])
+        verdict = decide(top[0][1], familiar, is_cat, self.bundle.metadata.thresholds)
+        seconds = time.perf_counter() - started
+        return Prediction(top, is_cat, cat_probability, seconds, familiar, verdict)
 
     def breed_probabilities(self, sources: Sequence[ImageSource], reporter: Reporter | None = None) -> np.ndarray:
         """float32 (N, C) breed probabilities of many photos, batched."""
