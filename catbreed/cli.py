@@ -227,6 +227,7 @@ def cmd_predict(args) -> None:
     from catbreed.data.images import ImageProblem, open_rgb
     from catbreed.models.bundle import ModelBundle
     from catbreed.models.predict import Predictor, builtin_bundle
+    from catbreed.models.verdict import headline
 
     if args.top_k < 1:
         raise CatbreedError(f"--top-k must be at least 1; got {args.top_k}.")
@@ -242,9 +243,17 @@ def cmd_predict(args) -> None:
     for image in args.images:
         prediction = predictor.predict(image, top_k=args.top_k)
         top = [{"label": label, "probability": round(p, 4)} for label, p in prediction.top]
-        results.append({"image": str(image), "top": top, "is_cat": prediction.is_cat})
-        verdict = "" if prediction.is_cat else "  (probably not a cat)"
-        lines.append(f"{image}: " + ", ".join(f"{t['label']} {t['probability']:.2f}" for t in top) + verdict)
+        results.append(
+            {
+                "image": str(image),
+                "verdict": prediction.verdict,
+                "top": top,
+                "is_cat": prediction.is_cat,
+                "familiarity": None if prediction.familiarity is None else round(prediction.familiarity, 3),
+            }
+        )
+        said = headline(prediction.verdict, prediction.top[0][0])
+        lines.append(f"{image}: {said}  (" + ", ".join(f"{t['label']} {t['probability']:.2f}" for t in top) + ")")
     _emit({"predictions": results}, args.json, "\n".join(lines))
 
 

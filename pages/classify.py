@@ -2,49 +2,90 @@ import streamlit as st
 
 from catbreed.data.images import ImageProblem, thumbnail
 from catbreed.explain import charts
+from catbreed.models.verdict import NOT_A_CAT, NOT_SURE, UNKNOWN_BREED, Thresholds, headline
 from pages.shared import ModelInUse, model_in_use, plain, run_inside_navigation, where_it_looked
 
 run_inside_navigation()
 
 TOP_K = 5
-UNCALIBRATED_NOT_SURE = 0.5  # the built-in model has no out-of-fold answers to set it from
 
 
-def show_prediction(model: ModelInUse, name: str, data: bytes, not_sure_below: float) -> None:
+def show_prediction(model: ModelInUse, name: str, data: bytes, thresholds: Thresholds, looked: bool) -> None:
     picture, answer = st.columns([1, 2])
     try:
         prediction = model.predictor.predict(data, top_k=TOP_K)
     except ImageProblem as problem:
         st.error(f"{plain(name)} cannot be used as a photo: {problem.reason}. Try a JPEG or PNG photo.")
         return
+    label, probability = prediction.top[0]
+    verdict = prediction.judged(thresholds)
     with picture:
         st.image(thumbnail(data, 320), caption=plain(name), width="stretch")
-        st.image(where_it_looked(model, data, prediction.top[0][0]), caption="Where it looked", width="stretch")
+        if looked:
+            st.image(where_it_looked(model, data, label), caption="Where it looked", width="stretch")
     with answer:
-        label, probability = prediction.top[0]
-        if not prediction.is_cat:  # the verdict leads: a dog gets no breed name as its headline
-            st.subheader("This doesn't look like a cat", anchor=False)
+        st.subheader(plain(headline(verdict, label)), anchor=False)
+        if verdict == NOT_A_CAT:
             st.caption("The closest of the breeds the model knows, for what they are worth:")
-        else:
-            st.subheader(plain(label), anchor=False)
-            if probability < not_sure_below:
-                st.info(
-                    f"Not sure: the likeliest breed has only {probability:.0%}, under the {not_sure_below:.0%} "
-                    "set below. A clearer, closer photo helps.",
-                    icon=":material/help_outline:",
-                )
+        elif verdict == UNKNOWN_BREED:
+            st.info(
+                "This photo is unlike the photos of every breed this model learned: it may be a breed it was "
+                "never taught, or an unusual view. The closest breeds, for what they are worth:",
+                icon=":material/question_mark:",
+            )
+        elif verdict == NOT_SURE:
+            st.info(
+                f"Not sure: the likeliest breed has only {probability:.0%}, under the "
+                f"{thresholds.not_sure_below:.0%} set below. A clearer, closer photo helps.",
+                icon=":material/help_outline:",
+            )
         st.altair_chart(charts.probabilities(prediction.top), width="stretch")
         st.text("   ".join(f"{breed} {p:.1%}" for breed, p in prediction.top))
         st.caption(f"Answered in {prediction.seconds * 1000:.0f} ms.")
+
+
+def chosen_thresholds(model: ModelInUse) -> Thresholds:
+    """The model's own thresholds, as this person moved them with the sliders."""
+    defaults, metrics = model.predictor.bundle.metadata.thresholds, model.predictor.bundle.metadata.metrics
+    not_sure = st.slider(
+        "Say “not sure” below (%)",
+        0,
+        100,
+        round(100 * defaults.not_sure_below),
+        5,
+        key=f"not-sure-{model.label}",  # each model starts from its own calibrated default
+        help="Answers whose likeliest breed has less than this are marked as unsure. The default comes from the "
+        "model's own answers on photos it had not seen: above it, at least 95% of them were right.",
+    )
+    unknown_below = None
+    if metrics and metrics.unknown_curve and defaults.unknown_below is not None:
+        default_share = min(metrics.unknown_curve, key=lambda p: abs(p[1] - defaults.unknown_below))[0]
+        share = st.slider(
+            "“Not one of my breeds”: strictness (%)",
+            0,
+            round(100 * metrics.unknown_curve[-1][0]),
+            round(100 * default_share),
+            1,
+            key=f"unknown-{model.label}",
+            help="How many photos of its own breeds it may call “not one of my breeds”, to catch photos of breeds "
+            "it never learned. Stricter catches more unknown breeds and refuses more of yours.",
+        )
+        point = min(metrics.unknown_curve, key=lambda p: abs(p[0] - share / 100))
+        unknown_below = point[1]
+        st.caption(
+            f"At {share}%: about {point[0]:.0%} of photos of its own breeds and {point[2]:.0%} of photos of breeds "
+            "it never saw are called “not one of my breeds” (measured by leaving breeds out of training)."
+        )
+    return Thresholds(not_sure / 100, unknown_below)
 
 
 st.title("Classify")
 model = model_in_use()
 if model.notice:
     st.warning(plain(model.notice), icon=":material/warning:")
-st.caption(f"Your model: {plain(model.label)}. Choose another on the Models page.")
-metrics = model.predictor.bundle.metadata.metrics
-default = metrics.not_sure_below if metrics and metrics.not_sure_below is not None else UNCALIBRATED_NOT_SURE
+mine, other = st.columns([3, 1], vertical_alignment="center")
+mine.caption(f"Your model: {plain(model.label)}.")
+other.page_link("pages/models.py", label="Choose another model", icon=":material/folder_open:")
 
 sources, answers = st.columns([2, 3], gap="large")
 with sources:
@@ -59,19 +100,8 @@ with sources:
             key="photos",
         )
 
-    not_sure_below = (
-        st.slider(
-            "Say “not sure” below (%)",
-            0,
-            100,
-            round(100 * default),
-            5,
-            key=f"not-sure-{model.label}",  # each model starts from its own calibrated default
-            help="Answers whose likeliest breed has less than this are marked as unsure. The default comes from "
-            "the model's own answers on photos it had not seen: below it, they were more often wrong than right.",
-        )
-        / 100
-    )
+    thresholds = chosen_thresholds(model)
+    looked = st.toggle("Show where it looked", key="looked", help="A Grad-CAM heatmap of the answer: a second or two.")
 
 photos = [("Webcam snapshot", snapshot.getvalue())] if snapshot else []
 photos += [(upload.name, upload.getvalue()) for upload in uploads or []]
@@ -80,4 +110,4 @@ with answers:
         st.info("Take a snapshot or upload photos to see which breed the model thinks they are.")
     for name, data in photos:
         with st.container(border=True):
-            show_prediction(model, name, data, not_sure_below)
+            show_prediction(model, name, data, thresholds, looked)

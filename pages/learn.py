@@ -165,7 +165,7 @@ st.header("9. Where it looked", anchor=False)
 label = model.predictor.predict(photo, top_k=1).top[0][0]
 heat = where_it_looked(model, photo, label)
 st.write(
-    f"Grad-CAM for the answer “{plain(label)}” of your model ({plain(model.label)}): bright where "
+    f"Grad-CAM for the answer “{plain(label)}” of your model, {plain(model.label)}: bright where "
     "a change in the photo would change that answer most."
 )
 st.image(heat, width=320)

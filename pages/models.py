@@ -7,7 +7,7 @@ from catbreed.data.saved_datasets import DatasetStore
 from catbreed.errors import CatbreedError
 from catbreed.explain import charts
 from catbreed.models.bundle import ModelBundle
-from catbreed.models.card import model_card
+from catbreed.models.card import model_card, verdict_lines
 from catbreed.models.compare import (
     RATE_COLUMNS,
     RECALL_PREFIX,
@@ -85,17 +85,20 @@ def compare_two(models: list[SavedModel]) -> None:
         only_second.text("\n".join(disagreements.only_second_right[:20]))
 
 
-def show_confidence(model: SavedModel) -> None:
+def show_verdicts(model: SavedModel) -> None:
+    """The trade-off the default thresholds make; Classify's sliders move them."""
     metrics = model.metadata.metrics
     if not metrics or not metrics.coverage:
+        st.caption("This model was not trained with cross-validation, so it has no measured thresholds.")
         return
-    threshold = metrics.not_sure_below or 0.0
-    covered, right = metrics.at_threshold(threshold)
-    st.write(
-        f"Classify says “not sure” below {threshold:.0%} by default. Above it, the model answered "
-        f"{covered:.0%} of the photos it learned from and was right on {right:.1%} of those."
+    for line in verdict_lines(model.metadata):
+        st.write(plain(line))
+    st.caption(
+        "Stricter thresholds refuse more photos and get more of the named ones right; move them with the sliders "
+        "on the Classify page. The chart: for each “not sure” threshold, how many photos it would name and how "
+        "many of those were right."
     )
-    st.altair_chart(charts.coverage(metrics.coverage, threshold), width="stretch")
+    st.altair_chart(charts.coverage(metrics.coverage, metrics.not_sure_below or 0.0), width="stretch")
 
 
 def export_section(model: SavedModel) -> None:
@@ -133,11 +136,11 @@ def model_details(model: SavedModel) -> None:
         st.markdown(
             f"Learned from the data set “{plain(source.name)}”, version {source.version}: [open its photos on the Train page](train?data={source.dataset_id}&model={quote(chosen.key)})."
         )
-    card, confidence, export = st.tabs(["Model card", "Confidence", "Export"])
+    card, verdicts, export = st.tabs(["Model card", "Verdicts", "Export"])
     with card:
         st.markdown(model_card(model.name, meta))
-    with confidence:
-        show_confidence(model)
+    with verdicts:
+        show_verdicts(model)
     with export:
         export_section(model)
     download, delete = st.columns(2)

@@ -11,8 +11,10 @@ from catbreed.explain import charts, gradcam
 from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, TrainingJob
 from catbreed.learn.settings import MODE_TABLE, MODES, TrainSettings
 from catbreed.learn.training import expected_seconds
+from catbreed.models.card import describe_seconds, verdict_lines
 from catbreed.models.metadata import DataSource
 from catbreed.models.store import ModelStore, suggest_name
+from catbreed.models.verdict import BREED, headline
 from pages.shared import backbone, chosen_model, job_manager, plain, run_inside_navigation, use_model
 
 run_inside_navigation()
@@ -121,7 +123,8 @@ def live_progress(job: TrainingJob) -> None:
 def show_result(job: TrainingJob, saved: SavedDataset | None) -> None:
     result = job.result
     st.success(
-        f"Trained on {result.split.sizes()['train']} photos in {result.seconds:.0f} s.", icon=":material/check_circle:"
+        f"Trained on {result.split.sizes()['train']} photos in {describe_seconds(result.seconds)}.",
+        icon=":material/check_circle:",
     )
     a, b, c = st.columns(3)
     a.metric(
@@ -135,8 +138,9 @@ def show_result(job: TrainingJob, saved: SavedDataset | None) -> None:
     st.caption(
         plain(
             f"Estimated by {result.estimate.method}. Probabilities calibrated: calibration error "
-            f"{calibration.ece_before:.1%} before, {calibration.ece_after:.1%} after."
+            f"{calibration.ece_before:.1%} before, {calibration.ece_after:.1%} after. "
         )
+        + " ".join(plain(line) for line in verdict_lines(result.bundle.metadata))
     )
     evaluation = result.evaluation
     table, matrix = st.columns([1, 1])
@@ -214,8 +218,10 @@ def show_answers(job: TrainingJob, saved: SavedDataset | None, true: str | None,
             else:
                 shown = thumbnail(photo, 200)
             st.image(shown, width="stretch")
-            verdict = "right" if answer.right else f"taken for {answer.predicted}"
-            st.caption(plain(f"{answer.path}: {verdict} ({answer.probability:.0%})"))
+            said = "right" if answer.right else f"taken for {answer.predicted}"
+            if answer.verdict != BREED:
+                said += f", but it said: {headline(answer.verdict, answer.predicted)}"
+            st.caption(plain(f"{answer.path}: {said} ({answer.probability:.0%})"))
             if saved is not None:
                 fix_photo(saved, answer.path, index)
 

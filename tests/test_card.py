@@ -15,12 +15,21 @@ def test_the_card_lists_every_breed_with_its_counts_and_results(trained):
         assert card.count(f"| {breed} |") == 2  # and the results table
     assert trained.estimate.describe() in card and "calibration error" in card
     assert "## Known limits" in card and "It knows only these 3 breeds" in card
+    summary = trained.bundle.metadata.metrics.verdicts
+    assert f"named a breed for {summary.named:.0%} of the photos it learned from" in card
+    assert "S x S" not in card and f"({trained.bundle.image_size} x {trained.bundle.image_size} px," in card
+
+
+def test_training_times_under_ten_seconds_keep_a_decimal():
+    from catbreed.models.card import describe_seconds
+
+    assert [describe_seconds(s) for s in (0.42, 12.4, 185)] == ["0.4 s", "12 s", "3 min 5 s"]
 
 
 def test_the_breeds_it_confuses_most_come_first():
     metadata = example()  # one Bengal taken for a Birman
     assert most_confused(metadata) == [("Bengal", "Birman", 1)]
-    assert "- Bengal taken for Birman: 1 photos" in model_card("m", metadata)
+    assert "- Bengal taken for Birman: 1 photo\n" in model_card("m", metadata)
 
 
 def test_a_data_sets_licence_is_quoted_for_citing_it():

@@ -13,6 +13,7 @@ import pytest
 from conftest import drawn_photo, jpeg_bytes
 
 from catbreed.cli import main
+from catbreed.models.verdict import VERDICTS
 from catbreed.nets.backbones import STANDIN_BACKBONE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,6 +118,7 @@ def test_predict_names_the_top_breeds(cli_model, tmp_path, cli):
     (prediction,) = report["predictions"]
     assert prediction["image"] == str(photo) and isinstance(prediction["is_cat"], bool)
     assert prediction["top"][0]["label"] == "green_bars" and len(prediction["top"]) == 2
+    assert prediction["verdict"] in VERDICTS and isinstance(prediction["familiarity"], float)
 
 
 def test_export_and_info(cli_model, tmp_path, cli):
@@ -146,6 +148,7 @@ def test_a_new_process_trains_the_default_model_and_names_imagenet_classes(shape
     predicted = catbreed("predict", photo, "--json", home=home, PYTHONPROFILEIMPORTTIME="1")
     builtin = last_json(predicted)
     assert len(builtin["predictions"][0]["top"]) == 3 and builtin["predictions"][0]["is_cat"] is False
+    assert builtin["predictions"][0]["verdict"] == "not_a_cat"  # the built-in model names no breed for it
     for run in (result, predicted):
         imported = {
             line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")

@@ -26,6 +26,30 @@ def most_confused(metadata: ModelMetadata, n: int = CONFUSIONS_LISTED) -> list[t
     return sorted(cells, key=lambda cell: -cell[2])[:n]
 
 
+def describe_seconds(seconds: float) -> str:
+    """'0.4 s', '12 s', '3 min 5 s': a retraining on cached features takes well under a second."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    return f"{seconds:.0f} s" if seconds < 90 else f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+
+
+def verdict_lines(meta: ModelMetadata) -> list[str]:
+    """What the verdicts' default thresholds do, on photos each fold had not seen."""
+    metrics = meta.metrics
+    if metrics is None or metrics.not_sure_below is None:
+        return []
+    lines = [f"It says 'not sure' when its likeliest breed has less than {metrics.not_sure_below:.0%}."]
+    summary = metrics.verdicts
+    if summary is not None and metrics.unknown_below is not None:
+        lines += [
+            f"With its default thresholds it named a breed for {summary.named:.0%} of the photos it learned from, "
+            f"right on {summary.named_accuracy:.1%} of those; it said 'not sure' for {summary.not_sure:.0%} and "
+            f"'not one of my breeds' for {summary.unknown:.0%} (each photo judged by a model that had not seen it). "
+            f"Of photos of breeds left out of training, it called {summary.unseen_caught:.0%} 'not one of my breeds'."
+        ]
+    return lines
+
+
 def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -58,7 +82,7 @@ def model_card(name: str, metadata: ModelMetadata) -> str:
     lines += ["", "## Training", ""]
     mode = meta.mode or "unknown"
     lines += [
-        f"Mode {mode}: the frozen ImageNet network `{meta.backbone}` ({meta.image_size} px, "
+        f"Mode {mode}: the frozen ImageNet network `{meta.backbone}` ({meta.image_size} x {meta.image_size} px, "
         f"{meta.preprocessing}) computes features; a logistic-regression head learned the breeds from them."
     ]
     if meta.split:
@@ -68,7 +92,7 @@ def model_card(name: str, metadata: ModelMetadata) -> str:
             + (f" {meta.split.test} photos were held out as a test set." if meta.split.test else "")
         ]
     if meta.seconds is not None:
-        lines += [f"Training took {meta.seconds:.0f} s."]
+        lines += [f"Training took {describe_seconds(meta.seconds)}."]
     lines += ["", "## How well it does", ""]
     if expected and meta.metrics:
         calibration = meta.metrics.calibration
@@ -78,11 +102,7 @@ def model_card(name: str, metadata: ModelMetadata) -> str:
             f"Probabilities are calibrated (temperature {calibration.temperature:.2f}): calibration error "
             f"{calibration.ece_before:.1%} before, {calibration.ece_after:.1%} after.",
         ]
-        if meta.metrics.not_sure_below is not None:
-            lines += [
-                f"It says 'not sure' below {meta.metrics.not_sure_below:.0%}: answers above that were right "
-                "at least half the time, in every band of 10 points."
-            ]
+        lines += verdict_lines(meta)
         if meta.metrics.test_accuracy is not None:
             lines += [f"On the held-out test photos: {meta.metrics.test_accuracy:.1%}."]
     else:
@@ -95,14 +115,20 @@ def model_card(name: str, metadata: ModelMetadata) -> str:
         ]
         confusions = most_confused(meta)
         lines += ["", "Breeds it confuses most:" if confusions else "It confused no two breeds."]
-        lines += [f"- {_cell(t)} taken for {_cell(p)}: {n} photos" for t, p, n in confusions]
+        lines += [f"- {_cell(t)} taken for {_cell(p)}: {n} photo{'' if n == 1 else 's'}" for t, p, n in confusions]
     lines += [
         "",
         "## Known limits",
         "",
-        f"- It knows only these {len(meta.classes)} breeds: any other cat gets the nearest of them.",
-        "- It says 'probably not a cat' from the ImageNet network's own answer; black cats and hairless "
-        "breeds are the ones it most often doubts, and a cat-like toy may pass.",
+        f"- It knows only these {len(meta.classes)} breeds. "
+        + (
+            "Photos unlike all of them are called 'not one of my breeds', but a cat of another breed that looks "
+            "like one of them gets that breed's name."
+            if meta.metrics and meta.metrics.unknown_below is not None
+            else "Any other cat gets the nearest of them."
+        ),
+        "- It says 'not a cat' from the ImageNet network's own answer when no breed it knows is clear; black "
+        "cats and hairless breeds are the ones ImageNet most often doubts, and a cat-like toy may pass.",
         "- The expected accuracy holds for photos like the ones it learned from; other light, angles or "
         "cameras may do worse.",
         "",

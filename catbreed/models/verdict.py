@@ -24,6 +24,18 @@ VERDICTS = (BREED, NOT_SURE, UNKNOWN_BREED, NOT_A_CAT)
 UNCALIBRATED_NOT_SURE = 0.5  # a model with no out-of-fold answers to choose from (the built-in one)
 
 
+_HEADLINES = {
+    NOT_SURE: "Not sure: maybe {breed}",
+    UNKNOWN_BREED: "Not one of my breeds",
+    NOT_A_CAT: "This doesn't look like a cat",
+}
+
+
+def headline(verdict: str, breed: str) -> str:
+    """The words a person reads first: the breed itself, or what the verdict says instead."""
+    return _HEADLINES[verdict].format(breed=breed) if verdict in _HEADLINES else breed
+
+
 @dataclass(frozen=True)
 class Thresholds:
     not_sure_below: float = UNCALIBRATED_NOT_SURE  # the likeliest breed's probability
