@@ -20,6 +20,7 @@ from catbreed.models.export import (
     zip_package,
 )
 from catbreed.models.predict import Predictor
+from catbreed.models.verdict import BREED, NOT_SURE, UNKNOWN_BREED
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +78,27 @@ def test_the_example_runs_alone_and_names_the_apps_top_breed(tflite_package, app
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert len(lines) == 3 and len((out / EXAMPLE_FILE).read_text().splitlines()) <= 25
-    top, probability = lines[0].split("\t")
-    expected = app.predict(photo, top_k=1).top[0]
-    assert top == expected[0] and float(probability) == pytest.approx(expected[1], abs=0.02)
+    assert len(lines) == 4 and len((out / EXAMPLE_FILE).read_text().splitlines()) <= 45
+    prediction = app.predict(photo, top_k=1)
+    said = {BREED: prediction.top[0][0], NOT_SURE: "not sure", UNKNOWN_BREED: "not one of my breeds"}
+    assert lines[0] == said.get(prediction.verdict, "not a cat")  # the verdict, as the app gives it
+    top, probability = lines[1].split("\t")
+    assert top == prediction.top[0][0] and float(probability) == pytest.approx(prediction.top[0][1], abs=0.02)
+
+
+def test_an_export_whose_familiarity_disagrees_with_the_apps_is_flagged(tflite_package, trained, app, monkeypatch):
+    from catbreed.models import export
+
+    out, _ = tflite_package
+    real = export._exported_outputs
+
+    def estranged(*args):
+        outputs = real(*args)
+        return outputs | {"familiarity": outputs["familiarity"] - 1e6}  # every photo now looks unknown
+
+    monkeypatch.setattr(export, "_exported_outputs", estranged)
+    report = check_parity(out, "tflite", app, trained.bundle.sample_pixels(), trained.bundle.classes)
+    assert report.flagged and report.max_difference < 1e-4  # the probabilities alone would have passed
 
 
 def test_a_quantised_package_is_checked_too(trained, app, backbone, tmp_path):

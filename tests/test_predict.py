@@ -105,3 +105,24 @@ def test_memory_stays_flat_over_repeated_classifications(trained, extractor):
     for _ in range(200):
         predictor.predict(snapshot)
     assert resident_mb() - before < 40
+
+
+def test_a_photo_unlike_every_breed_learned_gets_no_breed(trained, extractor):
+    from catbreed.models.verdict import BREED, NOT_A_CAT, UNKNOWN_BREED
+
+    predictor = Predictor(trained.bundle, extractor)
+    familiar = predictor.predict(jpeg_bytes(drawn_photo("blue_squares", 999)))
+    stranger = predictor.predict(jpeg_bytes(Image.effect_noise((160, 120), 120).convert("RGB")))
+    assert familiar.top[0][0] == "blue_squares" and familiar.verdict == BREED
+    assert stranger.familiarity < trained.bundle.metadata.thresholds.unknown_below < familiar.familiarity
+    assert stranger.verdict in (UNKNOWN_BREED, NOT_A_CAT)  # which: the stand-in's random ImageNet answer
+
+
+def test_a_model_saved_and_loaded_judges_familiarity_as_before(trained, extractor, tmp_path):
+    from catbreed.models.bundle import ModelBundle
+
+    trained.bundle.save(tmp_path / "m")
+    photo = jpeg_bytes(drawn_photo("green_bars", 5))
+    before = Predictor(trained.bundle, extractor).predict(photo)
+    after = Predictor(ModelBundle.load(tmp_path / "m"), extractor).predict(photo)
+    assert after.familiarity == pytest.approx(before.familiarity, rel=1e-5) and after.verdict == before.verdict

@@ -133,12 +133,13 @@ class ModelBundle:
 
     def keras_model(self, backbone: keras.Model | None = None) -> keras.Model:
         """The whole classifier as one Keras model (see classifier.compose)."""
-        from catbreed.nets.classifier import compose, head_model
+        from catbreed.nets.classifier import compose, familiarity_model, head_model
 
         if self.head is None:
             raise CatbreedError("The built-in ImageNet model has no breed head to export; train a model first.")
+        familiar = familiarity_model(self.familiarity) if self.familiarity is not None else None
         return compose(
-            backbone or create_backbone(self.backbone), get_spec(self.backbone).layers, head_model(self.head)
+            backbone or create_backbone(self.backbone), get_spec(self.backbone).layers, head_model(self.head), familiar
         )
 
     def export(self, format: str, out: Path, quantize: bool = False, backbone: keras.Model | None = None) -> Path:

@@ -24,7 +24,14 @@ import numpy as np
 from catbreed.errors import CatbreedError
 from catbreed.models.bundle import EXPORT_FORMATS, LABELS_FILE, ModelBundle
 from catbreed.models.card import model_card
-from catbreed.models.predict import Predictor
+from catbreed.models.predict import (
+    CAT_PROBABILITY_THRESHOLD,
+    CAT_TOP_K,
+    DOMESTIC_CAT_CLASSES,
+    Predictor,
+    cat_verdict,
+)
+from catbreed.models.verdict import Thresholds, decide
 from catbreed.paths import replace_folder, temp_folder, zip_folder
 from catbreed.versions import library_versions
 
@@ -36,19 +43,21 @@ _LOAD_AND_RUN = {
     "tflite": (
         "from ai_edge_litert.interpreter import Interpreter",
         'runner = Interpreter(model_path=str(here / "model.tflite")).get_signature_runner()\n'
-        'breeds = runner(image=pixels)["breeds"][0]',
+        "outputs = {name: value[0] for name, value in runner(image=pixels).items()}",
         "numpy pillow ai-edge-litert",
     ),
     "saved_model": (
         "import tensorflow as tf",
-        'model = tf.saved_model.load(str(here / "saved_model"))\nbreeds = model.serve(tf.constant(pixels))["breeds"].numpy()[0]',
+        'model = tf.saved_model.load(str(here / "saved_model"))\n'
+        "outputs = {name: value.numpy()[0] for name, value in model.serve(tf.constant(pixels)).items()}",
         "numpy pillow tensorflow",
     ),
 }
 
 _EXAMPLE = '''"""Name the cat breed in a photo with this package alone: python classify.py photo.jpg
-(needs {needs})."""
+(needs {needs}). The first line is the verdict, as the catbreed app gives it."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -58,11 +67,25 @@ from PIL import Image, ImageOps
 
 here = Path(__file__).parent
 labels = (here / "labels.txt").read_text(encoding="utf-8").splitlines()
+rule = json.loads((here / "export.json").read_text(encoding="utf-8"))["verdicts"]
 image = ImageOps.exif_transpose(Image.open(sys.argv[1])).convert("RGB")
 side = min(image.size)  # the model sees the photo's central square, {size} x {size} pixels, RGB 0..255
 box = ((image.width - side) / 2, (image.height - side) / 2, (image.width + side) / 2, (image.height + side) / 2)
 pixels = np.asarray(image.resize(({size}, {size}), Image.Resampling.BILINEAR, box=box), np.float32)[None]
 {load_and_run}
+breeds, imagenet = outputs["breeds"], outputs["imagenet"]
+
+# A cat to ImageNet: its domestic-cat classes together reach the threshold, or one is among its likeliest.
+cats = range(*rule["imagenet_cat_classes"])
+is_cat = imagenet[cats].sum() >= rule["cat_probability"] or any(i in cats for i in np.argsort(imagenet)[-rule["cat_top_k"]:])
+familiar = rule["unknown_below"] is None or float(outputs["familiarity"]) >= rule["unknown_below"]
+clear = familiar and breeds.max() >= rule["not_sure_below"]
+if clear and (is_cat or rule["unknown_below"] is not None):
+    print(labels[int(breeds.argmax())])
+elif not is_cat:
+    print("not a cat")
+else:
+    print("not sure" if familiar else "not one of my breeds")
 for i in np.argsort(breeds)[::-1][:3]:
     print(f"{{labels[i]}}\\t{{breeds[i]:.4f}}")
 '''
@@ -71,7 +94,7 @@ for i in np.argsort(breeds)[::-1][:3]:
 @dataclass(frozen=True)
 class ParityReport:
     photos: int
-    agreement: float  # fraction of photos whose top breed is the app's
+    agreement: float  # fraction of photos whose top breed and verdict are the app's
     max_difference: float  # largest |probability difference| over photos and breeds
     flagged: bool  # agreement below AGREEMENT_NEEDED: not to be offered as fine
 
@@ -88,31 +111,47 @@ def example_script(format: str, image_size: int) -> str:
     return _EXAMPLE.format(import_line=import_line, load_and_run=load_and_run, needs=needs, size=image_size)
 
 
-def _exported_probabilities(package: Path, format: str, pixels: np.ndarray) -> np.ndarray:
-    """float32 (N, C) breed probabilities from the written file, in an interpreter of its own."""
+def _exported_outputs(package: Path, format: str, pixels: np.ndarray) -> dict[str, np.ndarray]:
+    """Each output of the written file ("breeds": float32 (N, C), "imagenet", "familiarity" (N,)), in an
+    interpreter of its own."""
     if format == "tflite":
         from ai_edge_litert.interpreter import Interpreter
 
         runner = Interpreter(model_path=str(package / MODEL_FILES[format])).get_signature_runner()
-        return np.concatenate([runner(image=pixels[i : i + 1])["breeds"] for i in range(len(pixels))])
+        answers = [runner(image=pixels[i : i + 1]) for i in range(len(pixels))]
+        return {name: np.concatenate([a[name] for a in answers]) for name in answers[0]}
     import tensorflow as tf
 
     model = tf.saved_model.load(str(package / MODEL_FILES[format]))
-    return model.serve(tf.constant(pixels))["breeds"].numpy()
+    return {name: value.numpy() for name, value in model.serve(tf.constant(pixels)).items()}
+
+
+def _verdict(breeds: np.ndarray, imagenet: np.ndarray, familiarity, thresholds: Thresholds) -> str:
+    familiar = None if familiarity is None else float(familiarity)
+    return decide(float(breeds.max()), familiar, cat_verdict(imagenet)[0], thresholds)
 
 
 def check_parity(
     package: Path, format: str, app: Predictor, pixels: np.ndarray, app_classes: Sequence[str]
 ) -> ParityReport:
     """Compare the package's answers on uint8 (N, S, S, 3) `pixels` with the app's, by breed name."""
-    exported = _exported_probabilities(package, format, pixels.astype(np.float32))
+    outputs = _exported_outputs(package, format, pixels.astype(np.float32))
+    exported = outputs["breeds"]
     labels = (package / LABELS_FILE).read_text(encoding="utf-8").splitlines()
     if sorted(labels) != sorted(app_classes) or exported.shape[1] != len(labels):
         return ParityReport(len(pixels), 0.0, 1.0, True)
-    ours = app.probabilities(pixels)[0]
+    ours, imagenet, familiarity = app.outputs(pixels)
     theirs = exported[:, [labels.index(c) for c in app_classes]]  # the app's class order
     same_top = [app_classes[a] == labels[b] for a, b in zip(ours.argmax(1), exported.argmax(1))]
-    agreement = float(np.mean(same_top)) if len(same_top) else 0.0
+    thresholds = app.bundle.metadata.thresholds
+    same_verdict = [
+        _verdict(ours[i], imagenet[i], None if familiarity is None else familiarity[i], thresholds)
+        == _verdict(
+            exported[i], outputs["imagenet"][i], outputs.get("familiarity", [None] * len(pixels))[i], thresholds
+        )
+        for i in range(len(pixels))
+    ]
+    agreement = float(np.mean(np.logical_and(same_top, same_verdict))) if len(same_top) else 0.0
     difference = float(np.abs(ours - theirs).max()) if len(pixels) else 0.0
     return ParityReport(len(pixels), agreement, difference, agreement < AGREEMENT_NEEDED)
 
@@ -151,7 +190,18 @@ def export_package(
                 "dtype": "float32",
                 "pixels": "RGB 0..255, the photo's central square resized (bilinear); the model normalises inside",
             },
-            "outputs": {"breeds": "probabilities in labels.txt order", "imagenet": "ImageNet's 1000 probabilities"},
+            "outputs": {
+                "breeds": "probabilities in labels.txt order",
+                "imagenet": "ImageNet's 1000 probabilities",
+                "familiarity": "how like the breeds learned (higher: more alike); absent in older models",
+            },
+            "verdicts": {
+                "not_sure_below": bundle.metadata.thresholds.not_sure_below,
+                "unknown_below": bundle.metadata.thresholds.unknown_below if bundle.familiarity else None,
+                "imagenet_cat_classes": [DOMESTIC_CAT_CLASSES.start, DOMESTIC_CAT_CLASSES.stop],
+                "cat_probability": CAT_PROBABILITY_THRESHOLD,
+                "cat_top_k": CAT_TOP_K,
+            },
             "backbone": bundle.backbone,
             "preprocessing": bundle.metadata.preprocessing,
             "versions": library_versions(),

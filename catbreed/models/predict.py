@@ -83,10 +83,10 @@ class Predictor:
 
     def probabilities(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """uint8 (N, S, S, 3) -> (float32 (N, C) breed probabilities, float32 (N, 1000) ImageNet ones)."""
-        breeds, imagenet, _ = self._answer(pixels)
+        breeds, imagenet, _ = self.outputs(pixels)
         return breeds, imagenet
 
-    def _answer(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def outputs(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """`probabilities` and float32 (N,) familiarity (None when the model does not judge it), one pass."""
         features, imagenet = self._extractor.predict_on_batch(pixels.astype(np.float32))
         imagenet, features = np.asarray(imagenet), np.asarray(features)
@@ -102,7 +102,7 @@ class Predictor:
     def predict(self, source: ImageSource, top_k: int = 3) -> Prediction:
         """Top `top_k` labels of one photo (path, bytes or PIL image); raises ImageProblem if unusable."""
         started = time.perf_counter()
-        breeds, imagenet, familiarity = self._answer(load_for_model(source, self.bundle.image_size)[None])
+        breeds, imagenet, familiarity = self.outputs(load_for_model(source, self.bundle.image_size)[None])
         is_cat, cat_probability = cat_verdict(imagenet[0])
         # The built-in model's 1000 classes hold 5 cat breeds; for a cat, those are the answer.
         first = DOMESTIC_CAT_CLASSES if is_cat and self.bundle.head is None else range(0)

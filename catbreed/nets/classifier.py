@@ -14,10 +14,11 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
+from catbreed.models.familiarity import Familiarity
 from catbreed.models.head import LinearHead
 from catbreed.nets.backbones import LayerNames
 
-BREEDS, IMAGENET = "breeds", "imagenet"
+BREEDS, IMAGENET, FAMILIARITY = "breeds", "imagenet", "familiarity"
 
 
 def feature_extractor(backbone: keras.Model, layers: LayerNames) -> keras.Model:
@@ -30,11 +31,17 @@ def feature_extractor(backbone: keras.Model, layers: LayerNames) -> keras.Model:
     )
 
 
-def compose(backbone: keras.Model, layers: LayerNames, head: keras.Model) -> keras.Model:
-    """One model, pixels -> {"breeds": head probabilities, "imagenet": ImageNet probabilities}."""
+def compose(
+    backbone: keras.Model, layers: LayerNames, head: keras.Model, familiarity: keras.Model | None = None
+) -> keras.Model:
+    """One model, pixels -> {"breeds": head probabilities, "imagenet": ImageNet probabilities} and,
+    given its model, "familiarity" (models/familiarity.py: how like the breeds learned)."""
     image = keras.Input(backbone.input_shape[1:], name="image")
     features, imagenet = feature_extractor(backbone, layers)(image)
-    return keras.Model(image, {BREEDS: head(features), IMAGENET: imagenet}, name="catbreed_classifier")
+    outputs = {BREEDS: head(features), IMAGENET: imagenet}
+    if familiarity is not None:
+        outputs[FAMILIARITY] = familiarity(features)
+    return keras.Model(image, outputs, name="catbreed_classifier")
 
 
 def head_model(head: LinearHead) -> keras.Model:
@@ -46,6 +53,22 @@ def head_model(head: LinearHead) -> keras.Model:
     probabilities = keras.layers.Activation("softmax", name="breed")(logits / head.temperature_)
     model = keras.Model(features, probabilities, name="head")
     model.get_layer("breed_logits").set_weights([head.weights_, head.bias_])
+    return model
+
+
+def familiarity_model(familiarity: Familiarity) -> keras.Model:
+    """`familiarity` as a Keras model, float32 (N, D) -> (N,), the same function as `familiarity.score`."""
+    features = keras.Input((sum(familiarity.blocks),), name="features")
+    normalised = BlockNormalisation(familiarity.blocks, name="familiarity_normalisation")(features)
+    whitened = keras.layers.Dense(familiarity.centres_.shape[1], name="familiarity_projection")(normalised)
+    centres = keras.ops.convert_to_tensor(familiarity.centres_)
+    squared = (
+        keras.ops.sum(whitened**2, axis=1, keepdims=True)
+        - 2 * keras.ops.matmul(whitened, keras.ops.transpose(centres))
+        + keras.ops.sum(centres**2, axis=1)[None]
+    )
+    model = keras.Model(features, -keras.ops.min(squared, axis=1), name="familiarity")
+    model.get_layer("familiarity_projection").set_weights([familiarity.projection_, -familiarity.offset_])
     return model
 
 
