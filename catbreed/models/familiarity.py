@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.covariance import LedoitWolf
 from sklearn.decomposition import PCA
+from threadpoolctl import threadpool_limits
 
 from catbreed.errors import CatbreedError
 from catbreed.models.head import normalise
@@ -40,6 +41,12 @@ class Familiarity:
         self.seed = seed
 
     def fit(self, features: np.ndarray, labels: np.ndarray) -> Familiarity:
+        # One BLAS thread, as the head: two spend more time handing small products back and forth
+        # than computing (a fit on 1,799 photos: 0.67 s with two, 0.24 s with one).
+        with threadpool_limits(1, user_api="blas"):
+            return self._fit(features, labels)
+
+    def _fit(self, features: np.ndarray, labels: np.ndarray) -> Familiarity:
         x, labels = normalise(features, self.blocks), np.asarray(labels)
         classes = np.unique(labels)
         components = int(min(MAX_COMPONENTS, x.shape[1], len(x) - 1))
