@@ -31,6 +31,7 @@ from pathlib import Path
 
 from catbreed.data.dataset import Dataset
 from catbreed.errors import Cancelled, CatbreedError
+from catbreed.learn.pace import PaceBook
 from catbreed.learn.settings import TrainSettings
 from catbreed.learn.training import ExpectedTime, TrainResult, expected_time, train
 from catbreed.limits import limits
@@ -45,9 +46,6 @@ QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed"
 FINISHED = (DONE, FAILED, CANCELLED)
 SCHEDULER_VARIABLE = "CATBREED_SCHEDULER"
 KEPT_FINISHED = 100  # finished jobs kept at most, whatever their age: each holds a trained model
-# A stage's first batches include warming up (the interpreter's first call, threads starting): its
-# pace says little before a few steps, so until then the time left comes from the expected time.
-MEASURED_STEPS = 64
 _CANCEL_CHECK_SECONDS = 0.5  # how often a worker asks the scheduler whether its job was cancelled
 _LATE_EVENTS_SECONDS = 5.0  # events travel apart from the result: wait this long for the last ones
 WORKER_DIED = (
@@ -67,6 +65,7 @@ class TrainingJob:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     state: str = QUEUED
     events: list[Progress] = field(default_factory=list)  # appended as they arrive, read by pages
+    stage_started: dict[str, float] = field(default_factory=dict)  # when each stage's first event arrived
     result: TrainResult | None = None
     error: str | None = None
     cancel_flag: threading.Event = field(default_factory=threading.Event)
@@ -76,19 +75,28 @@ class TrainingJob:
     expected: ExpectedTime | None = None  # set when submitted
 
     def seconds_left(self, now: float | None = None) -> float | None:
-        """About how long until it ends: the running stage's own pace once it has one, plus the
-        expected time of the stages after it; before that, the expected time less the time spent."""
+        """About how long until it ends, or None while there is nothing measured to say it from.
+
+        Queued: the expected time. Computing features: that stage's own measured pace once a batch
+        is done (none before: a countdown from a guess only misleads), plus the fits' expected time.
+        After the features: the fits' expected time less the time they have taken so far."""
         if self.state in FINISHED:
             return 0.0
         if self.expected is None:
             return None
         if self.state == QUEUED or self.started is None:
             return self.expected.total
-        latest = self.latest
-        if latest is not None and latest.eta_seconds is not None and latest.step >= MEASURED_STEPS:
-            later = self.expected.fits if latest.stage == FEATURES else 0.0
-            return latest.eta_seconds + later
-        return max(self.expected.total - ((now or time.time()) - self.started), 1.0)
+        latest, after = self.latest, self.expected.fits + self.expected.overhead / 2  # half of it is the hand-back
+        if latest is None or (latest.stage == FEATURES and latest.total and latest.eta_seconds is None):
+            return None
+        if latest.stage == FEATURES:
+            return (latest.eta_seconds or 0.0) + after
+        fits_started = min(t for stage, t in self.stage_started.items() if stage != FEATURES)
+        return max(after - ((now or time.time()) - fits_started), 0.5)
+
+    def add_event(self, event: Progress) -> None:
+        self.stage_started.setdefault(event.stage, time.time())
+        self.events.append(event)
 
     @property
     def latest(self) -> Progress | None:
@@ -119,9 +127,19 @@ def train_on_worker(dataset, settings, source, home, on_event, cancel) -> TrainR
 
 
 def warm_up_worker(backbone: str, home: Path) -> None:
-    """Load what the first training needs (TensorFlow, the backbone), before anyone waits."""
+    """Load what the first training needs (the backbone's flatbuffer, the fits' first calls), before
+    anyone waits: a new worker's first fits cost a second more than later ones (BLAS and
+    threadpoolctl start up), which the first training paid and its measured pace carried."""
+    import numpy as np
+
+    from catbreed.models.familiarity import Familiarity
+    from catbreed.models.head import LinearHead
+
     _yield_the_cores()
     _extractor(backbone, home)
+    features, labels = np.random.default_rng(0).normal(size=(8, 1, 16)).astype(np.float32), np.arange(8) % 2
+    LinearHead([16], 2).fit(features, labels)
+    Familiarity([16]).fit(features[:, 0], labels)
 
 
 @functools.cache
@@ -192,17 +210,26 @@ class JobManager:
         self._client = None
         self._cluster = None
         self._start_error: str | None = None
+        self._ready = threading.Event()  # the workers are started and warmed up
         self._dispatcher = threading.Thread(target=self._dispatch, name="catbreed-training", daemon=True)
         self._dispatcher.start()
 
     def submit(self, dataset: Dataset, settings: TrainSettings, source: DataSource | None = None) -> TrainingJob:
         """Queue a training; `source` names the saved data set the photos are, for the model to record."""
         self.expire()
-        job = TrainingJob(dataset, settings, source, expected=expected_time(dataset, settings, self._home))
+        job = TrainingJob(dataset, settings, source, expected=self.expected_time(dataset, settings))
         with self._jobs_lock:
             self._jobs[job.id] = job
         self._queue.put(job)
         return job
+
+    def expected_time(self, dataset: Dataset, settings: TrainSettings) -> ExpectedTime:
+        """How long a training of `dataset` would take here if submitted now, worker start included."""
+        ready, pace = self._ready.is_set(), PaceBook(self._home_now()).job()
+        # A worker still starting writes its warm-up network's flatbuffer as part of its start.
+        training = expected_time(dataset, settings, self._home, not ready and settings.backbone == self._warm_up)
+        start = 0.0 if ready else pace.worker_start_seconds
+        return dataclasses.replace(training, overhead=pace.overhead_seconds + start)
 
     def get(self, job_id: str | None) -> TrainingJob | None:
         self.expire()
@@ -254,6 +281,7 @@ class JobManager:
         import dask
         from distributed import Client, LocalCluster
 
+        started = time.perf_counter()
         try:
             if self._scheduler:
                 self._client = Client(self._scheduler, timeout=30)
@@ -265,11 +293,17 @@ class JobManager:
                     n_workers=1, threads_per_worker=1, processes=self._processes, dashboard_address="127.0.0.1:0"
                 )
                 self._client = Client(self._cluster)
-            if self._warm_up:
-                self._client.submit(warm_up_worker, self._warm_up, self._home_now(), pure=False)
         except Exception as error:  # no workers: say so on every job instead of failing the page
             log.exception("could not start the training workers")
             self._start_error = f"The training workers could not be started ({type(error).__name__}: {error})."
+            return
+        if self._warm_up:
+            try:
+                self._client.submit(warm_up_worker, self._warm_up, self._home_now(), pure=False).result()
+                PaceBook(self._home_now()).record("job", worker_start_seconds=time.perf_counter() - started)
+            except Exception:  # the first training meets the same problem and says so on its page
+                log.exception("warming up the training worker failed")
+        self._ready.set()
 
     def _home_now(self) -> Path:
         return self._home or catbreed_home()
@@ -292,7 +326,7 @@ class JobManager:
 
         job.state, job.started = RUNNING, time.time()
         topic, cancel_name = f"catbreed-progress-{job.id}", f"catbreed-cancel-{job.id}"
-        self._client.subscribe_topic(topic, lambda event: job.events.append(Progress(**_fields(event[1]))))
+        self._client.subscribe_topic(topic, lambda event: job.add_event(Progress(**_fields(event[1]))))
         cancel = Event(cancel_name, client=self._client)
         try:
             future = self._client.submit(
@@ -320,6 +354,8 @@ class JobManager:
                 job.error, job.state = str(outcome), FAILED
             else:
                 job.result, job.state = outcome, DONE
+                around = time.time() - job.started - outcome.seconds
+                PaceBook(self._home_now()).record("job", overhead_seconds=max(around, 0.0))
         except Exception as error:  # the dispatcher must survive to run the next job
             job.error, job.state = _failure(error), FAILED
             log.warning("training job %s failed: %s", job.id, job.error)

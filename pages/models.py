@@ -61,15 +61,26 @@ def confirm_delete(name: str) -> None:
         st.rerun()
 
 
+def default_pair(models: list[SavedModel]) -> tuple[int, int]:
+    """The newest two models that know the same breeds (they compare breed by breed), else the newest two."""
+    for i, a in enumerate(models):
+        for j in range(i + 1, len(models)):
+            if sorted(a.metadata.classes) == sorted(models[j].metadata.classes):
+                return i, j
+    return 0, min(1, len(models) - 1)
+
+
 def compare_two(models: list[SavedModel]) -> None:
     st.subheader("Compare two", anchor=False)
     names = [m.name for m in models]
+    first_index, second_index = default_pair(models)
     left, right = st.columns(2)
-    first = left.selectbox("First", names, index=0, key="compare-first")
-    second = right.selectbox("Second", names, index=min(1, len(names) - 1), key="compare-second")
+    first = left.selectbox("First", names, index=first_index, key="compare-first")
+    second = right.selectbox("Second", names, index=second_index, key="compare-second")
     a, b = (next(m for m in models if m.name == n).metadata for n in (first, second))
     rows = [(d.breed, d.first, d.second, d.change) for d in breed_differences(a, b)]
     frame = pd.DataFrame(rows, columns=["breed", f"recall: {first}", f"recall: {second}", "change"])
+    frame[frame.columns[1:]] = frame[frame.columns[1:]].astype(float)  # a breed one model lacks: blank, not "None"
     st.dataframe(frame.style.format("{:.0%}", subset=frame.columns[1:], na_rep="–"), hide_index=True)
     st.caption(
         "Recall: of a breed's photos, how many the model named right (each scored by a model that had not seen it)."
@@ -192,7 +203,7 @@ if not models:
 rows = model_rows(models)
 table = comparison_frame(rows)
 percent = {c: "{:.1%}" for c in RATE_COLUMNS} | {c: "{:.0%}" for c in table if c.startswith(RECALL_PREFIX)}
-st.dataframe(table.style.format(percent | {"training s": "{:.0f}"}, na_rep="–"), hide_index=True)
+st.dataframe(table.style.format(percent | {"training s": "{:.1f}"}, na_rep="–"), hide_index=True, width="stretch")
 st.caption(
     "Expected accuracy on new photos, by cross-validation, with its 95% interval (from – to); recall per breed: "
     "of its photos, how many the model named right. Click a column to sort."

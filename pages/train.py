@@ -1,20 +1,23 @@
+import dataclasses
+import enum
 import time
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
-from catbreed.data.dataset import Dataset
+from catbreed.data.dataset import MIN_PHOTOS_PER_CLASS, Dataset
 from catbreed.data.images import ImageProblem, thumbnail
 from catbreed.data.saved_datasets import DatasetStore, SavedDataset
 from catbreed.errors import CatbreedError
 from catbreed.explain import charts, gradcam
 from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, TrainingJob
 from catbreed.learn.settings import MODE_TABLE, MODES, TrainSettings
-from catbreed.learn.training import expected_seconds
 from catbreed.models.card import describe_seconds, verdict_lines
 from catbreed.models.metadata import DataSource
 from catbreed.models.store import ModelStore, suggest_name
 from catbreed.models.verdict import BREED, headline
+from catbreed.progress import FEATURES
 from pages.shared import backbone, chosen_model, job_manager, plain, run_inside_navigation, use_model
 
 run_inside_navigation()
@@ -26,6 +29,8 @@ PHOTO_TYPES = ("jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff")
 
 
 def describe(event) -> str:
+    if event.stage == FEATURES and not event.total:
+        return "Computing features: every photo's are cached already"
     eta = f" · about {event.eta_seconds:.0f}s left" if event.eta_seconds is not None else ""
     return f"{event.stage.capitalize()}: {event.step} of {event.total}{eta}"
 
@@ -75,7 +80,7 @@ def settings_form(dataset: Dataset) -> TrainSettings | None:
     defaults = TrainSettings()
     with st.form("settings"):
         st.subheader("Settings", anchor=False)
-        times = {m: about(expected_seconds(dataset, TrainSettings(mode=m))) for m in MODES}
+        times = {m: about(manager.expected_time(dataset, TrainSettings(mode=m)).total) for m in MODES}
         mode = st.radio(
             "Mode",
             MODES,
@@ -109,10 +114,9 @@ def live_progress(job: TrainingJob) -> None:
         )
     else:
         left = job.seconds_left()
-        step = f"{latest.stage.capitalize()}: {latest.step} of {latest.total}" if latest else "Starting"
-        st.progress(
-            min(latest.fraction, 1.0) if latest else 0.0, text=step + (f" · {about(left)} left" if left else "")
-        )
+        step = describe(dataclasses.replace(latest, eta_seconds=None)) if latest else "Starting"
+        pace = f" · {about(left)} left" if left is not None else " · measuring the pace…"
+        st.progress(min(latest.fraction, 1.0) if latest else 0.0, text=step + pace)
     if job.folds:
         st.altair_chart(charts.fold_accuracies(job.folds))
     if st.button("Cancel training", key=f"cancel-{job.id}"):
@@ -163,40 +167,57 @@ def show_result(job: TrainingJob, saved: SavedDataset | None) -> None:
         st.subheader("Confusion matrix", anchor=False)
         st.caption("Click a cell to see its photos.")
         cell_pick = st.altair_chart(charts.confusion_matrix(evaluation), on_select="rerun", key=f"cells-{job.id}")
-    true, predicted = chosen_photos(job, breed_pick, cell_pick)
-    show_answers(job, saved, true, predicted)
+    show_answers(job, saved, chosen_photos(job, breed_pick, cell_pick))
     save_form(job, saved)
 
 
-def chosen_photos(job: TrainingJob, breed_pick, cell_pick) -> tuple[str | None, str | None]:
-    """Which photos to show: a clicked cell, a selected breed, or a pick from the list (keyboard-friendly)."""
-    cells = [(row["true"], row["predicted"]) for row in cell_pick.selection.get("cell", [])]
-    if cells:
-        return cells[0]
-    if breed_pick.selection.rows:
-        return job.result.evaluation.labels[breed_pick.selection.rows[0]], None
-    options = ["mistakes", "least sure"] + [
-        f"{t} → {p}"
-        for t, row in zip(job.result.evaluation.labels, job.result.evaluation.confusion)
-        for p, n in zip(job.result.evaluation.labels, row)
+class Look(enum.Enum):
+    """Which of a training's photos the results show."""
+
+    MISTAKES = "Photos it got wrong"
+    LEAST_SURE = "The photos it was least sure about"
+    CELL = "A cell of the confusion matrix"  # with a true and/or a predicted breed
+
+
+@dataclass(frozen=True)
+class Pick:
+    look: Look
+    true: str | None = None  # None: any breed
+    predicted: str | None = None
+
+    def describe(self) -> str:
+        if self.look is not Look.CELL:
+            return self.look.value
+        return f"{self.true or 'any breed'} taken for {self.predicted or 'any breed'}"
+
+
+def chosen_photos(job: TrainingJob, breed_pick, cell_pick) -> Pick:
+    """Which photos to show: a clicked cell, a selected breed, else the pick from the list, which
+    stays on the page either way (keyboard-friendly)."""
+    evaluation = job.result.evaluation
+    options = [Pick(Look.MISTAKES), Pick(Look.LEAST_SURE)] + [
+        Pick(Look.CELL, t, p)
+        for t, row in zip(evaluation.labels, evaluation.confusion)
+        for p, n in zip(evaluation.labels, row)
         if n
     ]
-    choice = st.selectbox("Photos to look at", options, key=f"look-{job.id}")
-    if " → " in choice:
-        true, predicted = choice.split(" → ")
-        return true, predicted
-    return (None, None) if choice == "mistakes" else ("", "")
+    listed = st.selectbox("Photos to look at", options, format_func=Pick.describe, key=f"look-{job.id}")
+    if cells := cell_pick.selection.get("cell", []):
+        return Pick(Look.CELL, cells[0]["true"], cells[0]["predicted"])
+    if breed_pick.selection.rows:
+        return Pick(Look.CELL, evaluation.labels[breed_pick.selection.rows[0]])
+    return listed
 
 
-def show_answers(job: TrainingJob, saved: SavedDataset | None, true: str | None, predicted: str | None) -> None:
+def show_answers(job: TrainingJob, saved: SavedDataset | None, pick: Pick) -> None:
     result = job.result
-    if true == "" and predicted == "":
-        title, answers = "The photos it was least sure about", result.least_sure(PHOTOS_SHOWN)
-    elif true is None and predicted is None:
-        title, answers = "Photos it got wrong", [a for a in result.answers_for() if not a.right][:PHOTOS_SHOWN]
+    if pick.look is Look.LEAST_SURE:
+        answers = result.least_sure(PHOTOS_SHOWN)
+    elif pick.look is Look.MISTAKES:
+        answers = [a for a in result.answers_for() if not a.right][:PHOTOS_SHOWN]
     else:
-        title = f"{true or 'any breed'} taken for {predicted or 'any breed'}"
-        answers = result.answers_for(true, predicted)[:PHOTOS_SHOWN]
+        answers = result.answers_for(pick.true, pick.predicted)[:PHOTOS_SHOWN]
+    title = pick.describe()
     st.subheader(plain(title), anchor=False)
     if not answers:
         st.write("Every photo was classified right by a model that had not seen it.")
@@ -320,8 +341,10 @@ def edit_data_set(saved: SavedDataset) -> None:
             return
         breed = st.selectbox("Add photos to", breeds, key="add-to")
         camera, files = st.columns(2)
+        # The webcam only on request: opening it asks the browser for the camera and streams video.
+        use_camera = camera.toggle("Use the webcam", key="data-camera")
         # One camera and one uploader per breed: switching breeds starts from an empty one.
-        snapshot = camera.camera_input("Snap a photo", key=f"data-snapshot-{breed}")
+        snapshot = camera.camera_input("Snap a photo", key=f"data-snapshot-{breed}") if use_camera else None
         uploads = files.file_uploader(
             "Or upload photos", type=list(PHOTO_TYPES), accept_multiple_files=True, key=f"data-photos-{breed}"
         )
@@ -364,7 +387,17 @@ def prepare_training(saved: SavedDataset, job: TrainingJob | None) -> None:
         for param in ("data", "job"):
             st.query_params.pop(param, None)
         st.rerun()
-    edit_data_set(saved)
+    # While a training is shown above, the editor folds away: the page leads with what is happening.
+    with st.expander("Add or remove breeds and photos", expanded=job is None, icon=":material/edit:"):
+        edit_data_set(saved)
+    counts = saved.counts()
+    if sum(n >= MIN_PHOTOS_PER_CLASS for n in counts.values()) < 2:
+        st.info(
+            f"Add at least two breeds with at least {MIN_PHOTOS_PER_CLASS} photos each; the report on the photos "
+            "and the training appear here then.",
+            icon=":material/info:",
+        )
+        return
     try:
         dataset = saved.check()
     except CatbreedError as error:
@@ -372,11 +405,11 @@ def prepare_training(saved: SavedDataset, job: TrainingJob | None) -> None:
         return
     show_report(dataset)
     if job is not None and job.state not in FINISHED:
-        st.info("A training of yours is running below; start another when it ends.")
+        st.info("A training of yours is running above; start another when it ends.")
         return
     if job is not None and job.source is not None and job.source.version != saved.version:
         st.info(
-            f"The data set changed since the training below (version {job.source.version} → {saved.version}). "
+            f"The data set changed since the training above (version {job.source.version} → {saved.version}). "
             "Train again: features are cached, so only new photos take time.",
             icon=":material/refresh:",
         )
@@ -387,7 +420,6 @@ def prepare_training(saved: SavedDataset, job: TrainingJob | None) -> None:
 
 
 def show_training(job: TrainingJob, saved: SavedDataset | None) -> None:
-    st.divider()
     st.header("Training", anchor=False)
     if job.state == DONE:
         show_result(job, saved if saved and job.source and job.source.dataset_id == saved.id else None)
@@ -415,11 +447,12 @@ if st.query_params.get("job") and job is None:
         icon=":material/history:",
     )
 
+if job is not None:  # first: a reload during a training finds its progress, not the photos
+    show_training(job, saved)
+    st.divider()
 if saved is None:
     if picked := choose_data():
         st.query_params["data"] = picked.id
         st.rerun()
 else:
     prepare_training(saved, job)
-if job is not None:
-    show_training(job, saved)

@@ -109,6 +109,9 @@ def test_a_data_set_built_in_the_page_from_nothing(app, tmp_path):
     next(t for t in app.text_input if t.label == "Name of the new data set").set_value("webcam cats")
     next(b for b in app.button if b.label == "Create it").click().run()
     assert not app.exception and app.query_params["data"]
+    assert "Add at least two breeds with at least 2 photos each" in texts(app)  # not the zip's words
+    assert "Found no breed folders" not in texts(app)
+    assert not app.get("camera_input")  # the webcam opens only when asked for
     (saved,) = DatasetStore(tmp_path / "datasets").list()
     for breed in ("Red", "Blue"):
         next(t for t in app.text_input if t.label == "Add a breed").set_value(breed)

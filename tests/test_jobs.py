@@ -153,23 +153,38 @@ def test_finished_jobs_are_dropped_after_the_time_kept(manager, shapes_folder, m
     assert manager.get(job.id) is None
 
 
-def test_time_left_starts_from_the_expected_time_then_follows_the_stages_pace(shapes_folder, tmp_path):
+def test_time_left_waits_for_a_measured_pace_then_follows_it(shapes_folder, monkeypatch):
+    from catbreed import jobs
     from catbreed.jobs import TrainingJob
     from catbreed.learn.training import ExpectedTime
     from catbreed.progress import CROSS_VALIDATING, FEATURES, Progress
 
-    job = TrainingJob(check_folder(shapes_folder), TrainSettings(), expected=ExpectedTime(features=30, fits=10))
-    assert job.seconds_left() == 40  # queued: all of it
+    expected = ExpectedTime(features=30, fits=10, overhead=2)
+    job = TrainingJob(check_folder(shapes_folder), TrainSettings(), expected=expected)
+    assert job.seconds_left() == 42  # queued: all of it
     job.state, job.started = "running", 1000.0
-    assert job.seconds_left(now=1010.0) == 30  # no pace yet: expected less spent
-    job.events.append(Progress(FEATURES, 8, 600, eta_seconds=500))
-    assert job.seconds_left(now=1010.0) == 30  # a few warm-up batches say little
-    job.events.append(Progress(FEATURES, 100, 600, eta_seconds=20))
-    assert job.seconds_left(now=1012.0) == 20 + 10  # the stage's pace, then the fits
-    job.events.append(Progress(CROSS_VALIDATING, 3, 5, eta_seconds=4))
-    assert job.seconds_left(now=1100.0) == 1.0  # late fits: never says 0 while running
+    assert job.seconds_left(now=1001.0) is None  # nothing measured yet: no countdown
+    job.add_event(Progress(FEATURES, 0, 600))
+    assert job.seconds_left(now=1009.0) is None  # still no batch done (this once counted down from a guess)
+    job.add_event(Progress(FEATURES, 32, 600, eta_seconds=20))
+    assert job.seconds_left(now=1012.0) == 20 + 10 + 1  # the stage's own pace, then the fits and the hand-back
+    monkeypatch.setattr(jobs.time, "time", lambda: 1050.0)
+    job.add_event(Progress(CROSS_VALIDATING, 0, 5))
+    assert job.seconds_left(now=1054.0) == 11 - 4  # the fits' expected time less what they took so far
+    assert job.seconds_left(now=1100.0) == 0.5  # late fits: never says 0 while running
     job.state = "done"
     assert job.seconds_left() == 0
+
+
+def test_nothing_new_to_compute_counts_as_measured(shapes_folder):
+    from catbreed.jobs import TrainingJob
+    from catbreed.learn.training import ExpectedTime
+    from catbreed.progress import FEATURES, Progress
+
+    job = TrainingJob(check_folder(shapes_folder), TrainSettings(), expected=ExpectedTime(0, 3, 1))
+    job.state, job.started = "running", 1000.0
+    job.add_event(Progress(FEATURES, 0, 0))  # a retraining: every photo's features are cached
+    assert job.seconds_left(now=1000.5) == 3.5
 
 
 def test_the_wait_for_a_queued_job_is_what_the_jobs_before_it_have_left(shapes_folder, held):

@@ -57,6 +57,17 @@ def test_the_same_file_name_twice_keeps_both_photos(store):
     assert first.name == "Red/snapshot.jpg" and second.name.startswith("Red/snapshot-") and len(saved.photos()) == 2
 
 
+def test_the_same_photo_twice_is_refused_when_taken_not_later_in_the_report(store):
+    saved = store.create("twins")
+    saved.add_breed("Red")
+    saved.add_breed("Blue")
+    saved.add_photo("Red", snapshot("red_circles", 1), "snapshot 1.jpg")
+    before = saved.version
+    with pytest.raises(CatbreedError, match="'snapshot 2.jpg' is the same photo as 'Red/snapshot 1.jpg'"):
+        saved.add_photo("Blue", snapshot("red_circles", 1), "snapshot 2.jpg")
+    assert saved.version == before and len(saved.photos()) == 1
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

@@ -7,6 +7,7 @@ import pytest
 from catbreed import progress
 from catbreed.data.dataset import check_folder
 from catbreed.errors import Cancelled, CatbreedError
+from catbreed.learn.pace import PaceBook
 from catbreed.learn.settings import TrainSettings
 from catbreed.learn.training import train
 from catbreed.nets.backbones import STANDIN_BACKBONE
@@ -116,17 +117,34 @@ def test_the_ensemble_puts_three_backbones_side_by_side():
 
 def test_expected_time_counts_only_the_photos_new_to_this_machine(shapes_folder, tmp_path, extractor, standin_settings):
     from catbreed.learn.settings import MODE_TABLE
-    from catbreed.learn.training import expected_seconds
+    from catbreed.learn.training import expected_time
 
     dataset, quick = check_folder(shapes_folder), MODE_TABLE["quick"]
-    fits = quick.first_use_seconds + 36 * quick.seconds_per_photo  # no flatbuffer in this home
-    assert expected_seconds(dataset, standin_settings, tmp_path) == pytest.approx(
-        fits + 36 * quick.seconds_per_new_photo
+    fits = quick.first_use_seconds + quick.pace.fixed_seconds + 36 * quick.pace.seconds_per_photo  # no flatbuffer yet
+    assert expected_time(dataset, standin_settings, tmp_path).total == pytest.approx(
+        fits + 36 * quick.pace.seconds_per_new_photo
     )
     train(dataset, standin_settings, home=tmp_path, extractor=extractor)
-    assert expected_seconds(dataset, standin_settings, tmp_path) == pytest.approx(fits)
-    slower = expected_seconds(dataset, TrainSettings(mode="accurate"), tmp_path)
+    measured = PaceBook(tmp_path).pace(standin_settings.pace_key, quick.pace)  # this machine's own pace now
+    assert measured != quick.pace
+    assert expected_time(dataset, standin_settings, tmp_path).total == pytest.approx(
+        quick.first_use_seconds + measured.fixed_seconds + 36 * measured.seconds_per_photo
+    )
+    slower = expected_time(dataset, TrainSettings(mode="accurate"), tmp_path).total
     assert slower > fits  # the ensemble's features are new here
+
+
+def test_the_pace_book_blends_each_measurement_in_and_survives_a_damaged_file(tmp_path):
+    from catbreed.learn.pace import Pace, PaceBook
+
+    book, default = PaceBook(tmp_path), Pace(seconds_per_new_photo=0.01, seconds_per_photo=0.001)
+    assert book.pace("lite0", default) == default  # nothing measured: the benchmarked rates
+    book.record("lite0", seconds_per_new_photo=0.02)
+    assert book.pace("lite0", default).seconds_per_new_photo == 0.02
+    book.record("lite0", seconds_per_new_photo=0.04)  # one slow run moves it halfway
+    assert book.pace("lite0", default) == Pace(0.03, 0.001)
+    book.path.write_text("{cut sho")
+    assert book.pace("lite0", default) == default and book.job().overhead_seconds > 0
 
 
 def test_every_photo_trained_on_has_its_out_of_fold_answer(trained):

@@ -172,10 +172,29 @@ class SavedDataset:
                 raise CatbreedError(
                     f"This data set holds {limit.archive_entries:,} photos, the most kept; remove some first."
                 )
-            path = _free_path(folder, file_name, extension, hashlib.sha256(data).hexdigest())
+            digest = hashlib.sha256(data).hexdigest()
+            if same := self._identical(data, digest):
+                raise CatbreedError(
+                    f"'{file_name}' is the same photo as '{same}', already in this data set; it was not added again."
+                )
+            path = _free_path(folder, file_name, extension, digest)
             atomic_write_bytes(path, data)
             self._changed()
         return SavedPhoto(f"{folder.name}/{path.name}", folder.name, path)
+
+    def _identical(self, data: bytes, digest: str) -> str | None:
+        """The name of a photo with exactly these bytes, if the data set has one. Only files of the
+        same size are read, so a snapshot added to a large data set costs a few stat calls."""
+        for photo in self.photos():
+            try:
+                if (
+                    photo.path.stat().st_size == len(data)
+                    and hashlib.sha256(photo.path.read_bytes()).hexdigest() == digest
+                ):
+                    return photo.name
+            except OSError:
+                continue  # removed meanwhile by someone else
+        return None
 
     def _photo(self, name: str) -> Path:
         breed, _, file = name.partition("/")

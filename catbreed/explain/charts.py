@@ -72,7 +72,8 @@ def confusion_matrix(evaluation: Evaluation) -> alt.Chart:
     ]
     data = pd.DataFrame(rows)
     size = max(220, 34 * len(labels))
-    cell = alt.selection_point(name="cell", fields=["true", "predicted"])  # a click picks a cell's photos
+    # A click picks a cell's photos; before any click no cell is picked (nor drawn as picked).
+    cell = alt.selection_point(name="cell", fields=["true", "predicted"], empty=False)
     base = alt.Chart(data).encode(
         x=alt.X("predicted:N", sort=labels, title="predicted breed"),
         y=alt.Y("true:N", sort=labels, title="true breed"),

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 
 from catbreed.data.split import check_test_percent
 from catbreed.errors import CatbreedError
+from catbreed.learn.pace import Pace
 from catbreed.models.head import DEFAULT_INVERSE_REGULARIZATION
 from catbreed.nets.backbones import DEFAULT_BACKBONE, ENSEMBLE_BACKBONE, get_spec
 
@@ -15,11 +16,10 @@ class Mode:
     backbone: str
     augment: bool  # mirror images: measured to pay for the ensemble (+0.3 points), not for Lite0 (+0.03)
     summary: str
-    # Measured on a 2-core laptop (README, "Speed and accuracy"): writing the backbone's flatbuffer
-    # once, the features of a photo new to this machine, and the cross-validated fits per photo.
+    # Measured on a 2-core laptop (README, "Time estimates"): writing the backbone's flatbuffer once,
+    # and the rates a machine uses until it has measured its own (learn/pace.py).
     first_use_seconds: float
-    seconds_per_new_photo: float
-    seconds_per_photo: float
+    pace: Pace
 
 
 QUICK, ACCURATE = "quick", "accurate"
@@ -28,17 +28,15 @@ MODE_TABLE = {
         backbone=DEFAULT_BACKBONE,
         augment=False,
         summary="EfficientNet-Lite0: about 90% right on new photos of the 12 Oxford cat breeds",
-        first_use_seconds=0.5,
-        seconds_per_new_photo=0.009,
-        seconds_per_photo=0.0013,
+        first_use_seconds=0.3,
+        pace=Pace(seconds_per_new_photo=0.006, seconds_per_photo=0.0034),
     ),
     ACCURATE: Mode(
         backbone=ENSEMBLE_BACKBONE,
         augment=True,
         summary="Lite0, Lite1 and Lite2 side by side: about 2 points more, 6x slower",
-        first_use_seconds=1.5,
-        seconds_per_new_photo=0.068,
-        seconds_per_photo=0.007,
+        first_use_seconds=0.5,
+        pace=Pace(seconds_per_new_photo=0.065, seconds_per_photo=0.012),
     ),
 }
 MODES = tuple(MODE_TABLE)
@@ -79,6 +77,11 @@ class TrainSettings:
                 f"The inverse regularization must be above 0 and at most 1e6; got {self.inverse_regularization}."
             )
         check_test_percent(self.test_percent)
+
+    @property
+    def pace_key(self) -> str:
+        """What a measured pace is kept under: the backbone and whether mirror images are computed too."""
+        return f"{self.backbone}-{'mirrored' if self.augment else 'original'}"
 
     @classmethod
     def help(cls, name: str) -> str:

@@ -33,6 +33,7 @@ from catbreed.learn.calibration import (
 )
 from catbreed.learn.estimate import accuracy_estimate, describe_method, out_of_fold_logits
 from catbreed.learn.features import ORIGINAL, VIEWS, FeatureCache, FeatureExtractor, extract_features
+from catbreed.learn.pace import MIN_PHOTOS_FITTED, MIN_PHOTOS_MEASURED, PaceBook
 from catbreed.learn.settings import MODE_TABLE, TrainSettings
 from catbreed.learn.verdicts import choose_thresholds, out_of_fold_familiarity, unseen_breed_familiarity
 from catbreed.models.bundle import ModelBundle
@@ -101,29 +102,49 @@ def _views(settings: TrainSettings) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class ExpectedTime:
-    """About how long `train` takes on a 2-core laptop, before it starts, in its two parts."""
+    """About how long a training takes on this machine, before it starts, in its parts."""
 
     features: float  # writing the backbone's flatbuffer on first use and the photos whose features this machine lacks
-    fits: float  # cross-validation and the final fit, for every photo
+    fits: float  # cross-validation, the verdicts' fits and the final fit, for every photo
+    overhead: float = 0.0  # around the training: a job's hand-over to its worker (jobs.py)
 
     @property
     def total(self) -> float:
-        return self.features + self.fits
+        return self.features + self.fits + self.overhead
 
 
-def expected_time(dataset: Dataset, settings: TrainSettings, home: Path | None = None) -> ExpectedTime:
-    """From the mode's measured rates (settings.MODE_TABLE) and what this machine has cached."""
+def _new_photos(dataset: Dataset, settings: TrainSettings, home: Path) -> int:
+    """How many of the photos this machine has no cached features of, for every view asked."""
+    cache, views = FeatureCache(home, settings.backbone), _views(settings)
+    return sum(not all(cache.has(p.sha256, v) for v in views) for p in dataset.photos)
+
+
+def expected_time(
+    dataset: Dataset, settings: TrainSettings, home: Path | None = None, network_ready: bool = False
+) -> ExpectedTime:
+    """From this machine's measured rates (pace.py; the mode's benchmarked ones until there are some)
+    and what it has cached; `network_ready`: the backbone's flatbuffer is written by then anyway."""
     home = home or catbreed_home()
     mode = MODE_TABLE[settings.mode]
-    cache = FeatureCache(home, settings.backbone)
-    views = _views(settings)
-    new = sum(not all(cache.has(p.sha256, v) for v in views) for p in dataset.photos)
-    first_use = 0 if flatbuffer_path(settings.backbone, home).is_file() else mode.first_use_seconds
-    return ExpectedTime(first_use + new * mode.seconds_per_new_photo, len(dataset.photos) * mode.seconds_per_photo)
+    pace = PaceBook(home).pace(settings.pace_key, mode.pace)
+    new = _new_photos(dataset, settings, home)
+    ready = network_ready or flatbuffer_path(settings.backbone, home).is_file()
+    first_use = 0 if ready else mode.first_use_seconds
+    return ExpectedTime(
+        first_use + new * pace.seconds_per_new_photo, pace.fixed_seconds + len(dataset.photos) * pace.seconds_per_photo
+    )
 
 
-def expected_seconds(dataset: Dataset, settings: TrainSettings, home: Path | None = None) -> float:
-    return expected_time(dataset, settings, home).total
+def _record_pace(home: Path, settings: TrainSettings, new: int, features: float, photos: int, after: float) -> None:
+    """Teach this machine's pace book what this training measured (`after`: from the features on)."""
+    rates = {}
+    if new >= MIN_PHOTOS_MEASURED:
+        rates["seconds_per_new_photo"] = features / new
+    if photos >= MIN_PHOTOS_FITTED:
+        fixed = MODE_TABLE[settings.mode].pace.fixed_seconds
+        rates["seconds_per_photo"] = max(after - features - fixed, 0.0) / photos
+    if rates:
+        PaceBook(home).record(settings.pace_key, **rates)
 
 
 def train(
@@ -146,7 +167,9 @@ def train(
     labels = np.asarray(dataset.label_ids())
     classes = list(dataset.classes)
 
+    new, features_started = _new_photos(dataset, settings, home), time.perf_counter()
     features = extract_features(dataset.photos, extractor, FeatureCache(home, spec.name), reporter, _views(settings))
+    features_seconds = time.perf_counter() - features_started
 
     def make_head() -> LinearHead:
         return LinearHead(spec.feature_blocks, len(classes), settings.inverse_regularization, settings.seed)
@@ -218,6 +241,7 @@ def train(
         spec.name, classes, head, metadata, samples=sample_photos(dataset, spec.image_size), familiarity=familiarity
     )
     seconds = time.perf_counter() - started
+    _record_pace(home, settings, new, features_seconds, len(dataset.photos), time.perf_counter() - features_started)
     said = [decide(float(p), float(f), True, thresholds) for p, f in zip(oof_probabilities.max(1), known)]
     return TrainResult(
         bundle, dataset, split, estimate, evaluation, test, seconds, answers(oof_probabilities, y, classes, names, said)
