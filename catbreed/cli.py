@@ -1,4 +1,4 @@
-"""The command line: `python -m catbreed train|evaluate|predict|export|info|default`.
+"""The command line: `python -m catbreed train|evaluate|predict|export|info|default|certificates`.
 
 Progress goes to stderr; with --json the last line of stdout is one JSON object. Exit codes: 0 on
 success, 2 on input the user can fix (one line on stderr saying what), 1 on an internal error.
@@ -109,6 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
     default.add_argument("name", nargs="?", help="a saved model's name; omit to show the default")
     default.add_argument("--builtin", action="store_true", help="make the built-in ImageNet model the default")
     _add_common(default)
+
+    certificates = commands.add_parser(
+        "certificates", help="make the TLS certificates a scheduler, its workers and the app need to train elsewhere"
+    )
+    certificates.add_argument("folder", type=Path, help="a new, empty folder to write them into")
+    certificates.add_argument(
+        "--host", action="append", default=[], help="a name or address the machines reach each other at (repeat)"
+    )
+    _add_common(certificates)
     return parser
 
 
@@ -308,6 +317,17 @@ def cmd_default(args) -> None:
     _emit({"default": name}, args.json, f"The default model for everyone {changed} {name or BUILTIN_NAME}.")
 
 
+def cmd_certificates(args) -> None:
+    from catbreed.certificates import make_certificates
+
+    written = make_certificates(args.folder, args.host or ["127.0.0.1", "localhost"])
+    lines = [f"Wrote {len(written)} files to {args.folder}:"] + [
+        f"  {name:14} {path.name}" for name, path in written.items()
+    ]
+    lines += ["Give each machine ca.pem and its own certificate and key only; keep the keys private."]
+    _emit({name: str(path) for name, path in written.items()}, args.json, "\n".join(lines))
+
+
 def _import_tensorflow_quietly() -> None:
     """TensorFlow's C++ start-up lines go straight to file descriptor 2, past TF_CPP_MIN_LOG_LEVEL.
     Only `export` imports it; training and prediction run on LiteRT and never do."""
@@ -330,6 +350,7 @@ COMMANDS = {
     "export": cmd_export,
     "info": cmd_info,
     "default": cmd_default,
+    "certificates": cmd_certificates,
 }
 
 

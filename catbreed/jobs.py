@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 FINISHED = (DONE, FAILED, CANCELLED)
 SCHEDULER_VARIABLE = "CATBREED_SCHEDULER"
+# The app's own certificate and key and the authority that signed every member's: a scheduler of
+# one's own is spoken to over mutual TLS only (`python -m catbreed certificates` makes them).
+TLS_VARIABLES = ("CATBREED_TLS_CA", "CATBREED_TLS_CERT", "CATBREED_TLS_KEY")
 KEPT_FINISHED = 100  # finished jobs kept at most, whatever their age: each holds a trained model
 _CANCEL_CHECK_SECONDS = 0.5  # how often a worker asks the scheduler whether its job was cancelled
 _LATE_EVENTS_SECONDS = 5.0  # events travel apart from the result: wait this long for the last ones
@@ -166,11 +169,12 @@ class _RemoteCancel:
 
 def _run_on_worker(training: Training, dataset, settings, source, home, topic: str, cancel_name: str):
     """The task sent to Dask: runs `training`, publishing progress on `topic`; returns the result
-    (or the Cancelled / CatbreedError it raised, as a value) and how many events it sent."""
+    (or the Cancelled / CatbreedError it raised, as a value), how many events it sent and the
+    seconds it took on the worker (loading a network included)."""
     from distributed import get_worker
 
     _yield_the_cores()
-    worker, sent = get_worker(), 0
+    worker, sent, started = get_worker(), 0, time.perf_counter()
 
     def publish(event: Progress) -> None:
         nonlocal sent
@@ -178,9 +182,10 @@ def _run_on_worker(training: Training, dataset, settings, source, home, topic: s
         sent += 1
 
     try:
-        return training(dataset, settings, source, home, publish, _RemoteCancel(cancel_name)), sent
+        outcome = training(dataset, settings, source, home, publish, _RemoteCancel(cancel_name))
     except (Cancelled, CatbreedError) as error:
-        return error, sent
+        outcome = error
+    return outcome, sent, time.perf_counter() - started
 
 
 # --- in the server -------------------------------------------------------------------------
@@ -280,19 +285,29 @@ class JobManager:
     def _start_workers(self) -> None:
         import dask
         from distributed import Client, LocalCluster
+        from distributed.security import Security
 
         started = time.perf_counter()
         try:
             if self._scheduler:
-                self._client = Client(self._scheduler, timeout=30)
+                self._client = Client(self._scheduler, timeout=30, security=scheduler_security())
             else:
                 # One death is enough to call a training failed: retrying what ran out of memory
                 # would only run out of memory again, and keep everyone else waiting.
                 dask.config.set({"distributed.scheduler.allowed-failures": 0})
+                # Whoever reaches the scheduler can run code in this server: every member proves
+                # itself with a certificate made for this process alone, kept in its memory.
+                security = Security.temporary()
                 self._cluster = LocalCluster(
-                    n_workers=1, threads_per_worker=1, processes=self._processes, dashboard_address="127.0.0.1:0"
+                    n_workers=1,
+                    threads_per_worker=1,
+                    processes=self._processes,
+                    protocol="tls://",
+                    host="127.0.0.1",
+                    security=security,
+                    dashboard_address=None,
                 )
-                self._client = Client(self._cluster)
+                self._client = Client(self._cluster, security=security)
         except Exception as error:  # no workers: say so on every job instead of failing the page
             log.exception("could not start the training workers")
             self._start_error = f"The training workers could not be started ({type(error).__name__}: {error})."
@@ -346,7 +361,7 @@ class JobManager:
                     wait_for(future, timeout=_CANCEL_CHECK_SECONDS)
                 if job.cancel_flag.is_set() and not cancel.is_set():
                     cancel.set()
-            outcome, sent = future.result()
+            outcome, sent, on_worker = future.result()
             self._wait_for_events(job, sent)
             if isinstance(outcome, Cancelled):
                 job.state = CANCELLED
@@ -354,7 +369,7 @@ class JobManager:
                 job.error, job.state = str(outcome), FAILED
             else:
                 job.result, job.state = outcome, DONE
-                around = time.time() - job.started - outcome.seconds
+                around = time.time() - job.started - on_worker  # the hand-over, both ways
                 PaceBook(self._home_now()).record("job", overhead_seconds=max(around, 0.0))
         except Exception as error:  # the dispatcher must survive to run the next job
             job.error, job.state = _failure(error), FAILED
@@ -368,6 +383,22 @@ class JobManager:
         deadline = time.monotonic() + _LATE_EVENTS_SECONDS
         while len(job.events) < sent and time.monotonic() < deadline:
             time.sleep(0.02)
+
+
+def scheduler_security():
+    """Mutual TLS for a scheduler of one's own, from TLS_VARIABLES; CatbreedError when any is missing,
+    since a scheduler without it runs whatever code anyone who reaches it sends."""
+    from distributed.security import Security
+
+    files = [os.environ.get(name) for name in TLS_VARIABLES]
+    if not all(files):
+        raise CatbreedError(
+            f"{SCHEDULER_VARIABLE} needs {', '.join(TLS_VARIABLES)} (the authority, the app's certificate and "
+            "key: python -m catbreed certificates makes them); without TLS anyone who reaches the scheduler runs code "
+            "on it and on this server."
+        )
+    ca, cert, key = files
+    return Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
 
 
 def _fields(message: dict) -> dict:

@@ -20,7 +20,7 @@ ENV_PREFIX = "CATBREED_"
 
 @dataclass(frozen=True)
 class Limits:
-    upload_mb: float = 2048  # the largest upload (a zip of photos), as Streamlit's own setting should say
+    upload_mb: float = 512  # the largest upload (a zip of photos), as Streamlit's own setting should say
     archive_entries: int = 50_000  # read from the zip's end record before its directory is listed
     unpacked_gb: float = 8.0  # all of a zip's files together, as its directory claims and as written
     # Photos barely compress: a zip that grows more than this as a whole is mostly something else.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import runpy
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from catbreed.access import configured_password, password_matches
 from catbreed.explain import gradcam
 from catbreed.housekeeping import Tidied, tidy_up
 from catbreed.jobs import JobManager
+from catbreed.markdown import escape
 from catbreed.models.predict import BUILTIN_NAME, Predictor, builtin_bundle
 from catbreed.models.store import Choice, ModelStore, SavedModel
 from catbreed.nets.backbones import DEFAULT_BACKBONE, create_backbone
@@ -90,10 +92,20 @@ def extractor(name: str = DEFAULT_BACKBONE) -> LiteRTExtractor:
     return load_extractor(name)
 
 
-@st.cache_resource
+_JOB_MANAGER: JobManager | None = None
+_JOB_MANAGER_LOCK = threading.Lock()
+
+
 def job_manager() -> JobManager:
-    """One queue of trainings for the whole server, run in a worker process beside it."""
-    return JobManager()
+    """One queue of trainings for the whole server, run in a worker process beside it. Kept here, not
+    in st.cache_resource: any browser session, a signed-out one too, may send Streamlit's
+    `clear_cache`, which would drop every queued, running and unsaved training and start a second
+    cluster beside the first."""
+    global _JOB_MANAGER
+    with _JOB_MANAGER_LOCK:
+        if _JOB_MANAGER is None:
+            _JOB_MANAGER = JobManager()
+        return _JOB_MANAGER
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)
@@ -148,10 +160,10 @@ def model_in_use() -> ModelInUse:
     try:
         return ModelInUse(_predictor(choice.model.name, choice.model.created), choice.model, choice.notice)
     except Exception as error:  # whatever a damaged file raises, the page must go on
-        log.warning("model %r cannot be loaded: %s", choice.model.name, error)
+        log.warning("model %r cannot be loaded: %s", choice.model.name, error)  # the details: for the operator
         notice = (
-            f"The model '{choice.model.name}' cannot be loaded ({error}); answers below come from the built-in "
-            "ImageNet model. Choose another model on the Models page."
+            f"The model '{choice.model.name}' cannot be loaded (its files are damaged or from another version); "
+            "answers below come from the built-in ImageNet model. Choose another model on the Models page."
         )
         return ModelInUse(_predictor(None, ""), None, notice)
 
@@ -175,9 +187,6 @@ def expected_accuracy_text(model: SavedModel) -> str:
     return f"expected accuracy on new photos {expected.describe()}" if expected else "accuracy not estimated"
 
 
-_MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#+-.!|~$:=")
-
-
-def plain(text: str) -> str:
+def plain(text: object) -> str:
     """User text (breed and file names) made safe for Markdown: every special character escaped."""
-    return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in str(text))
+    return escape(text)

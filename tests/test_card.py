@@ -11,8 +11,9 @@ def test_the_card_lists_every_breed_with_its_counts_and_results(trained):
     card = model_card("shapes v1", trained.bundle.metadata)
     assert card.startswith("# shapes v1\n")
     for breed in trained.bundle.classes:
-        assert f"| {breed} | 12 |" in card  # the data table
-        assert card.count(f"| {breed} |") == 2  # and the results table
+        shown = breed.replace("_", "\\_")
+        assert f"| {shown} | 12 |" in card  # the data table
+        assert card.count(f"| {shown} |") == 2  # and the results table
     assert trained.estimate.describe() in card and "calibration error" in card
     assert "## Known limits" in card and "It knows only these 3 breeds" in card
     summary = trained.bundle.metadata.metrics.verdicts
@@ -38,7 +39,7 @@ def test_a_data_sets_licence_is_quoted_for_citing_it():
         metadata, data=replace(metadata.data, notes="Photos: Oxford-IIIT Pet, CC BY-SA 4.0.\nCite Parkhi et al. 2012.")
     )
     card = model_card("m", noted)
-    assert "> Photos: Oxford-IIIT Pet, CC BY-SA 4.0.\n> Cite Parkhi et al. 2012." in card
+    assert "> Photos\\: Oxford\\-IIIT Pet, CC BY\\-SA 4\\.0\\.\n> Cite Parkhi et al\\. 2012\\." in card
     assert "Where the photos come from" not in model_card("m", metadata)
 
 
@@ -46,3 +47,34 @@ def test_breed_names_cannot_break_the_tables():
     metadata = example()
     metadata = replace(metadata, data=replace(metadata.data, counts={"Bengal | evil": 2, "Birman": 1}))
     assert "| Bengal \\| evil | 2 |" in model_card("m", metadata)
+
+
+HOSTILE = [
+    "![x](http://attacker.example/pixel.png)",
+    "[Sign in again](http://attacker.example/login)",
+    "# 99.9% accurate",
+    "<img src=x onerror=alert(1)>",
+    "**bold** _it_ `code`",
+]
+
+
+def test_user_text_never_becomes_markup_in_the_card():
+    import re
+
+    import markdown_it
+
+    metadata = example()
+    counts = dict.fromkeys(HOSTILE, 3)
+    hostile = replace(metadata, data=replace(metadata.data, counts=counts, notes="\n".join(HOSTILE)))
+    card = model_card(HOSTILE[1], hostile)
+    html = markdown_it.MarkdownIt("commonmark").enable("table").render(card)
+    assert (
+        "<img" not in html
+        and "<a " not in html
+        and "href=" not in html
+        and "src=" not in html.replace("&lt;img src=", "")
+    )
+    assert len(re.findall("<h1>", html)) == 1  # the card's own title, not the README's "# 99.9%"
+    assert html.count("**bold** _it_ `code`") == 2  # in the table and the quote, as typed
+    for text in ("Sign in again", "99.9% accurate", "onerror=alert(1)"):
+        assert text in html  # the words stay

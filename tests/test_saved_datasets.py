@@ -182,3 +182,9 @@ def test_a_version_is_checked_once_and_a_change_is_seen_at_once(store, monkeypat
     assert saved.check() is first and store.get(saved.id).check() is first and len(checks) == 1
     saved.add_photo("Red", snapshot("red_circles", 5), "5.jpg")
     assert saved.check().counts == {"Blue": 2, "Red": 3} and len(checks) == 2
+
+
+@pytest.mark.parametrize("wanted", ["a" * 300, "../datasets", "ABCDEF012345", "", None])
+def test_only_our_own_ids_open_a_data_set(store, wanted):
+    store.create("real")
+    assert store.get(wanted) is None  # a 300-character id once raised "File name too long"

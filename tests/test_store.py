@@ -59,6 +59,16 @@ def test_unsafe_or_empty_names_are_refused(name):
         check_name(name)
 
 
+def test_a_name_from_a_url_never_reaches_outside_the_models_folder(tmp_path, trained):
+    outside = tmp_path / "elsewhere"
+    trained.bundle.save(outside / "secret")  # a real model, but not in the models folder
+    store = ModelStore(tmp_path / "models")
+    for wanted in (str(outside / "secret"), "../elsewhere/secret", "a/../../elsewhere/secret", "x" * 300, "\x00"):
+        assert store.find(wanted) is None
+        choice = store.choose(wanted)
+        assert choice.model is None and "is no longer here" in choice.notice and str(tmp_path) not in choice.notice
+
+
 def test_unicode_names_are_fine():
     assert check_name("Chats de Mémé 🐈") == "Chats de Mémé 🐈"
 

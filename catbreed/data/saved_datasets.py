@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -42,6 +43,8 @@ from catbreed.limits import limits
 from catbreed.paths import FORBIDDEN_IN_NAMES, MAX_NAME_LENGTH, atomic_write_bytes, catbreed_home, check_name
 
 INFO_FILE, PHOTOS_FOLDER = "dataset.json", "photos"
+ID_LENGTH = 12
+_ID = re.compile(f"[0-9a-f]{{{ID_LENGTH}}}")
 _EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
 
 
@@ -233,7 +236,7 @@ class DatasetStore:
 
     def create(self, name: str) -> SavedDataset:
         name = check_name(name, "data set", "my cats")
-        folder = self.root / uuid.uuid4().hex[:12]
+        folder = self.root / uuid.uuid4().hex[:ID_LENGTH]
         (folder / PHOTOS_FOLDER).mkdir(parents=True)
         info = {"name": name, "version": 0, "created": datetime.now(UTC).isoformat(timespec="seconds")}
         atomic_write_bytes(folder / INFO_FILE, json.dumps(info, ensure_ascii=False).encode("utf-8"))
@@ -271,7 +274,7 @@ class DatasetStore:
     def get(self, dataset_id: str | None) -> SavedDataset | None:
         """The data set with this id, or None (a stale link, or an id that is not ours). Opening it
         counts as using it: it is kept `keep_datasets_days` from now."""
-        if not dataset_id or not dataset_id.isalnum():
+        if not dataset_id or not _ID.fullmatch(dataset_id):  # from a URL: only our own ids name a folder
             return None
         folder = self.root / dataset_id
         if not (folder / INFO_FILE).is_file():

@@ -7,6 +7,8 @@ each photo was scored by a head that had not seen it.
 
 from __future__ import annotations
 
+from catbreed.markdown import escape
+from catbreed.markdown import escape_line as _cell
 from catbreed.models.metadata import ModelMetadata
 
 CONFUSIONS_LISTED = 5
@@ -50,16 +52,12 @@ def verdict_lines(meta: ModelMetadata) -> list[str]:
     return lines
 
 
-def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def model_card(name: str, metadata: ModelMetadata) -> str:
     """The card of model `name` as Markdown."""
     meta, data, expected = metadata, metadata.data, metadata.expected_accuracy
     lines = [f"# {_cell(name)}", ""]
     lines += [
-        f"Tells apart {len(meta.classes)} cat breeds: {', '.join(meta.classes)}. "
+        f"Tells apart {len(meta.classes)} cat breeds: {', '.join(map(_cell, meta.classes))}. "
         f"Made by catbreed on {meta.created[:10] or 'an unknown date'}.",
         "",
         "## Data",
@@ -76,7 +74,7 @@ def model_card(name: str, metadata: ModelMetadata) -> str:
         lines += [f"- Warning: {_cell(w)}" for w in data.warnings]
         if data.notes:
             lines += ["", "### Where the photos come from", "", "The data set says:", ""]
-            lines += [f"> {line}" if line else ">" for line in data.notes.splitlines()]
+            lines += [f"> {escape(line)}" if line else ">" for line in data.notes.splitlines()]
     else:
         lines += ["Not recorded."]
     lines += ["", "## Training", ""]

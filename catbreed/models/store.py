@@ -87,10 +87,13 @@ class ModelStore:
         return self.root / check_name(name)
 
     def find(self, name: str | None) -> SavedModel | None:
-        """The saved model of this name, or None when there is none (or its card cannot be read)."""
-        if not name or name.startswith("."):
+        """The saved model of this name, or None when there is none (or its card cannot be read).
+        `name` may come from a URL: anything that is not a model's name (a path, '..', 300
+        characters) is no model, never a folder outside the models folder."""
+        try:
+            path = self.path(name or "")
+        except CatbreedError:
             return None
-        path = self.root / name
         try:
             return SavedModel(path.name, path, read_metadata(path)) if (path / METADATA_FILE).is_file() else None
         except (CatbreedError, ValueError, KeyError, OSError, TypeError):
