@@ -97,6 +97,12 @@ class TrainingJob:
         fits_started = min(t for stage, t in self.stage_started.items() if stage != FEATURES)
         return max(after - ((now or time.time()) - fits_started), 0.5)
 
+    def end(self, state: str, result: TrainResult | None = None, error: str | None = None) -> None:
+        """Finish with `state`: the time, result and error are set first, so whoever sees the state
+        finished sees them too."""
+        self.finished, self.result, self.error = time.time(), result, error
+        self.state = state
+
     def add_event(self, event: Progress) -> None:
         self.stage_started.setdefault(event.stage, time.time())
         self.events.append(event)
@@ -327,14 +333,13 @@ class JobManager:
         self._start_workers()
         while (job := self._queue.get()) is not None:
             self._run(job)
-            job.finished = time.time()
 
     def _run(self, job: TrainingJob) -> None:
         if job.cancel_flag.is_set():
-            job.state = CANCELLED
+            job.end(CANCELLED)
             return
         if self._start_error:
-            job.error, job.state = self._start_error, FAILED
+            job.end(FAILED, error=self._start_error)
             return
         from distributed import Event
         from distributed import wait as wait_for
@@ -364,15 +369,15 @@ class JobManager:
             outcome, sent, on_worker = future.result()
             self._wait_for_events(job, sent)
             if isinstance(outcome, Cancelled):
-                job.state = CANCELLED
+                job.end(CANCELLED)
             elif isinstance(outcome, CatbreedError):
-                job.error, job.state = str(outcome), FAILED
+                job.end(FAILED, error=str(outcome))
             else:
-                job.result, job.state = outcome, DONE
                 around = time.time() - job.started - on_worker  # the hand-over, both ways
                 PaceBook(self._home_now()).record("job", overhead_seconds=max(around, 0.0))
+                job.end(DONE, result=outcome)
         except Exception as error:  # the dispatcher must survive to run the next job
-            job.error, job.state = _failure(error), FAILED
+            job.end(FAILED, error=_failure(error))
             log.warning("training job %s failed: %s", job.id, job.error)
         finally:
             self._client.unsubscribe_topic(topic)

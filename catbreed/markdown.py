@@ -9,7 +9,7 @@ words and drops the markup.
 
 from __future__ import annotations
 
-_SPECIALS = frozenset("\\`*_{}[]()<>#+-.!|~$:=&\"'")
+_SPECIALS = frozenset("\\`*_{}[]()<>#+-.!|~$:=&")
 
 
 def escape(text: object) -> str:

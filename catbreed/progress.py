@@ -33,6 +33,12 @@ class Progress:
     def fraction(self) -> float:
         return self.step / self.total if self.total else 1.0
 
+    def describe(self) -> str:
+        """'Computing features: 64 of 600', in words a person reads; a stage with nothing to do says so."""
+        if self.stage == FEATURES and not self.total:
+            return "Computing features: every photo's are cached already"
+        return f"{self.stage.capitalize()}: {self.step} of {self.total}"
+
 
 class CancelFlag(Protocol):
     def is_set(self) -> bool: ...

@@ -17,7 +17,7 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from catbreed.access import configured_password, password_matches
+from catbreed.access import Throttle, configured_password, password_matches
 from catbreed.explain import gradcam
 from catbreed.housekeeping import Tidied, tidy_up
 from catbreed.jobs import JobManager
@@ -30,6 +30,7 @@ from catbreed.paths import catbreed_home
 
 APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
 WRONG_PASSWORD_PAUSE = 1.0  # seconds
+THROTTLE = Throttle()  # one per server: wrong passwords counted per client address, across sessions
 MODEL_PARAM = "model"  # ?model=<name> in the URL: this person's model
 log = logging.getLogger(__name__)
 
@@ -64,15 +65,22 @@ def locked() -> bool:
 def ask_for_password() -> None:
     """The only thing a locked server shows; every page stops here until the password is given."""
     password = configured_password(_secrets())
+    # None on localhost; behind a reverse proxy every visitor has the proxy's address (one count for all).
+    address = st.context.ip_address if isinstance(st.context.ip_address, str) else "local"
     st.title("catbreed")
     with st.form("sign-in"):
         given = st.text_input("Password", type="password", help="Whoever runs this server can tell you.")
         if st.form_submit_button("Open catbreed", type="primary"):
-            if password_matches(given, password):
+            if wait := THROTTLE.wait_seconds(address):
+                st.error(f"Too many wrong passwords from your address; try again in {wait:.0f} s.")
+            elif password_matches(given, password):
+                THROTTLE.succeeded(address)
                 st.session_state.signed_in = True
                 st.rerun()
-            time.sleep(WRONG_PASSWORD_PAUSE)  # guessing by the thousand takes hours, not seconds
-            st.error("That is not the password; ask whoever runs this server.")
+            else:
+                THROTTLE.failed(address)
+                time.sleep(WRONG_PASSWORD_PAUSE)  # guessing by the thousand takes hours, not seconds
+                st.error("That is not the password; ask whoever runs this server.")
     st.stop()
 
 

@@ -1,4 +1,3 @@
-import dataclasses
 import enum
 import time
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from catbreed.models.card import describe_seconds, verdict_lines
 from catbreed.models.metadata import DataSource
 from catbreed.models.store import ModelStore, suggest_name
 from catbreed.models.verdict import BREED, headline
-from catbreed.progress import FEATURES
 from pages.shared import backbone, chosen_model, job_manager, plain, run_inside_navigation, use_model
 
 run_inside_navigation()
@@ -29,10 +27,7 @@ PHOTO_TYPES = ("jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff")
 
 
 def describe(event) -> str:
-    if event.stage == FEATURES and not event.total:
-        return "Computing features: every photo's are cached already"
-    eta = f" · about {event.eta_seconds:.0f}s left" if event.eta_seconds is not None else ""
-    return f"{event.stage.capitalize()}: {event.step} of {event.total}{eta}"
+    return event.describe() + (f" · about {event.eta_seconds:.0f}s left" if event.eta_seconds is not None else "")
 
 
 def show_thumbnails(dataset: Dataset) -> None:
@@ -114,7 +109,7 @@ def live_progress(job: TrainingJob) -> None:
         )
     else:
         left = job.seconds_left()
-        step = describe(dataclasses.replace(latest, eta_seconds=None)) if latest else "Starting"
+        step = latest.describe() if latest else "Starting"
         pace = f" · {about(left)} left" if left is not None else " · measuring the pace…"
         st.progress(min(latest.fraction, 1.0) if latest else 0.0, text=step + pace)
     if job.folds:

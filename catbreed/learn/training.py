@@ -35,10 +35,15 @@ from catbreed.learn.estimate import accuracy_estimate, describe_method, out_of_f
 from catbreed.learn.features import ORIGINAL, VIEWS, FeatureCache, FeatureExtractor, extract_features
 from catbreed.learn.pace import MIN_PHOTOS_FITTED, MIN_PHOTOS_MEASURED, PaceBook
 from catbreed.learn.settings import MODE_TABLE, TrainSettings
-from catbreed.learn.verdicts import choose_thresholds, out_of_fold_familiarity, unseen_breed_familiarity
+from catbreed.learn.verdicts import (
+    choose_thresholds,
+    components_for,
+    out_of_fold_familiarity,
+    shipped_familiarity,
+    unseen_breed_familiarity,
+)
 from catbreed.models.bundle import ModelBundle
 from catbreed.models.evaluation import Answer, Evaluation, answers, evaluate
-from catbreed.models.familiarity import Familiarity
 from catbreed.models.head import LinearHead
 from catbreed.models.metadata import (
     Calibration,
@@ -182,13 +187,13 @@ def train(
 
     oof_probabilities = calibrated(oof_logits, temperature)
     known = out_of_fold_familiarity(x[:, 0], y, folds, spec.feature_blocks, settings.seed)
-    unseen = unseen_breed_familiarity(x[:, 0], y, spec.feature_blocks, settings.seed)
+    unseen = unseen_breed_familiarity(x[:, 0], y, spec.feature_blocks, settings.seed, components_for(folds))
     thresholds, unknown_curve, verdicts = choose_thresholds(oof_probabilities, y, known, unseen)
 
     reporter.start(TRAINING, 1)
     head = make_head().fit(x, y)
     head.temperature_ = temperature
-    familiarity = Familiarity(spec.feature_blocks, settings.seed).fit(x[:, 0], y)
+    familiarity = shipped_familiarity(x[:, 0], y, folds, spec.feature_blocks, settings.seed)
     reporter.step(1)
 
     batch = len(y) // len(folds)  # a fold's worth of new photos

@@ -101,7 +101,7 @@ class ParityReport:
     def describe(self) -> str:
         verdict = "DISAGREES with the app" if self.flagged else "answers as the app does"
         return (
-            f"{verdict}: same top breed on {self.agreement:.1%} of {self.photos} photos, "
+            f"{verdict}: same top breed and verdict on {self.agreement:.1%} of {self.photos} photos, "
             f"probabilities within {self.max_difference:.4f}"
         )
 

@@ -36,9 +36,10 @@ class Familiarity:
     Learned state: `projection_` float32 (D, K), `offset_` float32 (K,), `centres_` float32 (C, K).
     """
 
-    def __init__(self, blocks: Sequence[int], seed: int = 0):
+    def __init__(self, blocks: Sequence[int], seed: int = 0, components: int = MAX_COMPONENTS):
         self.blocks = tuple(int(b) for b in blocks)
         self.seed = seed
+        self.components = components  # at most; fewer when the photos are fewer
 
     def fit(self, features: np.ndarray, labels: np.ndarray) -> Familiarity:
         # One BLAS thread, as the head: two spend more time handing small products back and forth
@@ -49,7 +50,7 @@ class Familiarity:
     def _fit(self, features: np.ndarray, labels: np.ndarray) -> Familiarity:
         x, labels = normalise(features, self.blocks), np.asarray(labels)
         classes = np.unique(labels)
-        components = int(min(MAX_COMPONENTS, x.shape[1], len(x) - 1))
+        components = int(min(self.components, x.shape[1], len(x) - 1))
         if components < 1:
             raise CatbreedError("Judging unknown breeds needs at least 2 photos; add photos.")
         pca = PCA(components, svd_solver="randomized", random_state=self.seed).fit(x)
