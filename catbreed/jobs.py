@@ -48,6 +48,9 @@ SCHEDULER_VARIABLE = "CATBREED_SCHEDULER"
 # The app's own certificate and key and the authority that signed every member's: a scheduler of
 # one's own is spoken to over mutual TLS only (`python -m catbreed certificates` makes them).
 TLS_VARIABLES = ("CATBREED_TLS_CA", "CATBREED_TLS_CERT", "CATBREED_TLS_KEY")
+# What the server reads from the cluster: msgpack (numbers, strings, bytes, lists, dicts), never a
+# pickle, so a worker's answer is data to check, not code that runs in the server when read.
+PLAIN_DATA = ("msgpack", "error")
 KEPT_FINISHED = 100  # finished jobs kept at most, whatever their age: each holds a trained model
 _CANCEL_CHECK_SECONDS = 0.5  # how often a worker asks the scheduler whether its job was cancelled
 _LATE_EVENTS_SECONDS = 5.0  # events travel apart from the result: wait this long for the last ones
@@ -174,9 +177,9 @@ class _RemoteCancel:
 
 
 def _run_on_worker(training: Training, dataset, settings, source, home, topic: str, cancel_name: str):
-    """The task sent to Dask: runs `training`, publishing progress on `topic`; returns the result
-    (or the Cancelled / CatbreedError it raised, as a value), how many events it sent and the
-    seconds it took on the worker (loading a network included)."""
+    """The task sent to Dask: runs `training`, publishing progress on `topic`. Returns plain data
+    only (the server refuses anything else, see PLAIN_DATA): the result's `to_plain`, or how it
+    ended otherwise, with how many events it sent and the seconds it took on the worker."""
     from distributed import get_worker
 
     _yield_the_cores()
@@ -188,10 +191,15 @@ def _run_on_worker(training: Training, dataset, settings, source, home, topic: s
         sent += 1
 
     try:
-        outcome = training(dataset, settings, source, home, publish, _RemoteCancel(cancel_name))
-    except (Cancelled, CatbreedError) as error:
-        outcome = error
-    return outcome, sent, time.perf_counter() - started
+        outcome = {"result": training(dataset, settings, source, home, publish, _RemoteCancel(cancel_name)).to_plain()}
+    except Cancelled:
+        outcome = {"cancelled": True}
+    except CatbreedError as error:
+        outcome = {"error": str(error)}
+    except Exception as error:  # as text: an exception object would have to be unpickled in the server
+        log.exception("training failed on the worker")
+        outcome = {"failed": f"{type(error).__name__}: {error}"}
+    return outcome | {"events": sent, "seconds": time.perf_counter() - started}
 
 
 # --- in the server -------------------------------------------------------------------------
@@ -296,7 +304,9 @@ class JobManager:
         started = time.perf_counter()
         try:
             if self._scheduler:
-                self._client = Client(self._scheduler, timeout=30, security=scheduler_security())
+                self._client = Client(
+                    self._scheduler, timeout=30, security=scheduler_security(), deserializers=PLAIN_DATA
+                )
             else:
                 # One death is enough to call a training failed: retrying what ran out of memory
                 # would only run out of memory again, and keep everyone else waiting.
@@ -313,7 +323,7 @@ class JobManager:
                     security=security,
                     dashboard_address=None,
                 )
-                self._client = Client(self._cluster, security=security)
+                self._client = Client(self._cluster, security=security, deserializers=PLAIN_DATA)
         except Exception as error:  # no workers: say so on every job instead of failing the page
             log.exception("could not start the training workers")
             self._start_error = f"The training workers could not be started ({type(error).__name__}: {error})."
@@ -366,16 +376,19 @@ class JobManager:
                     wait_for(future, timeout=_CANCEL_CHECK_SECONDS)
                 if job.cancel_flag.is_set() and not cancel.is_set():
                     cancel.set()
-            outcome, sent, on_worker = future.result()
-            self._wait_for_events(job, sent)
-            if isinstance(outcome, Cancelled):
+            outcome = future.result()
+            self._wait_for_events(job, int(outcome["events"]))
+            if outcome.get("cancelled"):
                 job.end(CANCELLED)
-            elif isinstance(outcome, CatbreedError):
-                job.end(FAILED, error=str(outcome))
+            elif "error" in outcome:
+                job.end(FAILED, error=str(outcome["error"]))
+            elif "failed" in outcome:
+                job.end(FAILED, error=f"Training failed unexpectedly ({outcome['failed']}).")
             else:
-                around = time.time() - job.started - on_worker  # the hand-over, both ways
+                result = TrainResult.from_plain(outcome["result"], job.dataset)
+                around = time.time() - job.started - float(outcome["seconds"])  # the hand-over, both ways
                 PaceBook(self._home_now()).record("job", overhead_seconds=max(around, 0.0))
-                job.end(DONE, result=outcome)
+                job.end(DONE, result=result)
         except Exception as error:  # the dispatcher must survive to run the next job
             job.end(FAILED, error=_failure(error))
             log.warning("training job %s failed: %s", job.id, job.error)

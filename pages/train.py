@@ -161,7 +161,10 @@ def show_result(job: TrainingJob, saved: SavedDataset | None) -> None:
     with matrix:
         st.subheader("Confusion matrix", anchor=False)
         st.caption("Click a cell to see its photos.")
-        cell_pick = st.altair_chart(charts.confusion_matrix(evaluation), on_select="rerun", key=f"cells-{job.id}")
+        # Its own square size: stretched to the column, Streamlit kept its height and squashed the rows.
+        cell_pick = st.altair_chart(
+            charts.confusion_matrix(evaluation), on_select="rerun", key=f"cells-{job.id}", width="content"
+        )
     show_answers(job, saved, chosen_photos(job, breed_pick, cell_pick))
     save_form(job, saved)
 

@@ -132,3 +132,41 @@ def test_the_scale_out_recipe_trains_over_mutual_tls_and_refuses_a_worker_withou
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
+
+
+class _Rigged:
+    """What a rogue worker could send back: unpickling it would create `marker` in the server."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+class _RiggedResult:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def to_plain(self) -> dict:
+        return {"bundle": _Rigged(self.marker)}
+
+
+def rigged_training(marker: Path, *args) -> _RiggedResult:
+    return _RiggedResult(marker)
+
+
+def test_what_a_worker_sends_back_is_read_as_data_never_unpickled(tmp_path, shapes_folder, standin_settings):
+    import functools
+
+    marker = tmp_path / "code ran in the server"
+    manager = JobManager(home=tmp_path, warm_up=None, training=functools.partial(rigged_training, marker))
+    try:
+        job = manager.submit(check_folder(shapes_folder), standin_settings)
+        deadline = time.monotonic() + 120
+        while job.state not in FINISHED:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert job.state == "failed" and not marker.exists(), job.error
+    finally:
+        manager.close()

@@ -25,6 +25,7 @@ from PIL import Image
 from catbreed.data.dataset import Dataset
 from catbreed.data.images import load_for_model
 from catbreed.data.split import Split, cv_folds, near_duplicate_groups, split_photos
+from catbreed.errors import CatbreedError
 from catbreed.learn.calibration import (
     calibrated,
     coverage_curve,
@@ -54,7 +55,7 @@ from catbreed.models.metadata import (
     ModelMetadata,
     SplitSummary,
 )
-from catbreed.models.verdict import decide
+from catbreed.models.verdict import VERDICTS, decide
 from catbreed.nets.backbones import get_spec
 from catbreed.nets.runtime import flatbuffer_path, load_extractor
 from catbreed.paths import catbreed_home
@@ -83,6 +84,54 @@ class TrainResult:
 
     def least_sure(self, n: int) -> list[Answer]:
         return sorted(self.answers, key=lambda a: a.probability)[:n]
+
+    def to_plain(self) -> dict:
+        """What a training worker sends back (jobs.py): bytes, strings and numbers only, never an
+        object the server would have to unpickle. The dataset stays out: the server sent it."""
+        return {
+            "bundle": self.bundle.to_files(),
+            "split": {"train": [int(i) for i in self.split.train], "test": [int(i) for i in self.split.test]},
+            "seconds": float(self.seconds),
+            "answers": [[a.path, a.true, a.predicted, a.probability, a.verdict] for a in self.answers],
+        }
+
+    @classmethod
+    def from_plain(cls, plain: dict, dataset: Dataset) -> TrainResult:
+        """`to_plain`'s output, checked as untrusted data against the photos the server sent: the
+        bundle passes every check a saved model's does, every index and name is one of them."""
+        try:
+            bundle = ModelBundle.from_files(plain["bundle"])
+            train, test = ([int(i) for i in plain["split"][part]] for part in ("train", "test"))
+            answers = [Answer(str(p), str(t), str(w), float(q), str(v)) for p, t, w, q, v in plain["answers"]]
+            names, classes = {p.name for p in dataset.photos}, set(dataset.classes)
+            wrong = bundle.classes != list(dataset.classes) or not all(
+                0 <= i < len(dataset.photos) for i in train + test
+            )
+            wrong = wrong or not all(
+                a.path in names
+                and {a.true, a.predicted} <= classes
+                and 0 <= a.probability <= 1
+                and a.verdict in VERDICTS
+                for a in answers
+            )
+            if wrong or bundle.metadata.metrics is None:
+                raise ValueError("does not match the photos sent")
+            metadata = bundle.metadata
+            estimate, seconds = metadata.metrics.expected_accuracy, float(plain["seconds"])
+            return cls(
+                bundle,
+                dataset,
+                Split(train, test),
+                estimate,
+                metadata.evaluation,
+                metadata.test_evaluation,
+                seconds,
+                answers,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise CatbreedError(
+                f"The training worker sent back a result that does not check out ({error}); train again."
+            ) from None
 
 
 SAMPLE_PHOTOS = 16

@@ -38,7 +38,7 @@ from catbreed.models.familiarity import Familiarity
 from catbreed.models.head import LinearHead
 from catbreed.models.metadata import FORMAT_VERSION, ModelMetadata
 from catbreed.nets.backbones import create_backbone, get_spec
-from catbreed.paths import replace_folder
+from catbreed.paths import replace_folder, temp_folder
 from catbreed.versions import library_versions
 
 if TYPE_CHECKING:
@@ -124,6 +124,35 @@ class ModelBundle:
             raise CatbreedError(
                 f"The model in '{path}' could not be read ({type(error).__name__}); train it again."
             ) from None
+
+    def to_files(self) -> dict[str, bytes]:
+        """The saved bundle's files by relative path: plain bytes to carry between processes."""
+        with temp_folder("bundle") as folder:
+            self.save(folder / "model")
+            return {
+                f.relative_to(folder / "model").as_posix(): f.read_bytes()
+                for f in sorted((folder / "model").rglob("*"))
+                if f.is_file()
+            }
+
+    @classmethod
+    def from_files(cls, files: dict[str, bytes]) -> ModelBundle:
+        """A bundle from `to_files`' output, read with every check `load` makes; names with a path
+        outside the bundle, or files a bundle does not have, are refused."""
+        allowed = {HEAD_FILE, FAMILIARITY_FILE, LABELS_FILE, METADATA_FILE, CARD_FILE}
+        with temp_folder("bundle") as folder:
+            for name, data in files.items():
+                parts = name.split("/")
+                sample = len(parts) == 2 and parts[0] == SAMPLES_FOLDER and parts[1].endswith(".jpg")
+                if not isinstance(data, bytes) or not (name in allowed or sample) or ".." in parts:
+                    raise CatbreedError(f"A model sent by a worker holds an unexpected file '{name}'; not used.")
+                (folder / "model" / parts[0]).parent.mkdir(parents=True, exist_ok=True)
+                if sample:
+                    (folder / "model" / SAMPLES_FOLDER).mkdir(exist_ok=True)
+                (folder / "model" / name).write_bytes(data)
+            bundle = cls.load(folder / "model")
+        bundle.path = None  # it was read from a temporary folder, now gone
+        return bundle
 
     def sample_pixels(self) -> np.ndarray:
         """uint8 (N, S, S, 3): the sample photos as the model takes them."""
