@@ -63,11 +63,6 @@ class Metrics:
     unknown_curve: list[tuple[float, float, float]] = field(default_factory=list)
     verdicts: VerdictSummary | None = None
 
-    def at_threshold(self, threshold: float) -> tuple[float, float] | None:
-        """(coverage, accuracy) of the out-of-fold answers at the curve's nearest threshold at or above `threshold`."""
-        points = [p for p in self.coverage if p[0] >= threshold - 1e-9]
-        return (points[0][1], points[0][2]) if points else None
-
 
 @dataclass(frozen=True)
 class DataSource:
