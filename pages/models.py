@@ -7,7 +7,7 @@ from catbreed.data.saved_datasets import DatasetStore
 from catbreed.errors import CatbreedError
 from catbreed.explain import charts
 from catbreed.models.bundle import ModelBundle
-from catbreed.models.card import model_card, verdict_lines
+from catbreed.models.card import SAMPLE_PHOTOS, model_card, verdict_lines
 from catbreed.models.compare import (
     RATE_COLUMNS,
     RECALL_PREFIX,
@@ -161,6 +161,8 @@ def model_details(model: SavedModel) -> None:
         file_name=f"{model.name}.zip",
         mime="application/zip",
         key=f"zip-{model.name}",
+        help=f"The model folder, with up to {SAMPLE_PHOTOS} of its training photos (small copies, used to check "
+        "exports): share it only where those photos may go.",
     )
     if delete.button("Delete…", key=f"delete-{model.name}"):
         st.session_state.deleting = model.name

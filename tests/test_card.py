@@ -16,6 +16,7 @@ def test_the_card_lists_every_breed_with_its_counts_and_results(trained):
         assert card.count(f"| {shown} |") == 2  # and the results table
     assert trained.estimate.describe() in card and "calibration error" in card
     assert "## Known limits" in card and "It knows only these 3 breeds" in card
+    assert "It carries up to 16 of its training photos" in card  # whoever gets the model gets them
     summary = trained.bundle.metadata.metrics.verdicts
     assert f"named a breed for {summary.named:.0%} of the photos it learned from" in card
     assert "S x S" not in card and f"({trained.bundle.image_size} x {trained.bundle.image_size} px," in card

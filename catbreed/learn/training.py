@@ -44,6 +44,7 @@ from catbreed.learn.verdicts import (
     unseen_breed_familiarity,
 )
 from catbreed.models.bundle import ModelBundle
+from catbreed.models.card import SAMPLE_PHOTOS
 from catbreed.models.evaluation import Answer, Evaluation, answers, evaluate
 from catbreed.models.head import LinearHead
 from catbreed.models.metadata import (
@@ -132,9 +133,6 @@ class TrainResult:
             raise CatbreedError(
                 f"The training worker sent back a result that does not check out ({error}); train again."
             ) from None
-
-
-SAMPLE_PHOTOS = 16
 
 
 def sample_photos(dataset: Dataset, size: int, n: int = SAMPLE_PHOTOS) -> list[bytes]:

@@ -12,6 +12,7 @@ from catbreed.markdown import escape_line as _cell
 from catbreed.models.metadata import ModelMetadata
 
 CONFUSIONS_LISTED = 5
+SAMPLE_PHOTOS = 16  # training photos a bundle keeps to check exports on (learn/training.py picks them)
 
 
 def most_confused(metadata: ModelMetadata, n: int = CONFUSIONS_LISTED) -> list[tuple[str, str, int]]:
@@ -118,6 +119,8 @@ def model_card(name: str, metadata: ModelMetadata) -> str:
         "",
         "## Known limits",
         "",
+        f"- It carries up to {SAMPLE_PHOTOS} of its training photos (in `samples/`, at {meta.image_size} x "
+        f"{meta.image_size} px), which every export is checked against: whoever gets the model gets them.",
         f"- It knows only these {len(meta.classes)} breeds. "
         + (
             "Photos unlike all of them are called 'not one of my breeds', but a cat of another breed that looks "
