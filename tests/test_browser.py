@@ -405,7 +405,10 @@ def test_build_a_data_set_with_the_webcam_fix_it_from_the_results_and_take_it_aw
     screenshot(page, "14-train-after-reload")
 
     page.get_by_text("Add or remove breeds and photos").click()  # the editor, folded below the results
-    archive = download(page, page.get_by_role("button", name="Download the data set (.zip)"), tmp_path)
+    settle(page)
+    button = page.get_by_role("button", name="Download the data set (.zip)")
+    button.scroll_into_view_if_needed()
+    archive = download(page, button, tmp_path)
     assert archive.name == "webcam cats.zip"
     with zipfile.ZipFile(archive) as zf:
         names = zf.namelist()
