@@ -114,7 +114,9 @@ def test_choose_thresholds_reports_what_the_defaults_did():
     unseen = unseen_breed_familiarity(x, y, [x.shape[1]])
     probabilities = np.full((len(y), 4), 0.02)
     probabilities[np.arange(len(y)), y] = 0.94
-    thresholds, curve, summary = choose_thresholds(probabilities, y, known, unseen)
+    chosen = choose_thresholds(probabilities, y, known, unseen)
+    thresholds, curve, summary = chosen.thresholds, chosen.curve, chosen.summary
+    assert len(chosen.verdicts) == len(y) and chosen.verdicts.count("unknown_breed") == round(summary.unknown * len(y))
     assert thresholds.unknown_below == threshold_for_share(curve, UNKNOWN_SHARE)
     assert summary.named + summary.not_sure + summary.unknown == pytest.approx(1.0)
     assert summary.unknown == pytest.approx(UNKNOWN_SHARE, abs=0.02) and summary.named_accuracy == 1.0

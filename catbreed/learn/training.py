@@ -40,7 +40,6 @@ from catbreed.learn.verdicts import (
     choose_thresholds,
     components_for,
     out_of_fold_familiarity,
-    shipped_familiarity,
     unseen_breed_familiarity,
 )
 from catbreed.models.bundle import ModelBundle
@@ -56,7 +55,7 @@ from catbreed.models.metadata import (
     ModelMetadata,
     SplitSummary,
 )
-from catbreed.models.verdict import VERDICTS, decide
+from catbreed.models.verdict import VERDICTS
 from catbreed.nets.backbones import get_spec
 from catbreed.nets.runtime import flatbuffer_path, load_extractor
 from catbreed.paths import catbreed_home
@@ -233,14 +232,13 @@ def train(
     temperature = fit_temperature(oof_logits, y)
 
     oof_probabilities = calibrated(oof_logits, temperature)
-    known = out_of_fold_familiarity(x[:, 0], y, folds, spec.feature_blocks, settings.seed)
+    known, familiarity = out_of_fold_familiarity(x[:, 0], y, folds, spec.feature_blocks, settings.seed)
     unseen = unseen_breed_familiarity(x[:, 0], y, spec.feature_blocks, settings.seed, components_for(folds))
-    thresholds, unknown_curve, verdicts = choose_thresholds(oof_probabilities, y, known, unseen)
+    chosen = choose_thresholds(oof_probabilities, y, known, unseen)
 
     reporter.start(TRAINING, 1)
     head = make_head().fit(x, y)
     head.temperature_ = temperature
-    familiarity = shipped_familiarity(x[:, 0], y, folds, spec.feature_blocks, settings.seed)
     reporter.step(1)
 
     batch = len(y) // len(folds)  # a fold's worth of new photos
@@ -279,11 +277,11 @@ def train(
                 ece_after=expected_calibration_error(oof_probabilities, y),
             ),
             test_accuracy=test.accuracy if test else None,
-            not_sure_below=thresholds.not_sure_below,
+            not_sure_below=chosen.thresholds.not_sure_below,
             coverage=coverage_curve(oof_probabilities, y),
-            unknown_below=thresholds.unknown_below,
-            unknown_curve=unknown_curve,
-            verdicts=verdicts,
+            unknown_below=chosen.thresholds.unknown_below,
+            unknown_curve=chosen.curve,
+            verdicts=chosen.summary,
         ),
         evaluation=evaluation,
         test_evaluation=test,
@@ -294,7 +292,13 @@ def train(
     )
     seconds = time.perf_counter() - started
     _record_pace(home, settings, new, features_seconds, len(dataset.photos), time.perf_counter() - features_started)
-    said = [decide(float(p), float(f), True, thresholds) for p, f in zip(oof_probabilities.max(1), known)]
     return TrainResult(
-        bundle, dataset, split, estimate, evaluation, test, seconds, answers(oof_probabilities, y, classes, names, said)
+        bundle,
+        dataset,
+        split,
+        estimate,
+        evaluation,
+        test,
+        seconds,
+        answers(oof_probabilities, y, classes, names, chosen.verdicts),
     )

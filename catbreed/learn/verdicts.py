@@ -20,6 +20,7 @@ right 96.6% of the time (worst 94.6%), and give no breed to 56.3% of the unseen 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -41,26 +42,20 @@ def components_for(folds: Sequence[tuple[np.ndarray, np.ndarray]]) -> int:
     return int(min(MAX_COMPONENTS, min(len(train) for train, _ in folds) - 1))
 
 
-def shipped_familiarity(
-    features: np.ndarray, labels: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]], blocks, seed: int = 0
-) -> Familiarity:
-    """The scorer a model keeps: fitted exactly as the first fold's, on its photos. One fitted on every
-    photo would be tighter than the folds' scorers its threshold was measured with (Ledoit-Wolf
-    shrinks less with more photos) and flagged 14-28% of new photos of its own breeds instead of 8%;
-    a fold's flags 7-9%, whatever the data set's size (3 breeds x 16 photos to 8 x 140)."""
-    train = folds[0][0]
-    return Familiarity(blocks, seed, components_for(folds)).fit(features[train], labels[train])
-
-
 def out_of_fold_familiarity(
     features: np.ndarray, labels: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]], blocks, seed: int = 0
-) -> np.ndarray:
-    """float32 (N,): each photo's familiarity to a scorer fitted on the other folds' photos."""
+) -> tuple[np.ndarray, Familiarity]:
+    """float32 (N,): each photo's familiarity to a scorer fitted on the other folds' photos; and the
+    first fold's scorer, the one a model keeps. One fitted on every photo would be tighter than the
+    folds' scorers its threshold was measured with (Ledoit-Wolf shrinks less with more photos) and
+    flagged 14-28% of new photos of its own breeds instead of 8%; a fold's flags 7-9%, whatever the
+    data set's size (3 breeds x 16 photos to 8 x 140)."""
     scores, components = np.zeros(len(labels), np.float32), components_for(folds)
+    scorers = []
     for train, held_out in folds:
-        scorer = Familiarity(blocks, seed, components).fit(features[train], labels[train])
-        scores[held_out] = scorer.score(features[held_out])
-    return scores
+        scorers.append(Familiarity(blocks, seed, components).fit(features[train], labels[train]))
+        scores[held_out] = scorers[-1].score(features[held_out])
+    return scores, scorers[0]
 
 
 def unseen_breed_familiarity(
@@ -105,9 +100,15 @@ def not_sure_threshold(probabilities: np.ndarray, labels: np.ndarray, familiar: 
     return chosen
 
 
-def choose_thresholds(
-    probabilities: np.ndarray, labels: np.ndarray, known: np.ndarray, unseen: np.ndarray
-) -> tuple[Thresholds, list[tuple[float, float, float]], VerdictSummary]:
+@dataclass(frozen=True)
+class Chosen:
+    thresholds: Thresholds
+    curve: list[tuple[float, float, float]]  # unknown_curve's
+    summary: VerdictSummary  # what the thresholds did to the out-of-fold photos
+    verdicts: list[str]  # each out-of-fold photo's, in order
+
+
+def choose_thresholds(probabilities: np.ndarray, labels: np.ndarray, known: np.ndarray, unseen: np.ndarray) -> Chosen:
     """The default thresholds, the unknown-breed curve and what the defaults did to the out-of-fold
     photos: `known` and `unseen` are the two familiarity scores above, float32 (N,)."""
     curve = unknown_curve(known, unseen)
@@ -124,4 +125,4 @@ def choose_thresholds(
         unknown=float((verdicts == UNKNOWN_BREED).mean()),
         unseen_caught=float((unseen < unknown_below).mean()),
     )
-    return thresholds, curve, summary
+    return Chosen(thresholds, curve, summary, verdicts.tolist())
