@@ -118,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", action="append", default=[], help="a name or address the machines reach each other at (repeat)"
     )
     _add_common(certificates)
+
+    passes = commands.add_parser("passes", help="sign browsers out of the app, or refuse one browser for good")
+    passes.add_argument("action", choices=["sign-out", "revoke"])
+    passes.add_argument(
+        "identity", nargs="?", help="the browser's identity, as the sign-in log lines give it (sign-out: all if omitted)"
+    )
+    _add_common(passes)
     return parser
 
 
@@ -328,6 +335,22 @@ def cmd_certificates(args) -> None:
     _emit({name: str(path) for name, path in written.items()}, args.json, "\n".join(lines))
 
 
+def cmd_passes(args) -> None:
+    from catbreed.access import PassBook
+    from catbreed.paths import catbreed_home
+
+    book = PassBook(catbreed_home())
+    if args.action == "revoke":
+        if not args.identity:
+            raise CatbreedError("Name the identity to revoke: python -m catbreed passes revoke ID.")
+        book.revoke(args.identity)
+        text = f"The pass of {args.identity} is refused from now on; its things stay, for the operator to handle."
+    else:
+        book.sign_out(args.identity)
+        text = f"{'Every browser is' if args.identity is None else args.identity + ' is'} signed out."
+    _emit({"action": args.action, "identity": args.identity}, args.json, text)
+
+
 def _import_tensorflow_quietly() -> None:
     """TensorFlow's C++ start-up lines go straight to file descriptor 2, past TF_CPP_MIN_LOG_LEVEL.
     Only `export` imports it; training and prediction run on LiteRT and never do."""
@@ -351,6 +374,7 @@ COMMANDS = {
     "info": cmd_info,
     "default": cmd_default,
     "certificates": cmd_certificates,
+    "passes": cmd_passes,
 }
 
 

@@ -79,6 +79,7 @@ class TrainingJob:
     started: float | None = None
     finished: float | None = None
     expected: ExpectedTime | None = None  # set when submitted
+    owner: str | None = None  # the identity that asked for it: only they see it (and its photos)
 
     def seconds_left(self, now: float | None = None) -> float | None:
         """About how long until it ends, or None while there is nothing measured to say it from.
@@ -233,10 +234,14 @@ class JobManager:
         self._dispatcher = threading.Thread(target=self._dispatch, name="catbreed-training", daemon=True)
         self._dispatcher.start()
 
-    def submit(self, dataset: Dataset, settings: TrainSettings, source: DataSource | None = None) -> TrainingJob:
-        """Queue a training; `source` names the saved data set the photos are, for the model to record."""
+    def submit(
+        self, dataset: Dataset, settings: TrainSettings, source: DataSource | None = None, owner: str | None = None
+    ) -> TrainingJob:
+        """Queue a training; `source` names the saved data set the photos are, for the model to record;
+        `owner` the identity whose it is."""
         self.expire()
-        job = TrainingJob(dataset, settings, source, expected=self.expected_time(dataset, settings))
+        expected = self.expected_time(dataset, settings)
+        job = TrainingJob(dataset, settings, source, expected=expected, owner=owner)
         with self._jobs_lock:
             self._jobs[job.id] = job
         self._queue.put(job)

@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import psutil
@@ -169,11 +169,12 @@ def check_name(name: str, kind: str, example: str) -> str:
     return name
 
 
-def zip_folder(folder: Path) -> bytes:
-    """The folder as .zip bytes, its files under the folder's own name, for a download."""
+def zip_folder(folder: Path, leave_out: Collection[str] = ()) -> bytes:
+    """The folder as .zip bytes, its files under the folder's own name, for a download; files whose
+    path within it is in `leave_out` stay behind."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for file in sorted(folder.rglob("*")):
-            if file.is_file():
+            if file.is_file() and file.relative_to(folder).as_posix() not in leave_out:
                 zf.write(file, f"{folder.name}/{file.relative_to(folder).as_posix()}")
     return buffer.getvalue()

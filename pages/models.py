@@ -25,9 +25,11 @@ from pages.shared import (
     chosen_model,
     expected_accuracy_text,
     extractor,
+    operator_form,
     plain,
     run_inside_navigation,
     use_model,
+    visitor,
 )
 
 run_inside_navigation()
@@ -143,7 +145,8 @@ def model_details(model: SavedModel) -> None:
     meta = model.metadata
     st.write(f"Backbone {plain(meta.backbone)} · mode {plain(meta.mode or '?')} · " + expected_accuracy_text(model))
     source = meta.data.source if meta.data else None
-    if source and DatasetStore().get(source.dataset_id):
+    learned_from = DatasetStore().get(source.dataset_id) if source else None
+    if learned_from and visitor().may_open(learned_from.ownership):
         st.markdown(
             f"Learned from the data set “{plain(source.name)}”, version {source.version}: [open its photos on the Train page](train?data={source.dataset_id}&model={quote(chosen.key)})."
         )
@@ -154,7 +157,7 @@ def model_details(model: SavedModel) -> None:
         show_verdicts(model)
     with export:
         export_section(model)
-    download, delete = st.columns(2)
+    download, share, delete = st.columns(3)
     download.download_button(
         "Download for catbreed (.zip)",
         data=lambda: store.zip_bytes(model.name),
@@ -164,14 +167,38 @@ def model_details(model: SavedModel) -> None:
         help=f"The model folder, with up to {SAMPLE_PHOTOS} of its training photos (small copies, used to check "
         "exports): share it only where those photos may go.",
     )
+    if not visitor().may_change(model.ownership):
+        return
+    shared = share.toggle(
+        "Shared with everyone",
+        value=model.ownership.shared or model.ownership.owner is None,
+        disabled=model.ownership.owner is None,  # the house's models are everyone's
+        key=f"share-{model.name}",
+        help="Everyone on this server may then choose it and download it; only you change or delete it.",
+    )
+    if model.ownership.owner is not None and shared != model.ownership.shared:
+        try:
+            store.share(model.name, shared)
+        except CatbreedError as error:
+            st.error(plain(str(error)))
+        else:
+            st.rerun()
     if delete.button("Delete…", key=f"delete-{model.name}"):
         st.session_state.deleting = model.name
     if st.session_state.get("deleting") == model.name:
         confirm_delete(model.name)
 
 
+def whose(model: SavedModel) -> str:
+    if model.ownership.owner is None:
+        return "everyone's"
+    if visitor().owns(model.ownership):
+        return "yours, shared" if model.ownership.shared else "yours"
+    return "shared with you"
+
+
 st.title("Models")
-models = store.list()
+models = [model for model in store.list() if visitor().may_open(model.ownership)]
 chosen, default = chosen_model(), store.default_name()
 keys = [BUILTIN] + [m.name for m in models]
 if chosen.notice:
@@ -187,17 +214,23 @@ choice = mine.selectbox(
 if choice != chosen.key:
     use_model(choice)
     st.rerun()
-if choice != (default or BUILTIN):
+if choice != (default or BUILTIN) and visitor().may_act_for_everyone():
     if everyone.button(
         "Make it the default for everyone",
         icon=":material/groups:",
-        help="The model of everyone on this server who has not chosen one.",
+        help="The model of everyone on this server who has not chosen one; it must be shared.",
     ):
-        store.set_default(None if choice == BUILTIN else choice)
-        st.toast("Now the default for everyone who has not chosen a model.")
-        st.rerun()
+        try:
+            store.set_default(None if choice == BUILTIN else choice)
+        except CatbreedError as error:
+            st.error(plain(str(error)))
+        else:
+            st.toast("Now the default for everyone who has not chosen a model.")
+            st.rerun()
 st.caption(f"Default for everyone on this server who has not chosen: {plain(default or BUILTIN_NAME)}.")
 
+with st.sidebar.expander("Operator", icon=":material/admin_panel_settings:"):
+    operator_form()
 if not models:
     st.info("No saved models yet. Train one on the Train page; until then the built-in ImageNet model is used.")
     st.stop()
@@ -216,5 +249,6 @@ if len(models) >= 2:
 
 st.subheader("Each model", anchor=False)
 for model in models:
-    with st.expander(plain(model.name) + ("  (yours)" if model.name == chosen.key else "")):
+    in_use = ", in use" if model.name == chosen.key else ""
+    with st.expander(f"{plain(model.name)}  ({whose(model)}{in_use})"):
         model_details(model)

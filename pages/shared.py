@@ -1,6 +1,7 @@
 """What every page shares: the heavy objects, loaded once per process and kept by Streamlit; the
-person's model (session and URL); the sign-in form, the one thing drawn here, since every page
-must show it alike. The rest only builds or fetches objects from `catbreed`.
+person's model (session and URL); who they are (the pass in their cookie) and the password forms,
+the only things drawn here, since every page must show them alike. The rest only builds or fetches
+objects from `catbreed`.
 """
 
 from __future__ import annotations
@@ -11,13 +12,23 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import keras
 import numpy as np
 import streamlit as st
+from streamlit import components
 from streamlit.runtime.pages_manager import PagesManager
 
-from catbreed.access import Throttle, configured_password, password_matches
+from catbreed.access import (
+    IDENTITY_DAYS,
+    Pass,
+    PassBook,
+    Throttle,
+    configured_admin_password,
+    configured_password,
+    password_matches,
+)
 from catbreed.explain import gradcam
 from catbreed.housekeeping import Tidied, tidy_up
 from catbreed.jobs import JobManager
@@ -26,12 +37,14 @@ from catbreed.models.predict import BUILTIN_NAME, Predictor, builtin_bundle
 from catbreed.models.store import Choice, ModelStore, SavedModel
 from catbreed.nets.backbones import DEFAULT_BACKBONE, create_backbone
 from catbreed.nets.runtime import LiteRTExtractor, load_extractor
+from catbreed.owners import Visitor
 from catbreed.paths import catbreed_home
 
 APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
 WRONG_PASSWORD_PAUSE = 1.0  # seconds
 THROTTLE = Throttle()  # one per server: wrong passwords counted per client address, across sessions
 MODEL_PARAM = "model"  # ?model=<name> in the URL: this person's model
+PASS_COOKIE = "catbreed_pass"
 log = logging.getLogger(__name__)
 
 
@@ -57,31 +70,146 @@ def _secrets() -> dict:
         return {}
 
 
-def locked() -> bool:
-    """Whether the operator set a password that this browser session has not given yet."""
-    return configured_password(_secrets()) is not None and not st.session_state.get("signed_in")
+_PASS_SETTER = components.v2.component(
+    "catbreed.pass_cookie",
+    html="<p></p>",
+    js="""
+export default function ({ data, parentElement }) {
+  const cookie = `${data.name}=${data.value}`;
+  const secure = location.protocol === "https:" ? "; Secure" : "";
+  document.cookie = `${cookie}; Max-Age=${data.max_age}; Path=/; SameSite=Strict${secure}`;
+  // A browser that refuses the cookie would reload for ever: three tries a minute, then say why.
+  const now = Date.now();
+  const recent = JSON.parse(sessionStorage.getItem("catbreed-reloads") || "[]").filter((t) => now - t < 60000);
+  if (document.cookie.split("; ").includes(cookie) && recent.length < 3) {
+    sessionStorage.setItem("catbreed-reloads", JSON.stringify([...recent, now]));
+    location.reload();
+  } else {
+    parentElement.querySelector("p").textContent = data.blocked;
+  }
+}
+""",
+)
 
 
-def ask_for_password() -> None:
-    """The only thing a locked server shows; every page stops here until the password is given."""
-    password = configured_password(_secrets())
-    # None on localhost; behind a reverse proxy every visitor has the proxy's address (one count for all).
-    address = st.context.ip_address if isinstance(st.context.ip_address, str) else "local"
-    st.title("catbreed")
-    with st.form("sign-in"):
-        given = st.text_input("Password", type="password", help="Whoever runs this server can tell you.")
-        if st.form_submit_button("Open catbreed", type="primary"):
-            if wait := THROTTLE.wait_seconds(address):
-                st.error(f"Too many wrong passwords from your address; try again in {wait:.0f} s.")
-            elif password_matches(given, password):
-                THROTTLE.succeeded(address)
-                st.session_state.signed_in = True
-                st.rerun()
-            else:
-                THROTTLE.failed(address)
-                time.sleep(WRONG_PASSWORD_PAUSE)  # guessing by the thousand takes hours, not seconds
-                st.error("That is not the password; ask whoever runs this server.")
+class BrowserCookie:
+    """The pass cookie of the browser behind this run. Streamlit reads cookies only from the request
+    that opened the session, and sets none: a few lines of JavaScript set it, then reload the page
+    so that the new session's request carries it. Tests put a stand-in here (AppTest has no browser)."""
+
+    def get(self) -> str | None:
+        value = st.context.cookies.get(PASS_COOKIE)
+        return value if isinstance(value, str) else None
+
+    def set(self, token: str) -> None:
+        blocked = "catbreed keeps who you are in a cookie; allow cookies for this site, then reload the page."
+        data = {"name": PASS_COOKIE, "value": token, "max_age": IDENTITY_DAYS * 86400, "blocked": blocked}
+        _PASS_SETTER(data=data, key="pass-cookie")
+
+
+COOKIE = BrowserCookie()
+
+
+@st.cache_resource(show_spinner=False)
+def _pass_book(home: str) -> PassBook:
+    return PassBook(Path(home))
+
+
+def pass_book() -> PassBook:
+    return _pass_book(str(catbreed_home()))
+
+
+def current_pass() -> Pass | None:
+    """This browser's pass, checked now: on every run, so a session id without the cookie is no one."""
+    return pass_book().read(COOKIE.get())
+
+
+def admitted() -> bool:
+    """Whether this run may show pages: a valid pass, signed in when the operator set a password."""
+    visitor_pass = current_pass()
+    return visitor_pass is not None and (configured_password(_secrets()) is None or visitor_pass.signed_in())
+
+
+def keep_pass(token: str) -> NoReturn:
+    """Give the browser `token` as its cookie; the page reloads with it."""
+    COOKIE.set(token)
+    st.caption("One moment…")
     st.stop()
+
+
+def let_in() -> NoReturn:
+    """For a run that may not show pages: the sign-in form, or a first pass for a new browser."""
+    visitor_pass = current_pass()
+    if configured_password(_secrets()) is None:
+        keep_pass(pass_book().issue())
+    st.title("catbreed")
+    if address := password_form("sign-in", "Open catbreed", configured_password(_secrets())):
+        token = pass_book().issue(visitor_pass.identity if visitor_pass else None, sign_in=True)
+        # Logged where the operator looks, with the identity `catbreed passes revoke` takes.
+        log.warning("signed in: identity %s from %s", pass_book().read(token).identity, address)
+        keep_pass(token)
+    st.stop()
+
+
+def _client_address() -> str:
+    # None on localhost; behind a reverse proxy every visitor has the proxy's address (one count for all).
+    return st.context.ip_address if isinstance(st.context.ip_address, str) else "local"
+
+
+def password_form(key: str, button: str, password: str) -> str | None:
+    """A password form; the client's address once the right password is given, else None. Wrong
+    ones are counted per address (THROTTLE), across sessions, and slowed down."""
+    address = _client_address()
+    with st.form(key):
+        given = st.text_input("Password", type="password", help="Whoever runs this server can tell you.")
+        if not st.form_submit_button(button, type="primary"):
+            return None
+    if wait := THROTTLE.wait_seconds(address):
+        st.error(f"Too many wrong passwords from your address; try again in {wait:.0f} s.")
+    elif password_matches(given, password):
+        THROTTLE.succeeded(address)
+        return address
+    else:
+        THROTTLE.failed(address)
+        time.sleep(WRONG_PASSWORD_PAUSE)  # guessing by the thousand takes hours, not seconds
+        st.error("That is not the password; ask whoever runs this server.")
+    return None
+
+
+def visitor() -> Visitor:
+    """Who is asking, for the owner rules: only ever from the checked pass of this run."""
+    visitor_pass = current_pass()
+    if visitor_pass is None:  # app.py admits no run without one; a page run on its own is stopped here
+        let_in()
+    admin_password = configured_admin_password(_secrets())
+    return Visitor(visitor_pass.identity, admin_password is not None and visitor_pass.admin(), admin_password is not None)
+
+
+def operator_form() -> None:
+    """Where the operator becomes the operator (the admin password) or stops being one."""
+    admin_password = configured_admin_password(_secrets())
+    if admin_password is None:
+        st.caption("No admin password is set: anyone may choose the default model, nobody may change others' things.")
+        return
+    visitor_pass = current_pass()
+    if visitor().admin:
+        st.caption("You act as the operator on this server: you may change and delete anyone's things.")
+        if st.button("Stop acting as the operator", key="operator-off"):
+            keep_pass(pass_book().issue(visitor_pass.identity, sign_in=visitor_pass.signed_in()))
+        return
+    if address := password_form("operator", "Act as the operator", admin_password):
+        log.warning("acting as the operator: identity %s from %s", visitor_pass.identity, address)
+        keep_pass(pass_book().issue(visitor_pass.identity, sign_in=visitor_pass.signed_in(), admin=True))
+
+
+def sign_out_button() -> None:
+    """In the sidebar, for a signed-in browser: the pass it has, and every copy of it, stop working."""
+    visitor_pass = current_pass()
+    if visitor_pass is None or not (visitor_pass.signed_in() or visitor_pass.admin()):
+        return
+    if st.sidebar.button("Sign out", icon=":material/logout:"):
+        pass_book().sign_out(visitor_pass.identity)
+        keep_pass(pass_book().issue(visitor_pass.identity))
 
 
 @st.cache_resource(ttl=24 * 3600, show_spinner=False)
@@ -154,7 +282,7 @@ def chosen_model() -> Choice:
     """This session's choice: the URL's, else the one made earlier in the session (switching pages
     drops the URL's parameters), else the server's default. A choice that is gone is dropped."""
     wanted = st.query_params.get(MODEL_PARAM) or st.session_state.get(MODEL_PARAM)
-    choice = ModelStore().choose(wanted)
+    choice = ModelStore().choose(wanted, visitor())
     use_model(None if choice.notice or wanted is None else wanted)
     return choice
 

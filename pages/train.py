@@ -16,7 +16,7 @@ from catbreed.models.card import describe_seconds, verdict_lines
 from catbreed.models.metadata import DataSource
 from catbreed.models.store import ModelStore, suggest_name
 from catbreed.models.verdict import BREED, headline
-from pages.shared import backbone, chosen_model, job_manager, plain, run_inside_navigation, use_model
+from pages.shared import backbone, chosen_model, job_manager, plain, run_inside_navigation, use_model, visitor
 
 run_inside_navigation()
 
@@ -277,7 +277,7 @@ def save_form(job: TrainingJob, saved: SavedDataset | None) -> None:
         name = st.text_input("Model name", value=suggest_name(job.settings.mode, job.dataset.classes))
         if st.form_submit_button("Save and use this model", type="primary"):
             try:
-                model = ModelStore().save(job.result.bundle, name)
+                model = ModelStore().save(job.result.bundle, name, owner=visitor().identity)
             except CatbreedError as error:
                 st.error(plain(str(error)))
                 return
@@ -297,7 +297,9 @@ def choose_data() -> SavedDataset | None:
         if upload is not None:
             bar = st.progress(0.0, text="Unpacking…")
             try:
-                return datasets.from_upload(upload, on_event=lambda e: bar.progress(e.fraction, text=describe(e)))
+                return datasets.from_upload(
+                    upload, on_event=lambda e: bar.progress(e.fraction, text=describe(e)), owner=visitor().identity
+                )
             except CatbreedError as error:
                 bar.empty()
                 st.error(plain(str(error)))
@@ -305,11 +307,11 @@ def choose_data() -> SavedDataset | None:
         name = st.text_input("Name of the new data set", value="my cats")
         if st.form_submit_button("Create it"):
             try:
-                return datasets.create(name)
+                return datasets.create(name, owner=visitor().identity)
             except CatbreedError as error:
                 st.error(plain(str(error)))
     with from_saved:
-        kept = {saved.id: saved for saved in datasets.list()}
+        kept = {saved.id: saved for saved in datasets.list() if visitor().may_open(saved.ownership)}
         if not kept:
             st.caption("No data sets kept yet.")
         else:
@@ -322,13 +324,25 @@ def choose_data() -> SavedDataset | None:
 
 def describe_data_set(saved: SavedDataset) -> str:
     counts = saved.counts()
-    return f"{saved.name}: {len(counts)} breeds, {sum(counts.values())} photos (version {saved.version})"
+    whose = "" if visitor().owns(saved.ownership) else ", shared with you"
+    return f"{saved.name}: {len(counts)} breeds, {sum(counts.values())} photos (version {saved.version}{whose})"
 
 
 def edit_data_set(saved: SavedDataset) -> None:
-    """Add breeds and photos (webcam snapshots or uploads), remove photos; download it as a zip."""
+    """Add breeds and photos (webcam snapshots or uploads), remove photos, share it; download it as a zip."""
     with st.container(border=True):
+        if not visitor().may_change(saved.ownership):
+            st.caption("Someone shared this data set with you: you may train on it and download it; only they change it.")
+            download_data_set(saved)
+            return
         st.caption(f"Version {saved.version}: every change here is kept at once, on this server.")
+        shared = st.toggle(
+            "Share it with everyone on this server",
+            value=saved.ownership.shared,
+            help="They may then open it, train on it and download it by its link; only you change it.",
+        )
+        if shared != saved.ownership.shared:
+            saved.share(shared)
         with st.form("add-breed", clear_on_submit=True):
             new_breed = st.text_input("Add a breed", placeholder="e.g. Siamese")
             if st.form_submit_button("Add breed") and new_breed:
@@ -368,13 +382,17 @@ def edit_data_set(saved: SavedDataset) -> None:
                     act(lambda photo=photo: saved.remove_photo(photo.name), f"Removed {photo.name}.")
         if len(photos) > PHOTOS_SHOWN:
             st.caption(f"…and {len(photos) - PHOTOS_SHOWN} more.")
-        st.download_button(
-            "Download the data set (.zip)",
-            data=saved.zip_bytes,
-            file_name=f"{saved.name}.zip",
-            mime="application/zip",
-            help="One folder per breed: the layout this page and `python -m catbreed train` read.",
-        )
+        download_data_set(saved)
+
+
+def download_data_set(saved: SavedDataset) -> None:
+    st.download_button(
+        "Download the data set (.zip)",
+        data=saved.zip_bytes,
+        file_name=f"{saved.name}.zip",
+        mime="application/zip",
+        help="One folder per breed: the layout this page and `python -m catbreed train` read.",
+    )
 
 
 def prepare_training(saved: SavedDataset, job: TrainingJob | None) -> None:
@@ -386,7 +404,8 @@ def prepare_training(saved: SavedDataset, job: TrainingJob | None) -> None:
             st.query_params.pop(param, None)
         st.rerun()
     # While a training is shown above, the editor folds away: the page leads with what is happening.
-    with st.expander("Add or remove breeds and photos", expanded=job is None, icon=":material/edit:"):
+    title = "Add or remove breeds and photos" if visitor().may_change(saved.ownership) else "Download the photos"
+    with st.expander(title, expanded=job is None, icon=":material/edit:"):
         edit_data_set(saved)
     counts = saved.counts()
     if sum(n >= MIN_PHOTOS_PER_CLASS for n in counts.values()) < 2:
@@ -412,7 +431,7 @@ def prepare_training(saved: SavedDataset, job: TrainingJob | None) -> None:
             icon=":material/refresh:",
         )
     if settings := settings_form(dataset):
-        job = manager.submit(dataset, settings, DataSource(saved.id, saved.version, saved.name))
+        job = manager.submit(dataset, settings, DataSource(saved.id, saved.version, saved.name), visitor().identity)
         st.query_params["job"] = job.id
         st.rerun()
 
@@ -420,7 +439,8 @@ def prepare_training(saved: SavedDataset, job: TrainingJob | None) -> None:
 def show_training(job: TrainingJob, saved: SavedDataset | None) -> None:
     st.header("Training", anchor=False)
     if job.state == DONE:
-        show_result(job, saved if saved and job.source and job.source.dataset_id == saved.id else None)
+        fixable = saved and job.source and job.source.dataset_id == saved.id and visitor().may_change(saved.ownership)
+        show_result(job, saved if fixable else None)
     elif job.state == FAILED:
         st.error(plain(job.error))
     elif job.state == CANCELLED:
@@ -436,13 +456,22 @@ st.caption(
 )
 chosen_model()  # keeps this person's model in the address while they train
 manager, datasets = job_manager(), DatasetStore()
-job = manager.get(st.query_params.get("job"))  # the URL keeps the job and the data set: a reload finds both
+# The URL keeps the job and the data set, so a reload finds both; a link to someone else's is no link.
+job = manager.get(st.query_params.get("job"))
+job = job if job and (job.owner == visitor().identity or visitor().admin) else None
 saved = datasets.get(st.query_params.get("data") or (job.source.dataset_id if job and job.source else None))
+saved = saved if saved and visitor().may_open(saved.ownership) else None
 if st.query_params.get("job") and job is None:
     st.warning(
-        "That training is no longer on this server: finished trainings are kept for a while, and none survive a "
-        "restart. Train again; features are cached, so it is quicker the second time.",
+        "That training is not on this server: finished trainings are kept for a while, and none survive a "
+        "restart; one started by someone else is theirs. Train again; features are cached, so it is quicker "
+        "the second time.",
         icon=":material/history:",
+    )
+elif st.query_params.get("data") and saved is None:
+    st.warning(
+        "That data set is not here (deleted, or not shared with you). Choose or make one below.",
+        icon=":material/folder_off:",
     )
 
 if job is not None:  # first: a reload during a training finds its progress, not the photos

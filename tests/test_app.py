@@ -7,21 +7,49 @@ import pytest
 from conftest import drawn_photo, jpeg_bytes
 from streamlit.testing.v1 import AppTest
 
-from catbreed.access import Throttle
+from catbreed.access import PassBook, Throttle
+from catbreed.data.saved_datasets import DatasetStore
 from catbreed.models.store import BUILTIN, ModelStore
 
 TIMEOUT = 120
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
+class BrowserCookie:
+    """The browser's pass cookie, since AppTest has no browser: what a page sets, the next run sends."""
+
+    def __init__(self):
+        self.value: str | None = None
+
+    def get(self) -> str | None:
+        return self.value
+
+    def set(self, token: str) -> None:
+        self.value = token
+
+
 @pytest.fixture
-def app(tmp_path, monkeypatch, catbreed_home):
+def cookie(monkeypatch) -> BrowserCookie:
+    jar = BrowserCookie()
+    monkeypatch.setattr("pages.shared.COOKIE", jar)
+    return jar
+
+
+def identity(cookie: BrowserCookie, home: Path) -> str:
+    """Who the app takes the browser with this cookie for."""
+    return PassBook(home).read(cookie.value).identity
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch, catbreed_home, cookie):
     monkeypatch.setenv("CATBREED_HOME", str(tmp_path))
     # Models and jobs start empty; the networks converted this session are reused.
     for folder in ("backbones", "runtime"):
         (catbreed_home / folder).mkdir(exist_ok=True)
         (tmp_path / folder).symlink_to(catbreed_home / folder)
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()  # a new browser: it is given a pass, and the page reloads with it
+    assert cookie.value is not None and not at.title
     at.run()
     assert not at.exception
     return at
@@ -136,7 +164,7 @@ def test_a_stale_job_link_says_the_training_is_gone(app):
     app.query_params["job"] = "0123456789ab"
     app.switch_page("pages/train.py").run()
     assert not app.exception
-    assert "That training is no longer on this server" in app.warning[0].value
+    assert "That training is not on this server" in app.warning[0].value
 
 
 def test_a_bad_zip_gives_an_error_not_a_traceback(app):
@@ -173,9 +201,8 @@ def test_a_deleted_model_falls_back_to_the_default_with_a_notice(app, trained, t
     store.delete("mine")  # by someone else, on the Models page
     app.switch_page("pages/classify.py").run()
     assert not app.exception
-    assert "The model 'mine' is no longer here (it was deleted); you now use the default, 'everyone's'" in app.warning[
-        0
-    ].value.replace("\\", "")
+    notice = app.warning[0].value.replace("\\", "")
+    assert "The model 'mine' is not here (deleted, or not shared with you); you now use the default, 'everyone's'" in notice
     assert "Your model: everyone's" in texts(app).replace("\\", "")
     assert "model" not in app.query_params  # back to following the default
     app.run()
@@ -294,7 +321,7 @@ def test_models_page_deletes_a_model_after_confirmation(app, trained, tmp_path):
     assert store.list() == []
 
 
-def test_cancel_button_stops_a_running_training(app, lite0_backbone, tmp_path):
+def test_cancel_button_stops_a_running_training(app, cookie, lite0_backbone, tmp_path):
     from conftest import make_dataset_folder
 
     from catbreed.data.dataset import check_folder
@@ -304,7 +331,7 @@ def test_cancel_button_stops_a_running_training(app, lite0_backbone, tmp_path):
     from pages.shared import job_manager
 
     many = make_dataset_folder(tmp_path / "many", per_class=150)  # seconds of features to compute
-    job = job_manager().submit(check_folder(many), TrainSettings())
+    job = job_manager().submit(check_folder(many), TrainSettings(), owner=identity(cookie, tmp_path))
     deadline = time.monotonic() + TIMEOUT
     while not (job.state == RUNNING and job.latest and job.latest.stage == FEATURES):
         assert time.monotonic() < deadline
@@ -323,7 +350,7 @@ def test_cancel_button_stops_a_running_training(app, lite0_backbone, tmp_path):
 
 
 @pytest.fixture
-def locked_app(tmp_path, monkeypatch, catbreed_home):
+def locked_app(tmp_path, monkeypatch, catbreed_home, cookie):
     monkeypatch.setenv("CATBREED_HOME", str(tmp_path))
     monkeypatch.setenv("CATBREED_PASSWORD", "purr purr")
     monkeypatch.setattr("pages.shared.WRONG_PASSWORD_PAUSE", 0)
@@ -347,6 +374,7 @@ def test_the_password_opens_the_app_and_a_wrong_one_does_not(locked_app):
     assert [t.label for t in locked_app.text_input] == ["Password"]
     locked_app.text_input[0].set_value("purr purr")
     locked_app.button[0].click().run()
+    locked_app.run()  # the page reloads with its new cookie
     assert not locked_app.exception and "Password" not in [t.label for t in locked_app.text_input]
     assert [e.value for e in locked_app.title] == ["Models"]  # the page that was asked for
 
@@ -447,3 +475,104 @@ def test_a_returning_user_opens_a_data_set_kept_on_the_server(app, tmp_path, sha
     next(b for b in app.button if b.label == "Open it").click().run()
     assert not app.exception and app.query_params["data"] == kept.id
     assert {m.label: m.value for m in app.metric}["Photos"] == "36"
+
+
+def new_browser(at, cookie: BrowserCookie) -> None:
+    """The same server, someone else: a browser without the first one's cookie."""
+    cookie.value = None
+    at.run()  # given a pass of its own
+    at.run()
+
+
+def labels(at, kind: str = "button") -> list[str]:
+    return [element.label for element in at.get(kind)] if kind != "button" else [b.label for b in at.button]
+
+
+def test_a_second_person_cannot_open_change_or_delete_the_first_persons_things_by_link(app, cookie, trained, tmp_path):
+    first = identity(cookie, tmp_path)
+    saved = DatasetStore(tmp_path / "datasets").create("first's cats", owner=first)
+    saved.add_breed("Siamese")
+    ModelStore(tmp_path / "models").save(trained.bundle, "first's model", owner=first)
+    new_browser(app, cookie)
+    assert identity(cookie, tmp_path) != first
+
+    app.query_params["data"] = saved.id
+    app.switch_page("pages/train.py").run()
+    assert not app.exception
+    assert "That data set is not here (deleted, or not shared with you)" in app.warning[0].value
+    assert "Download the data set (.zip)" not in labels(app, "download_button")
+    assert "Add breed" not in labels(app) and "first's cats" not in texts(app)
+    app.switch_page("pages/models.py").run()
+    assert "first's model" not in [e.label for e in app.expander] + app.selectbox[0].options
+    app.query_params["model"] = "first's model"
+    app.switch_page("pages/classify.py").run()
+    assert "is not here (deleted, or not shared with you)" in app.warning[0].value.replace("\\", "")
+
+    saved.share(True)  # the first person shares the data set: the second may look and download, not change
+    app.query_params["data"] = saved.id
+    app.switch_page("pages/train.py").run()
+    assert "Someone shared this data set with you" in texts(app)
+    assert "Download the data set (.zip)" in labels(app, "download_button")
+    assert "Add breed" not in labels(app) and not any(t.label.startswith("Share it") for t in app.toggle)
+
+
+def test_the_owner_shares_a_model_and_only_the_operator_deletes_others(app, cookie, trained, tmp_path, monkeypatch):
+    monkeypatch.setenv("CATBREED_ADMIN_PASSWORD", "boss cat")
+    monkeypatch.setattr("pages.shared.WRONG_PASSWORD_PAUSE", 0)
+    ModelStore(tmp_path / "models").save(trained.bundle, "mine", owner=identity(cookie, tmp_path))
+    app.switch_page("pages/models.py").run()
+    assert [e.label for e in app.expander if "mine" in e.label] == ["mine  (yours)"]
+    next(t for t in app.toggle if t.label == "Shared with everyone").set_value(True).run()
+    assert ModelStore(tmp_path / "models").find("mine").ownership.shared
+    assert "Make it the default for everyone" not in labels(app)  # an admin password is set: the operator's
+
+    new_browser(app, cookie)
+    app.switch_page("pages/models.py").run()
+    assert [e.label for e in app.expander if "mine" in e.label] == ["mine  (shared with you)"]
+    assert "Delete…" not in labels(app) and "Shared with everyone" not in [t.label for t in app.toggle]
+    app.text_input[0].set_value("boss cat")  # the sidebar's operator form
+    next(b for b in app.button if b.label == "Act as the operator").click().run()
+    app.run()  # reloaded with the operator's pass
+    app.selectbox[0].set_value("mine").run()
+    assert "Delete…" in labels(app) and "Make it the default for everyone" in labels(app)
+    next(b for b in app.button if b.label == "Delete…").click().run()
+    next(b for b in app.button if b.label == "Delete").click().run()
+    assert ModelStore(tmp_path / "models").find("mine") is None
+
+
+def test_a_copied_session_without_the_cookie_gets_the_sign_in_form(locked_app, cookie):
+    locked_app.run()
+    locked_app.text_input[0].set_value("purr purr")
+    locked_app.button[0].click().run()
+    locked_app.run()
+    assert [e.value for e in locked_app.title] == ["catbreed"] and "Password" not in labels(locked_app, "text_input")
+    signed_in = cookie.value
+    cookie.value = None  # the same Streamlit session, reached by someone who has its id but not the cookie
+    locked_app.run()
+    assert labels(locked_app, "text_input") == ["Password"] and not locked_app.metric
+
+    cookie.value = signed_in
+    locked_app.run()
+    next(b for b in locked_app.button if b.label == "Sign out").click().run()
+    locked_app.run()
+    assert labels(locked_app, "text_input") == ["Password"]
+    cookie.value = signed_in  # a copy of the cookie taken before signing out opens nothing either
+    locked_app.run()
+    assert labels(locked_app, "text_input") == ["Password"]
+
+
+def test_a_training_worker_that_imports_the_app_again_neither_draws_it_nor_imports_the_pages():
+    """multiprocessing's "spawn" imports the main script of the process that starts a worker again, as
+    "__mp_main__"; under Streamlit that is app.py. It once drew the app there, TensorFlow and all."""
+    import subprocess
+    import sys
+
+    check = (
+        "import runpy, sys; runpy.run_path('app.py', run_name='__mp_main__'); "
+        "print(sorted(m for m in ('pages.shared', 'tensorflow', 'keras') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", check], cwd=APP.parent, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -49,15 +49,15 @@ def write_y4m(photo: Path, out: Path, frames: int = 10) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    home = tmp_path_factory.mktemp("browser-home")
+def run_server(home: Path, environment: dict[str, str]):
+    """A catbreed server on a free port of 127.0.0.1 until the generator is closed; yields its URL."""
     port = free_port()
-    env = {**os.environ, "CATBREED_HOME": str(home), "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}"]
+    env = {**os.environ, "CATBREED_HOME": str(home), "PYTHONPATH": str(ROOT), **environment}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true"]
+    command += ["--server.address=127.0.0.1", f"--server.port={port}"]
     # A file, not a pipe nobody reads: TensorFlow's converter logs enough to fill a pipe and stall the server.
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "server.log", "wb")  # noqa: SIM115 - closed after the server ends
+    log = open(ARTIFACTS / f"server-{home.name}.log", "wb")  # noqa: SIM115 - closed after the server ends
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -72,6 +72,11 @@ def server(tmp_path_factory):
     process.terminate()
     process.wait(timeout=20)
     log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from run_server(tmp_path_factory.mktemp("browser-home"), {})
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +172,10 @@ def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zi
     screenshot(page, "4-classify-webcam")
 
     go_to(page, "Models")
-    page.get_by_test_id("stExpander").locator("summary").get_by_text("three cats").wait_for()
+    expander = page.get_by_test_id("stExpander").filter(has_text="three cats").first
+    expander.locator("summary").click()
+    share(expander, "Shared with everyone")  # the next tests' people use it too
+    page.get_by_test_id("stExpander").locator("summary").get_by_text("three cats (yours, shared").wait_for()
     screenshot(page, "5-models")
 
     go_to(page, "Home")
@@ -226,6 +234,15 @@ def train_and_save(page, server, archive: Path, name: str) -> None:
     page.get_by_label("Model name").fill(name)
     page.get_by_role("button", name="Save and use this model").click()
     page.get_by_text("now your model").wait_for()
+
+
+def share(where, label: str) -> None:
+    """Turn on the toggle `label` (its label takes the click: the switch itself sits beneath it)."""
+    from playwright.sync_api import expect
+
+    where.get_by_text(label, exact=True).click()
+    expect(where.get_by_role("switch", name=label)).to_be_checked()
+    settle(where.page if hasattr(where, "page") else where)
 
 
 def go_to(page, name: str) -> None:
@@ -434,29 +451,125 @@ def _mistake_cell(label: str, predicted: str) -> bool:
     return wrong and fields["photos"] != "0"
 
 
-def test_a_returning_user_opens_every_page_and_a_kept_data_set(browser, server, cats_zip):
-    """The server now keeps data sets and models (one more made here, by a first person); a second
-    person, in a browser session of their own, opens every page and reopens a kept data set."""
+def test_a_second_person_cannot_open_download_change_or_delete_the_first_persons_things_by_link(
+    browser, server, cats_zip, tmp_path
+):
+    """A first person trains and keeps a data set and a model; a second person, with every link the first
+    could leak (the data set's, the model's, the training's), gets nothing until the first shares the data
+    set, and then may look at it and download it, never change it. The second opens every page meanwhile."""
     first, second = (browser.new_context(viewport=VIEWPORT) for _ in range(2))
     try:
         page = first.new_page()
         page.set_default_timeout(60_000)
         train_and_save(page, server, cats_zip, "kept for later")
-        page = second.new_page()
-        page.set_default_timeout(60_000)
-        page.goto(server)
-        wait_for_app(page)
+        links = {"data": page.url, "model": f"{server}/classify?model=kept+for+later"}
+        data_id = page.url.split("data=")[1].split("&")[0]
+
+        other = second.new_page()
+        other.set_default_timeout(60_000)
+        other.goto(server)
+        wait_for_app(other)
         for name in ("Home", "Classify", "Train", "Models", "Learn"):
-            go_to(page, name)
-            assert page.get_by_test_id("stException").count() == 0, name
-            assert page.get_by_test_id("stSidebarNav").get_by_role("link").count() == 5  # never a "shared" page
-        go_to(page, "Train")
-        page.get_by_role("tab", name="A data set kept here").click()
-        page.get_by_role("button", name="Open it").click()
-        settle(page)
-        page.get_by_text("Your photos").wait_for(timeout=120_000)
-        assert "data=" in page.url and page.get_by_test_id("stException").count() == 0
-        screenshot(page, "17-train-returning-user")
+            go_to(other, name)
+            assert other.get_by_test_id("stException").count() == 0, name
+            assert other.get_by_test_id("stSidebarNav").get_by_role("link").count() == 5  # never a "shared" page
+        assert other.get_by_test_id("stExpander").filter(has_text="kept for later").count() == 0
+        other.goto(links["data"])  # the first person's own address: their data set and training
+        wait_for_app(other)
+        other.get_by_text("That training is not on this server").wait_for()
+        other.get_by_text("That data set is not here (deleted, or not shared with you)").wait_for()
+        for action in ("Download the data set (.zip)", "Remove", "Add breed", "Save and use this model"):
+            assert other.get_by_role("button", name=action).count() == 0, action
+        other.goto(links["model"])
+        wait_for_app(other)
+        other.get_by_text("is not here (deleted, or not shared with you)").wait_for()
+        screenshot(other, "17-train-someone-elses-link")
+
+        page.get_by_text("Add or remove breeds and photos").click()
+        share(page, "Share it with everyone on this server")
+        other.goto(f"{server}/train?data={data_id}")
+        wait_for_app(other)
+        other.get_by_text("Someone shared this data set with you").wait_for(timeout=120_000)
+        assert other.get_by_role("button", name="Add breed").count() == 0
+        assert other.get_by_role("button", name="Remove").count() == 0
+        archive = download(other, other.get_by_role("button", name="Download the data set (.zip)"), tmp_path)
+        with zipfile.ZipFile(archive) as zf:
+            assert len(zf.namelist()) == len(BREEDS) * PHOTOS_PER_BREED
+        screenshot(other, "18-train-shared-with-you")
     finally:
         first.close()
         second.close()
+
+
+@pytest.fixture(scope="module")
+def locked_server(tmp_path_factory):
+    """A second server, with a password: its own home, its own port."""
+    yield from run_server(tmp_path_factory.mktemp("locked-home"), {"CATBREED_PASSWORD": "purr purr"})
+
+
+def streamlit_session(server: str, session_id: str) -> list[str]:
+    """Reach the Streamlit session `session_id` over its websocket, as anyone who saw the id in an
+    upload URL could, without the browser's cookies; rerun its page and return the labels and texts
+    it draws."""
+    import asyncio
+
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    drawn: list[str] = []
+
+    async def rerun() -> None:
+        stream = server.replace("http", "ws", 1) + "/_stcore/stream"
+        protocols = ["streamlit", "no-xsrf-token", session_id]
+        async with websockets.connect(stream, subprotocols=protocols, origin=server) as socket_:
+            message = BackMsg()
+            message.rerun_script.query_string = ""
+            await socket_.send(message.SerializeToString())
+            while True:
+                forward = ForwardMsg()
+                forward.ParseFromString(await asyncio.wait_for(socket_.recv(), timeout=60))
+                if forward.WhichOneof("type") == "delta" and forward.delta.WhichOneof("type") == "new_element":
+                    element = forward.delta.new_element
+                    kind = element.WhichOneof("type")
+                    value = getattr(element, kind)
+                    drawn.append(getattr(value, "label", "") or getattr(value, "body", "") or kind)
+                if forward.WhichOneof("type") == "script_finished":
+                    return
+
+    runner = threading.Thread(target=asyncio.run, args=(rerun(),))  # Playwright's loop owns this thread
+    runner.start()
+    runner.join(timeout=90)
+    return drawn
+
+
+def test_a_sign_in_lasts_across_reloads_and_a_session_id_alone_opens_nothing(browser, locked_server, cat_photo):
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{locked_server}/classify")
+        wait_for_app(page)
+        assert page.get_by_test_id("stSidebarNav").count() == 0
+        page.get_by_label("Password").fill("purr purr")
+        page.get_by_role("button", name="Open catbreed").click()
+        page.get_by_role("heading", name="Classify").wait_for()  # the page that was asked for
+        page.reload()
+        wait_for_app(page)
+        page.get_by_role("heading", name="Classify").wait_for()
+        assert page.get_by_label("Password").count() == 0
+        assert [c for c in context.cookies() if c["name"] == "catbreed_pass"]
+
+        uploads: list[str] = []  # the session id appears in every upload's URL
+        page.on("request", lambda request: uploads.append(request.url) if "upload_file" in request.url else None)
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(cat_photo)
+        settle(page)
+        session_id = uploads[0].split("/upload_file/")[1].split("/")[0]
+        drawn = streamlit_session(locked_server, session_id)
+        assert "Password" in drawn and "Classify" not in drawn, drawn
+
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_label("Password").wait_for()
+        screenshot(page, "19-signed-out")
+    finally:
+        context.close()

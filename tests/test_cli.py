@@ -259,3 +259,17 @@ def test_the_command_line_leaves_no_temporary_folder_behind_even_when_it_fails(t
     for case in ("one class", "zip slip"):
         assert cli("train", make_bad_inputs(tmp_path)[case], "--out", tmp_path / "m").returncode == 2
     assert list(temp_root().iterdir()) == []
+
+
+def test_the_operator_signs_browsers_out_and_revokes_one_from_the_command_line(tmp_path, cli, monkeypatch):
+    from catbreed.access import PassBook
+
+    monkeypatch.setenv("CATBREED_HOME", str(tmp_path))
+    book = PassBook(tmp_path)
+    mine, theirs = book.issue(sign_in=True), book.issue(sign_in=True)
+    assert "Every browser is signed out." in cli("passes", "sign-out").stdout
+    assert not book.read(mine).signed_in() and not book.read(theirs).signed_in()
+    identity = book.read(theirs).identity
+    assert last_json(cli("passes", "revoke", identity, "--json")) == {"action": "revoke", "identity": identity}
+    assert book.read(theirs) is None and book.read(mine) is not None
+    assert cli("passes", "revoke").stderr.startswith("error: Name the identity to revoke")

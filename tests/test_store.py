@@ -41,7 +41,7 @@ def test_a_person_keeps_their_choice_and_learns_when_it_is_gone(trained, tmp_pat
     store.delete("mine")
     gone = store.choose("mine")
     assert gone.model == store.find("everyone's")
-    assert gone.notice == "The model 'mine' is no longer here (it was deleted); you now use the default, 'everyone's'."
+    assert gone.notice == "The model 'mine' is not here (deleted, or not shared with you); you now use the default, 'everyone's'."
     assert store.choose("../../etc").model == store.find("everyone's")  # a crafted link finds nothing else
 
 
@@ -66,7 +66,7 @@ def test_a_name_from_a_url_never_reaches_outside_the_models_folder(tmp_path, tra
     for wanted in (str(outside / "secret"), "../elsewhere/secret", "a/../../elsewhere/secret", "x" * 300, "\x00"):
         assert store.find(wanted) is None
         choice = store.choose(wanted)
-        assert choice.model is None and "is no longer here" in choice.notice
+        assert choice.model is None and "is not here" in choice.notice
 
 
 def test_unicode_names_are_fine():
@@ -95,9 +95,9 @@ def test_two_saves_under_one_name_at_once_cannot_both_succeed(trained, tmp_path,
     store = ModelStore(tmp_path)
     real_save = ModelBundle.save
 
-    def slow_save(self, path):  # wide open window between the name check and the rename
+    def slow_save(self, path, **options):  # wide open window between the name check and the rename
         time.sleep(0.3)
-        return real_save(self, path)
+        return real_save(self, path, **options)
 
     monkeypatch.setattr(ModelBundle, "save", slow_save)
     outcomes = []

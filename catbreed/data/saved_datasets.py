@@ -1,6 +1,6 @@
 """Data sets that live in the app: built photo by photo, fixed in place, kept across reloads.
 
-    CATBREED_HOME/datasets/<id>/dataset.json      name, version, created
+    CATBREED_HOME/datasets/<id>/dataset.json      name, version, created, owner, shared
     CATBREED_HOME/datasets/<id>/photos/<breed>/   the photos, one folder per breed, as in a zip
 
 A data set starts empty, from an uploaded zip or from another data set. Every change (a breed
@@ -40,6 +40,7 @@ from catbreed.data.dataset import (
 from catbreed.data.images import ImageProblem, open_rgb
 from catbreed.errors import CatbreedError
 from catbreed.limits import limits
+from catbreed.owners import Ownership
 from catbreed.paths import FORBIDDEN_IN_NAMES, MAX_NAME_LENGTH, atomic_write_bytes, catbreed_home, check_name
 
 INFO_FILE, PHOTOS_FOLDER = "dataset.json", "photos"
@@ -97,6 +98,10 @@ class SavedDataset:
         return self.info["version"]
 
     @property
+    def ownership(self) -> Ownership:
+        return Ownership.from_json(self.info)
+
+    @property
     def photos_folder(self) -> Path:
         return self.folder / PHOTOS_FOLDER
 
@@ -140,7 +145,16 @@ class SavedDataset:
     def _changed(self) -> None:
         info = self.info
         info["version"] += 1
+        self._write_info(info)
+
+    def _write_info(self, info: dict) -> None:
         atomic_write_bytes(self.folder / INFO_FILE, json.dumps(info, ensure_ascii=False).encode("utf-8"))
+
+    def share(self, shared: bool) -> None:
+        """Let everyone on the server open, train on and download it (never change it), or stop.
+        Not a change of its photos: the version stays."""
+        with self._lock:
+            self._write_info(self.info | {"shared": bool(shared)})
 
     def _breed_folder(self, breed: str) -> Path:
         folder = self.photos_folder / check_breed_name(breed)
@@ -234,18 +248,20 @@ class DatasetStore:
         self.root = Path(root) if root else catbreed_home() / "datasets"
         self.root.mkdir(parents=True, exist_ok=True)
 
-    def create(self, name: str) -> SavedDataset:
+    def create(self, name: str, owner: str | None = None) -> SavedDataset:
+        """An empty data set; `owner` an identity (None: the house's, as the CLI makes them)."""
         name = check_name(name, "data set", "my cats")
         folder = self.root / uuid.uuid4().hex[:ID_LENGTH]
         (folder / PHOTOS_FOLDER).mkdir(parents=True)
-        info = {"name": name, "version": 0, "created": datetime.now(UTC).isoformat(timespec="seconds")}
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        info = {"name": name, "version": 0, "created": created} | Ownership(owner).to_json()
         atomic_write_bytes(folder / INFO_FILE, json.dumps(info, ensure_ascii=False).encode("utf-8"))
         return SavedDataset(folder)
 
-    def from_dataset(self, name: str, dataset: Dataset) -> SavedDataset:
+    def from_dataset(self, name: str, dataset: Dataset, owner: str | None = None) -> SavedDataset:
         """A new saved data set holding the checked photos of `dataset` (an unpacked zip, say); the
         files it skipped and the duplicates it found stay in its report."""
-        saved = self.create(name)
+        saved = self.create(name, owner)
         info = saved.info | {
             "skipped": [[s.name, s.reason] for s in dataset.skipped],
             "duplicates": [[d.name, d.kept] for d in dataset.duplicates],
@@ -259,14 +275,14 @@ class DatasetStore:
         saved._changed()
         return saved
 
-    def from_upload(self, stream: BinaryIO, on_event=None, cancel=None) -> SavedDataset:
+    def from_upload(self, stream: BinaryIO, on_event=None, cancel=None, owner: str | None = None) -> SavedDataset:
         """An uploaded .zip, checked as any zip is, kept as a new saved data set named after the file;
         the unpacked copy is deleted."""
         unpacked = open_uploaded_archive(stream, on_event, cancel)
         try:
             name = Path(getattr(stream, "name", "") or "photos").stem or "photos"
             return self.from_dataset(
-                "".join(c for c in name if c not in FORBIDDEN_IN_NAMES)[:MAX_NAME_LENGTH], unpacked
+                "".join(c for c in name if c not in FORBIDDEN_IN_NAMES)[:MAX_NAME_LENGTH], unpacked, owner
             )
         finally:
             discard_upload(unpacked)

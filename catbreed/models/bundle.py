@@ -24,6 +24,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,7 +74,9 @@ class ModelBundle:
     def image_size(self) -> int:
         return get_spec(self.backbone).image_size
 
-    def save(self, path: Path) -> Path:
+    def save(self, path: Path, extra_files: Mapping[str, bytes] | None = None) -> Path:
+        """Write the bundle to `path` in one rename; `extra_files` (name: bytes) go in with it, the
+        store's own records (who owns it), so no crash leaves a model without them."""
         if self.head is None:
             raise CatbreedError("The built-in ImageNet model is not saved; train a model first.")
         path = Path(path)
@@ -98,6 +101,8 @@ class ModelBundle:
             (staging / SAMPLES_FOLDER).mkdir()
             for index, jpeg in enumerate(self.samples):
                 (staging / SAMPLES_FOLDER / f"{index:02d}.jpg").write_bytes(jpeg)
+            for name, data in (extra_files or {}).items():
+                (staging / name).write_bytes(data)
             replace_folder(staging, path)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

@@ -4,14 +4,16 @@ A model's name is its folder's name, chosen by the user. Which model a person us
 app keeps it in their URL); the default, used by anyone who has not chosen, is kept in a small
 file written atomically and changed only on purpose (the Models page's labelled action, the CLI).
 
-Saves hold a file lock from the name check to the rename, so two saves under one name cannot both
+Each model folder also holds `owner.json` (owners.Ownership), written with the bundle in one
+rename and left out of downloads. Saves hold a file lock from the name check to the rename, so two saves under one name cannot both
 succeed, whichever process they come from; `recover` puts back what a crash mid-save left aside.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from filelock import FileLock
@@ -21,11 +23,13 @@ from catbreed.errors import CatbreedError
 from catbreed.models.bundle import METADATA_FILE, ModelBundle, read_metadata
 from catbreed.models.metadata import Estimate, ModelMetadata
 from catbreed.models.predict import BUILTIN_NAME
+from catbreed.owners import Ownership, Visitor
 from catbreed.paths import atomic_write_bytes, models_dir, recover_folders, zip_folder
 
 DEFAULT_FILE = ".default"
 LOCK_FILE = ".lock"
 BUILTIN = ".builtin"  # a choice of the built-in model; no saved model's name starts with "."
+OWNER_FILE = "owner.json"
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class SavedModel:
     name: str
     path: Path
     metadata: ModelMetadata
+    ownership: Ownership = field(default_factory=Ownership)
 
     @property
     def expected_accuracy(self) -> Estimate | None:
@@ -94,20 +99,38 @@ class ModelStore:
             path = self.path(name or "")
         except CatbreedError:
             return None
+        if not (path / METADATA_FILE).is_file():
+            return None
         try:
-            return SavedModel(path.name, path, read_metadata(path)) if (path / METADATA_FILE).is_file() else None
-        except (CatbreedError, ValueError, KeyError, OSError, TypeError):
+            return SavedModel(path.name, path, read_metadata(path), _read_ownership(path))
+        except (CatbreedError, ValueError, KeyError, OSError, TypeError, AttributeError):
             return None
 
-    def save(self, bundle: ModelBundle, name: str, overwrite: bool = False) -> SavedModel:
+    def save(self, bundle: ModelBundle, name: str, overwrite: bool = False, owner: str | None = None) -> SavedModel:
+        """Keep `bundle` as `name`, owned by the identity `owner` (None: the house's, as the CLI saves)."""
         path = self.path(name)
+        ownership = Ownership(owner)
         with self._lock:
             if path.exists() and not overwrite:
                 raise CatbreedError(
                     f"A model named '{path.name}' exists already; choose another name or delete it first."
                 )
-            bundle.save(path)
-        return SavedModel(path.name, path, bundle.metadata)
+            bundle.save(path, extra_files={OWNER_FILE: _ownership_bytes(ownership)})
+        return SavedModel(path.name, path, bundle.metadata, ownership)
+
+    def share(self, name: str, shared: bool) -> None:
+        """Let everyone on the server use and download the model (never change it), or stop."""
+        model = self.find(name)
+        if model is None:
+            raise CatbreedError(f"No saved model named '{name}'.")
+        with self._lock:
+            if not shared and self.default_name() == model.name:
+                raise CatbreedError(
+                    f"'{model.name}' is the default for everyone, so everyone must be able to use it; "
+                    "choose another default first."
+                )
+            ownership = Ownership(model.ownership.owner, bool(shared))
+            atomic_write_bytes(model.path / OWNER_FILE, _ownership_bytes(ownership))
 
     def recover(self) -> list[str]:
         """Put back models a crash mid-save left aside and drop half-written ones; call at start-up."""
@@ -143,26 +166,40 @@ class ModelStore:
         if name is None:
             (self.root / DEFAULT_FILE).unlink(missing_ok=True)
             return
-        if self.find(name) is None:
+        if (model := self.find(name)) is None:
             raise CatbreedError(f"No saved model named '{name}'.")
+        if model.ownership.owner is not None and not model.ownership.shared:
+            raise CatbreedError(f"Share '{model.name}' first: the default is everyone's model.")
         atomic_write_bytes(self.root / DEFAULT_FILE, name.encode("utf-8"))
 
-    def choose(self, wanted: str | None) -> Choice:
-        """The model for a person who asked for `wanted` (a name, BUILTIN, or None: no choice yet).
-        A model that is gone gives the default, with a notice saying so."""
+    def choose(self, wanted: str | None, visitor: Visitor | None = None) -> Choice:
+        """The model for a person who asked for `wanted` (a name, BUILTIN, or None: no choice yet);
+        `visitor` None is the CLI's operator, who may use any. A model that is gone, or not shared
+        with the visitor (they are told alike), gives the default, with a notice saying so."""
         if wanted == BUILTIN:
             return Choice(None)
         if wanted is None:
             return Choice(self.default())
-        if model := self.find(wanted):
+        if (model := self.find(wanted)) and (visitor is None or visitor.may_open(model.ownership)):
             return Choice(model)
         fallback = self.default()
         return Choice(
             fallback,
-            f"The model '{wanted}' is no longer here (it was deleted); you now use the default, "
+            f"The model '{wanted}' is not here (deleted, or not shared with you); you now use the default, "
             f"'{fallback.name if fallback else BUILTIN_NAME}'.",
         )
 
     def zip_bytes(self, name: str) -> bytes:
-        """The model folder as a .zip, for downloading."""
-        return zip_folder(self.path(name))
+        """The model folder as a .zip, for downloading; who owns it stays on the server."""
+        return zip_folder(self.path(name), leave_out={OWNER_FILE})
+
+
+def _ownership_bytes(ownership: Ownership) -> bytes:
+    return json.dumps(ownership.to_json()).encode("utf-8")
+
+
+def _read_ownership(folder: Path) -> Ownership:
+    try:
+        return Ownership.from_json(json.loads((folder / OWNER_FILE).read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return Ownership()  # saved before owners were recorded, or by the CLI
