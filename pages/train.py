@@ -468,7 +468,7 @@ if st.query_params.get("job") and job is None:
         "the second time.",
         icon=":material/history:",
     )
-elif st.query_params.get("data") and saved is None:
+if st.query_params.get("data") and saved is None:
     st.warning(
         "That data set is not here (deleted, or not shared with you). Choose or make one below.",
         icon=":material/folder_off:",

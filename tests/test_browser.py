@@ -551,13 +551,13 @@ def test_a_sign_in_lasts_across_reloads_and_a_session_id_alone_opens_nothing(bro
         page.goto(f"{locked_server}/classify")
         wait_for_app(page)
         assert page.get_by_test_id("stSidebarNav").count() == 0
-        page.get_by_label("Password").fill("purr purr")
+        page.get_by_label("Password", exact=True).fill("purr purr")
         page.get_by_role("button", name="Open catbreed").click()
         page.get_by_role("heading", name="Classify").wait_for()  # the page that was asked for
         page.reload()
         wait_for_app(page)
         page.get_by_role("heading", name="Classify").wait_for()
-        assert page.get_by_label("Password").count() == 0
+        assert page.get_by_label("Password", exact=True).count() == 0
         assert [c for c in context.cookies() if c["name"] == "catbreed_pass"]
 
         uploads: list[str] = []  # the session id appears in every upload's URL
@@ -568,8 +568,13 @@ def test_a_sign_in_lasts_across_reloads_and_a_session_id_alone_opens_nothing(bro
         drawn = streamlit_session(locked_server, session_id)
         assert "Password" in drawn and "Classify" not in drawn, drawn
 
+        page.reload()  # the browser's own connection to that session was taken over: it starts a new one
+        wait_for_app(page)
         page.get_by_role("button", name="Sign out").click()
-        page.get_by_label("Password").wait_for()
+        page.get_by_label("Password", exact=True).wait_for()
         screenshot(page, "19-signed-out")
+    except Exception:
+        screenshot(page, "failure-sign-in")
+        raise
     finally:
         context.close()
