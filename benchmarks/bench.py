@@ -40,7 +40,7 @@ from catbreed.learn.settings import TrainSettings  # noqa: E402
 from catbreed.learn.training import train  # noqa: E402
 from catbreed.models.predict import Predictor  # noqa: E402
 from catbreed.nets.backbones import DEFAULT_BACKBONE, create_backbone, get_spec  # noqa: E402
-from catbreed.nets.classifier import feature_extractor  # noqa: E402
+from catbreed.nets.keras_features import feature_extractor  # noqa: E402
 from catbreed.nets.runtime import load_extractor  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "oxford-cats"

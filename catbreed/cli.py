@@ -311,7 +311,7 @@ def cmd_info(args) -> None:
 
 
 def cmd_default(args) -> None:
-    from catbreed.models.predict import BUILTIN_NAME
+    from catbreed.models.metadata import BUILTIN_NAME
     from catbreed.models.store import ModelStore
 
     store = ModelStore()

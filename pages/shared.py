@@ -33,7 +33,8 @@ from catbreed.explain import gradcam
 from catbreed.housekeeping import Tidied, tidy_up
 from catbreed.jobs import JobManager
 from catbreed.markdown import escape
-from catbreed.models.predict import BUILTIN_NAME, Predictor, builtin_bundle
+from catbreed.models.metadata import BUILTIN_NAME
+from catbreed.models.predict import Predictor, builtin_bundle
 from catbreed.models.store import Choice, ModelStore, SavedModel
 from catbreed.nets.backbones import DEFAULT_BACKBONE, create_backbone
 from catbreed.nets.runtime import LiteRTExtractor, load_extractor

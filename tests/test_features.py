@@ -5,7 +5,7 @@ from catbreed.data.dataset import check_folder
 from catbreed.learn.features import ORIGINAL, VIEWS, FeatureCache, extract_features
 from catbreed.nets import standin
 from catbreed.nets.backbones import STANDIN_BACKBONE, get_spec
-from catbreed.nets.classifier import feature_extractor
+from catbreed.nets.keras_features import feature_extractor
 
 LAYERS = get_spec(STANDIN_BACKBONE).layers
 

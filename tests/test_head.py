@@ -3,7 +3,7 @@ import pytest
 
 from catbreed.errors import CatbreedError
 from catbreed.models.head import LinearHead, normalise
-from catbreed.nets.classifier import head_model
+from catbreed.models.keras_classifier import head_model
 
 
 def blobs(

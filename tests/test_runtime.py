@@ -12,7 +12,7 @@ from catbreed.nets.backbones import (
     get_spec,
     list_backbones,
 )
-from catbreed.nets.classifier import feature_extractor
+from catbreed.nets.keras_features import feature_extractor
 
 OFFLINE_BACKBONES = [name for name in list_backbones() if name != "efficientnet_b0"]  # b0 downloads its weights
 

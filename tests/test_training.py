@@ -105,7 +105,7 @@ def test_each_mode_names_its_backbone():
 @pytest.mark.slow
 def test_the_ensemble_puts_three_backbones_side_by_side():
     from catbreed.nets.backbones import create_backbone, get_spec
-    from catbreed.nets.classifier import feature_extractor
+    from catbreed.nets.keras_features import feature_extractor
 
     ensemble = create_backbone("efficientnet_lite0_1_2")
     assert ensemble.input_shape[1] == 260 and get_spec("efficientnet_lite0_1_2").feature_blocks == (1280, 1280, 1280)

@@ -16,7 +16,8 @@ from catbreed.data.images import ImageSource, load_for_model
 from catbreed.explain.network import colourise, normalise
 from catbreed.models.bundle import ModelBundle
 from catbreed.nets.backbones import get_spec
-from catbreed.nets.classifier import feature_extractor, head_model
+from catbreed.models.keras_classifier import head_model
+from catbreed.nets.keras_features import feature_extractor
 
 
 def gradcam(

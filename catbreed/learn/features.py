@@ -11,13 +11,13 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from catbreed.data.dataset import Photo
 from catbreed.data.images import iter_image_batches
 from catbreed.nets.backbones import get_spec
+from catbreed.nets.runtime import FeatureExtractor
 from catbreed.paths import atomic_write_bytes
 from catbreed.progress import FEATURES, Reporter
 
@@ -25,15 +25,6 @@ PREPROCESSING_VERSION = 3  # bump whenever decoding, resizing or the cache's lay
 ORIGINAL, MIRRORED = "original", "mirrored"
 VIEWS = (ORIGINAL, MIRRORED)
 BATCH_SIZE = 32
-
-
-class FeatureExtractor(Protocol):
-    """pixels -> [pooled features, ImageNet probabilities]: a LiteRT extractor (runtime.py) or the
-    Keras model of classifier.feature_extractor."""
-
-    input_shape: tuple
-
-    def predict_on_batch(self, pixels: np.ndarray) -> list[np.ndarray]: ...
 
 
 class FeatureCache:

@@ -33,7 +33,7 @@ from catbreed.learn.calibration import (
     fit_temperature,
 )
 from catbreed.learn.estimate import accuracy_estimate, describe_method, out_of_fold_logits
-from catbreed.learn.features import ORIGINAL, VIEWS, FeatureCache, FeatureExtractor, extract_features
+from catbreed.learn.features import ORIGINAL, VIEWS, FeatureCache, extract_features
 from catbreed.learn.pace import MIN_PHOTOS_FITTED, MIN_PHOTOS_MEASURED, PaceBook
 from catbreed.learn.settings import MODE_TABLE, TrainSettings
 from catbreed.learn.verdicts import (
@@ -57,7 +57,7 @@ from catbreed.models.metadata import (
 )
 from catbreed.models.verdict import VERDICTS
 from catbreed.nets.backbones import get_spec
-from catbreed.nets.runtime import flatbuffer_path, load_extractor
+from catbreed.nets.runtime import FeatureExtractor, flatbuffer_path, load_extractor
 from catbreed.paths import catbreed_home
 from catbreed.progress import TRAINING, CancelFlag, ProgressCallback, Reporter
 

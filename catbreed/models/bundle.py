@@ -166,8 +166,8 @@ class ModelBundle:
         return np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8)
 
     def keras_model(self, backbone: keras.Model | None = None) -> keras.Model:
-        """The whole classifier as one Keras model (see classifier.compose)."""
-        from catbreed.nets.classifier import compose, familiarity_model, head_model
+        """The whole classifier as one Keras model (see keras_classifier.compose)."""
+        from catbreed.models.keras_classifier import compose, familiarity_model, head_model
 
         if self.head is None:
             raise CatbreedError("The built-in ImageNet model has no breed head to export; train a model first.")

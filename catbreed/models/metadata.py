@@ -14,6 +14,7 @@ from catbreed.errors import CatbreedError
 from catbreed.models.evaluation import Evaluation
 from catbreed.models.verdict import UNCALIBRATED_NOT_SURE, Thresholds
 
+BUILTIN_NAME = "ImageNet (built-in)"  # the model in use before any training: the backbone's own classes
 FORMAT_VERSION = 2  # 1: a whole Keras model per bundle, trained by the Adam head
 BREEDS, IMAGENET = "breeds", "imagenet"  # what a model's classes are
 

@@ -15,12 +15,11 @@ from importlib.resources import files
 import numpy as np
 
 from catbreed.data.images import ImageSource, iter_image_batches, load_for_model
-from catbreed.learn.features import FeatureExtractor
 from catbreed.models.bundle import ModelBundle
-from catbreed.models.metadata import IMAGENET, ModelMetadata
+from catbreed.models.metadata import BUILTIN_NAME, IMAGENET, ModelMetadata
 from catbreed.models.verdict import BREED, Thresholds, decide
 from catbreed.nets.backbones import DEFAULT_BACKBONE, get_spec
-from catbreed.nets.runtime import load_extractor
+from catbreed.nets.runtime import FeatureExtractor, load_extractor
 from catbreed.progress import EVALUATING, Reporter
 
 DOMESTIC_CAT_CLASSES = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
@@ -35,9 +34,6 @@ BATCH_SIZE = 32
 @cache
 def imagenet_labels() -> tuple[str, ...]:
     return tuple(files("catbreed.nets").joinpath("imagenet_classes.txt").read_text().splitlines())
-
-
-BUILTIN_NAME = "ImageNet (built-in)"
 
 
 def builtin_bundle(backbone_name: str = DEFAULT_BACKBONE) -> ModelBundle:

@@ -21,8 +21,7 @@ from filelock import FileLock
 from catbreed import paths
 from catbreed.errors import CatbreedError
 from catbreed.models.bundle import METADATA_FILE, ModelBundle, read_metadata
-from catbreed.models.metadata import Estimate, ModelMetadata
-from catbreed.models.predict import BUILTIN_NAME
+from catbreed.models.metadata import BUILTIN_NAME, Estimate, ModelMetadata
 from catbreed.owners import Ownership, Visitor
 from catbreed.paths import atomic_write_bytes, models_dir, recover_folders, zip_folder
 

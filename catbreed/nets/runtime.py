@@ -1,7 +1,7 @@
 """The frozen network's forward pass on LiteRT: how features are computed and photos classified.
 
 Each backbone's feature extractor (pixels -> pooled features and ImageNet probabilities, what
-classifier.feature_extractor computes in Keras) becomes a LiteRT flatbuffer once, cached in
+keras_features.feature_extractor computes in Keras) becomes a LiteRT flatbuffer once, cached in
 CATBREED_HOME, named after its weights and the converter and runtime versions, so a change to any
 of them makes a new file. A row that can append itself to a LiteRT graph (the EfficientNet-Lites
 and their ensemble) is written straight from its weights in a fraction of a second, without
@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -37,6 +37,15 @@ if TYPE_CHECKING:
 EXTRACTOR_VERSION = 2  # bump when the extractor's outputs or the way it is written change
 # The outputs' names: what the converter names a SavedModel's outputs, in the Keras model's order.
 FEATURES_OUTPUT, IMAGENET_OUTPUT = "output_0", "output_1"
+
+
+class FeatureExtractor(Protocol):
+    """pixels -> [pooled features, ImageNet probabilities]: a LiteRTExtractor or the Keras model of
+    keras_features.feature_extractor, interchangeably."""
+
+    input_shape: tuple
+
+    def predict_on_batch(self, pixels: np.ndarray) -> list[np.ndarray]: ...
 
 
 def _versions() -> str:
@@ -95,7 +104,7 @@ _EXIT_BAD_INPUT = 2  # the conversion process's exit status for a CatbreedError,
 
 def _convert_to_file(backbone: str, path: str) -> None:
     """In a child process: build `backbone` from the registry and write its extractor's flatbuffer."""
-    from catbreed.nets.classifier import feature_extractor
+    from catbreed.nets.keras_features import feature_extractor
 
     atomic_write_bytes(Path(path), convert(feature_extractor(create_backbone(backbone), get_spec(backbone).layers)))
 

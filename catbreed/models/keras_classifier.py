@@ -1,6 +1,6 @@
 """Putting a backbone and a trained head together, in Keras.
 
-The app and the command line run the frozen backbone as a LiteRT feature extractor (runtime.py)
+The app and the command line run the frozen backbone as a LiteRT feature extractor (nets/runtime.py)
 and the small head in NumPy (head.py). For export and for gradients the two are composed here
 into one Keras model mapping float32 (N, S, S, 3) pixels in 0..255 to "breeds" (the head's
 probabilities) and "imagenet" (the backbone's own 1000-class head, which says whether the photo
@@ -17,18 +17,9 @@ import numpy as np
 from catbreed.models.familiarity import Familiarity
 from catbreed.models.head import LinearHead
 from catbreed.nets.backbones import LayerNames
+from catbreed.nets.keras_features import feature_extractor
 
 BREEDS, IMAGENET, FAMILIARITY = "breeds", "imagenet", "familiarity"
-
-
-def feature_extractor(backbone: keras.Model, layers: LayerNames) -> keras.Model:
-    """pixels -> [float32 (N, D) pooled features, float32 (N, 1000) ImageNet probabilities];
-    `layers` is the backbone's registry row's `layers`."""
-    return keras.Model(
-        backbone.input,
-        [backbone.get_layer(layers.pooled).output, backbone.get_layer(layers.imagenet).output],
-        name="features",
-    )
 
 
 def compose(
