@@ -122,7 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     passes = commands.add_parser("passes", help="sign browsers out of the app, or refuse one browser for good")
     passes.add_argument("action", choices=["sign-out", "revoke"])
     passes.add_argument(
-        "identity", nargs="?", help="the browser's identity, as the sign-in log lines give it (sign-out: all if omitted)"
+        "identity",
+        nargs="?",
+        help="the browser's identity, as the sign-in log lines give it (sign-out: all if omitted)",
     )
     _add_common(passes)
     return parser

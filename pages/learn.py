@@ -7,7 +7,7 @@ from catbreed.explain import cnn_basics, network
 from catbreed.learn.features import FeatureCache
 from catbreed.nets.backbones import get_spec
 from catbreed.paths import catbreed_home
-from pages.shared import backbone, model_in_use, plain, run_inside_navigation, where_it_looked
+from pages.shared import THUMBNAIL, backbone, model_in_use, plain, run_inside_navigation, where_it_looked
 
 run_inside_navigation()
 
@@ -163,7 +163,7 @@ st.image([network.colourise(m) for m in maps.maps], width=110, caption=[f"channe
 # --- 9. Where it looked --------------------------------------------------------------------
 st.header("9. Where it looked", anchor=False)
 label = model.predictor.predict(photo, top_k=1).top[0][0]
-heat = where_it_looked(model, photo, label)
+heat = where_it_looked(model.predictor.bundle, model.version, photo, label, THUMBNAIL)
 st.write(
     f"Grad-CAM for the answer “{plain(label)}” of your model, {plain(model.label)}: bright where "
     "a change in the photo would change that answer most."

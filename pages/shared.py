@@ -6,15 +6,15 @@ objects from `catbreed`.
 
 from __future__ import annotations
 
+import io
 import logging
 import runpy
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-import keras
 import numpy as np
 import streamlit as st
 from streamlit import components
@@ -29,17 +29,21 @@ from catbreed.access import (
     configured_password,
     password_matches,
 )
-from catbreed.explain import gradcam
+from catbreed.data.images import ImageProblem, open_rgb, thumbnail
 from catbreed.housekeeping import Tidied, tidy_up
 from catbreed.jobs import JobManager
 from catbreed.markdown import escape
+from catbreed.models.bundle import ModelBundle
 from catbreed.models.metadata import BUILTIN_NAME
-from catbreed.models.predict import Predictor, builtin_bundle
+from catbreed.models.predict import Prediction, Predictor, builtin_bundle
 from catbreed.models.store import Choice, ModelStore, SavedModel
 from catbreed.nets.backbones import DEFAULT_BACKBONE, create_backbone
 from catbreed.nets.runtime import LiteRTExtractor, load_extractor
 from catbreed.owners import Visitor
 from catbreed.paths import catbreed_home
+
+if TYPE_CHECKING:
+    import keras
 
 APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
 WRONG_PASSWORD_PAUSE = 1.0  # seconds
@@ -183,7 +187,9 @@ def visitor() -> Visitor:
     if visitor_pass is None:  # app.py admits no run without one; a page run on its own is stopped here
         let_in()
     admin_password = configured_admin_password(_secrets())
-    return Visitor(visitor_pass.identity, admin_password is not None and visitor_pass.admin(), admin_password is not None)
+    return Visitor(
+        visitor_pass.identity, admin_password is not None and visitor_pass.admin(), admin_password is not None
+    )
 
 
 def operator_form() -> None:
@@ -221,6 +227,8 @@ def tidied_up(home: str) -> Tidied:
 
 @st.cache_resource(show_spinner="Loading the pretrained CNN…")
 def backbone(name: str = DEFAULT_BACKBONE) -> keras.Model:
+    """The Keras network, for what needs gradients or pictures of its layers: TensorFlow is imported
+    here, on first use, and never by a page that only classifies."""
     return create_backbone(name)
 
 
@@ -267,6 +275,11 @@ class ModelInUse:
     def label(self) -> str:
         return self.saved.name if self.saved else BUILTIN_NAME
 
+    @property
+    def version(self) -> tuple[str, str]:
+        """What names this model and no other, even if someone saves another under its name."""
+        return (self.saved.name, self.saved.created) if self.saved else ("", BUILTIN_NAME)
+
 
 def use_model(choice: str | None) -> None:
     """Make `choice` (a saved model's name, BUILTIN, or None: follow the server's default) this
@@ -306,16 +319,46 @@ def model_in_use() -> ModelInUse:
 
 
 @st.cache_data(max_entries=16, show_spinner="Finding where it looked…")
-def _where_it_looked(photo: bytes, label: str, model_version: tuple[str | None, str], _bundle) -> np.ndarray:
-    return gradcam.where_it_looked(_bundle, backbone(_bundle.backbone), photo, label, size=320)
+def _where_it_looked(photo: bytes, label: str, size: int, model_version: tuple[str, str], _bundle) -> np.ndarray:
+    from catbreed.explain import gradcam  # Keras and TensorFlow: only once someone asks
+
+    return gradcam.where_it_looked(_bundle, backbone(_bundle.backbone), photo, label, size=size)
 
 
-def where_it_looked(model: ModelInUse, photo: bytes, label: str) -> np.ndarray:
-    """uint8 (320, 320, 3): the photo with a Grad-CAM heatmap of `model`'s answer `label`; the same
-    bundle that gave the answer, even if someone saves a model of the same name meanwhile."""
-    bundle = model.predictor.bundle
-    version = (model.saved.name, model.saved.created) if model.saved else (None, "")
-    return _where_it_looked(photo, label, version, bundle)
+def where_it_looked(bundle: ModelBundle, version: tuple[str, str], photo: bytes, label: str, size: int) -> np.ndarray:
+    """uint8 (size, size, 3): the photo with a Grad-CAM heatmap of `bundle`'s answer `label`, made
+    once per photo, answer and model `version` (what names this bundle and no other: a saved model's
+    name and date, a training's id), whichever page asks."""
+    return _where_it_looked(photo, label, size, version, bundle)
+
+
+THUMBNAIL = 320  # pixels a side, as Classify shows a photo
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What Classify shows of one photo: the model's answer and the picture, or why it has none."""
+
+    prediction: Prediction | None
+    picture: bytes | None  # a JPEG, encoded once: the page sends these bytes as they are
+    problem: str | None = None
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _answer(photo: bytes, top_k: int, model_version: tuple[str, str], _predictor: Predictor) -> Answer:
+    try:
+        image = open_rgb(photo, draft_size=THUMBNAIL)  # the one decode: the model and the picture share it
+    except ImageProblem as problem:
+        return Answer(None, None, problem.reason)
+    picture = io.BytesIO()
+    thumbnail(image, THUMBNAIL).save(picture, format="JPEG", quality=90)
+    return Answer(_predictor.predict(image, top_k), picture.getvalue())
+
+
+def answer(model: ModelInUse, photo: bytes, top_k: int) -> Answer:
+    """One decode and one forward pass per photo and model, remembered: moving a slider, turning a
+    toggle or a second person with the same photo costs no second pass."""
+    return _answer(photo, top_k, model.version, model.predictor)
 
 
 def expected_accuracy_text(model: SavedModel) -> str:

@@ -9,14 +9,14 @@ from catbreed.data.dataset import MIN_PHOTOS_PER_CLASS, Dataset
 from catbreed.data.images import ImageProblem, thumbnail
 from catbreed.data.saved_datasets import DatasetStore, SavedDataset
 from catbreed.errors import CatbreedError
-from catbreed.explain import charts, gradcam
+from catbreed.explain import charts
 from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, TrainingJob
 from catbreed.learn.settings import MODE_TABLE, MODES, TrainSettings
 from catbreed.models.card import describe_seconds, verdict_lines
 from catbreed.models.metadata import DataSource
 from catbreed.models.store import ModelStore, suggest_name
 from catbreed.models.verdict import BREED, headline
-from pages.shared import backbone, chosen_model, job_manager, plain, run_inside_navigation, use_model, visitor
+from pages.shared import chosen_model, job_manager, plain, run_inside_navigation, use_model, visitor, where_it_looked
 
 run_inside_navigation()
 
@@ -232,8 +232,7 @@ def show_answers(job: TrainingJob, saved: SavedDataset | None, pick: Pick) -> No
                 st.caption(plain(f"{answer.path}: changed since this training"))
                 continue
             if looked:
-                bundle = result.bundle
-                shown = gradcam.where_it_looked(bundle, backbone(bundle.backbone), photo, answer.predicted, size=200)
+                shown = where_it_looked(result.bundle, ("training", job.id), photo, answer.predicted, 200)
             else:
                 shown = thumbnail(photo, 200)
             st.image(shown, width="stretch")
@@ -332,7 +331,9 @@ def edit_data_set(saved: SavedDataset) -> None:
     """Add breeds and photos (webcam snapshots or uploads), remove photos, share it; download it as a zip."""
     with st.container(border=True):
         if not visitor().may_change(saved.ownership):
-            st.caption("Someone shared this data set with you: you may train on it and download it; only they change it.")
+            st.caption(
+                "Someone shared this data set with you: you may train on it and download it; only they change it."
+            )
             download_data_set(saved)
             return
         st.caption(f"Version {saved.version}: every change here is kept at once, on this server.")

@@ -76,7 +76,8 @@ def test_classify_a_webcam_snapshot_with_the_builtin_model(app, lite0_backbone):
     assert not app.exception
     assert app.subheader[0].value == "This doesn't look like a cat"  # the verdict leads, not a breed
     assert "Answered in" in texts(app)
-    assert any(t.value.count("%") == 5 for t in app.text)  # each of the 5 answers with its number
+    bars = [bar.proto.text for bar in app.get("progress")]
+    assert len(bars) == 5 and all(text.endswith("%") for text in bars)  # each of the 5 answers with its number
     assert len(app.get("image")) == 1  # the photo; where it looked costs a Keras pass, so only on request
     app.toggle(key="looked").set_value(True).run()
     assert len(app.get("image")) == 2 and not app.exception
@@ -202,7 +203,10 @@ def test_a_deleted_model_falls_back_to_the_default_with_a_notice(app, trained, t
     app.switch_page("pages/classify.py").run()
     assert not app.exception
     notice = app.warning[0].value.replace("\\", "")
-    assert "The model 'mine' is not here (deleted, or not shared with you); you now use the default, 'everyone's'" in notice
+    assert (
+        "The model 'mine' is not here (deleted, or not shared with you); you now use the default, 'everyone's'"
+        in notice
+    )
     assert "Your model: everyone's" in texts(app).replace("\\", "")
     assert "model" not in app.query_params  # back to following the default
     app.run()
@@ -446,7 +450,8 @@ def test_where_it_looked_uses_the_model_that_answered_even_if_its_name_is_saved_
     other = train(two, standin_settings, extractor=extractor(trained.bundle.backbone))
     store.save(other.bundle, "shared name", overwrite=True)  # another model, same name
     photo = jpeg_bytes(drawn_photo("red_circles", 3))
-    heat = where_it_looked(answered, photo, "red_circles")  # a breed only the answering model knows
+    # A breed only the answering model knows:
+    heat = where_it_looked(answered.predictor.bundle, answered.version, photo, "red_circles", 320)
     assert heat.shape == (320, 320, 3)
 
 
@@ -571,8 +576,56 @@ def test_a_training_worker_that_imports_the_app_again_neither_draws_it_nor_impor
         "import runpy, sys; runpy.run_path('app.py', run_name='__mp_main__'); "
         "print(sorted(m for m in ('pages.shared', 'tensorflow', 'keras') if m in sys.modules))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", check], cwd=APP.parent, capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run([sys.executable, "-c", check], cwd=APP.parent, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+PAGES_WITHOUT_KERAS = """
+import sys
+from streamlit.testing.v1 import AppTest
+import pages.shared
+
+
+class Cookie:
+    value = None
+
+    def get(self):
+        return self.value
+
+    def set(self, token):
+        self.value = token
+
+
+pages.shared.COOKIE = Cookie()
+at = AppTest.from_file("app.py", default_timeout=120)
+at.run()
+at.run()
+for page in ("pages/home.py", "pages/train.py", "pages/models.py", "pages/classify.py"):
+    at.switch_page(page).run()
+    assert not at.exception, (page, at.exception)
+at.file_uploader(key="photos").set_value([("cat.jpg", open(sys.argv[1], "rb").read(), "image/jpeg")])
+at.run()
+assert at.subheader[0].value == "Siamese cat", [s.value for s in at.subheader]
+print(sorted(m for m in ("tensorflow", "keras") if m in sys.modules))
+"""
+
+
+def test_pages_that_only_classify_never_import_tensorflow(lite0_extractor, catbreed_home, cat_photo):
+    """Keras and TensorFlow take seconds and hundreds of MB to import: a server whose visitors only
+    look at Home, Train, Models and classify photos never pays for them (Grad-CAM, Learn and export do)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CATBREED_HOME": str(catbreed_home), "PYTHONPATH": str(APP.parent)}
+    result = subprocess.run(
+        [sys.executable, "-c", PAGES_WITHOUT_KERAS, str(cat_photo)],
+        cwd=APP.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"

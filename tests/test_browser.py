@@ -258,7 +258,7 @@ def snap(page) -> str:
     page.get_by_test_id("stCameraInputButton").click()
     page.locator("[data-testid='stHeading'] h3").first.wait_for(timeout=120_000)
     wait_for_app(page)
-    return page.get_by_test_id("stText").filter(has_text="%").first.inner_text().split()[0]
+    return page.get_by_test_id("stProgress").first.inner_text().split()[0]
 
 
 def test_compare_two_models_and_download_a_checked_export(page, server, cats_zip, tmp_path):

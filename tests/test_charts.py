@@ -19,11 +19,6 @@ def test_photo_counts_put_the_largest_breed_first_with_one_band_per_breed():
     assert set(chart.data["breed"]) == {"Bombay", "Chartreux <b>été</b>"}  # a name is data, never markup
 
 
-def test_probabilities_are_drawn_on_a_fixed_0_to_100_percent_scale():
-    x = encoding(charts.probabilities([("Siamese", 0.3), ("Birman", 0.2)]))["x"]
-    assert x["scale"]["domain"] == [0, 1] and x["axis"]["format"] == "%"  # 30% never fills the bar
-
-
 def test_fold_accuracies_share_one_scale_as_folds_arrive():
     folds = [Progress("estimating accuracy", 1, 5, accuracy=0.9), Progress("estimating accuracy", 2, 5, accuracy=0.8)]
     y = encoding(charts.fold_accuracies(folds))["y"]

@@ -41,7 +41,10 @@ def test_a_person_keeps_their_choice_and_learns_when_it_is_gone(trained, tmp_pat
     store.delete("mine")
     gone = store.choose("mine")
     assert gone.model == store.find("everyone's")
-    assert gone.notice == "The model 'mine' is not here (deleted, or not shared with you); you now use the default, 'everyone's'."
+    assert (
+        gone.notice
+        == "The model 'mine' is not here (deleted, or not shared with you); you now use the default, 'everyone's'."
+    )
     assert store.choose("../../etc").model == store.find("everyone's")  # a crafted link finds nothing else
 
 

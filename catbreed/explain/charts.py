@@ -32,20 +32,6 @@ def photo_counts(counts: dict[str, int]) -> alt.Chart:
     )
 
 
-def probabilities(top: Sequence[tuple[str, float]]) -> alt.Chart:
-    data = pd.DataFrame({"breed": [label for label, _ in top], "probability": [p for _, p in top]})
-    return (
-        alt.Chart(data)
-        .mark_bar(color=ACCENT)
-        .encode(
-            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
-            y=alt.Y("breed:N", sort="-x", title=None),
-            tooltip=["breed", alt.Tooltip("probability:Q", format=".1%")],
-        )
-        .properties(height=alt.Step(28))
-    )
-
-
 def fold_accuracies(folds: Sequence[Progress]) -> alt.Chart:
     """The accuracy of each cross-validation fold on its held-out photos, as the folds finish."""
     data = pd.DataFrame({"fold": [e.step for e in folds], "accuracy": [e.accuracy for e in folds]}).astype(

@@ -15,8 +15,8 @@ from PIL import Image
 from catbreed.data.images import ImageSource, load_for_model
 from catbreed.explain.network import colourise, normalise
 from catbreed.models.bundle import ModelBundle
-from catbreed.nets.backbones import get_spec
 from catbreed.models.keras_classifier import head_model
+from catbreed.nets.backbones import get_spec
 from catbreed.nets.keras_features import feature_extractor
 
 
