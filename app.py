@@ -6,17 +6,11 @@ import streamlit as st
 # training worker that a page starts (multiprocessing's "spawn") imports it again, as
 # "__mp_main__": there it must neither draw the app nor import the pages (and TensorFlow with them).
 if __name__ == "__main__":
-    from pages.shared import admitted, let_in, sign_out_button
+    from pages.frame.shared import PAGES, admitted, let_in, sign_out_button, tidied_up
 
     st.set_page_config(page_title="catbreed", page_icon="🐈", layout="wide")
-
-    pages = [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/classify.py", title="Classify", icon=":material/photo_camera:"),
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-        st.Page("pages/models.py", title="Models", icon=":material/folder_open:"),
-        st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
-    ]
+    tidied_up()
+    pages = [st.Page(p.path, title=p.title, icon=p.icon, default=p is PAGES[0]) for p in PAGES]
     if admitted():
         sign_out_button()
         st.navigation(pages).run()

@@ -1,9 +1,7 @@
 import streamlit as st
 
 from catbreed.models.verdict import NOT_A_CAT, NOT_SURE, UNKNOWN_BREED, Thresholds, headline
-from pages.shared import THUMBNAIL, ModelInUse, answer, model_in_use, plain, run_inside_navigation, where_it_looked
-
-run_inside_navigation()
+from pages.frame.shared import THUMBNAIL, ModelInUse, answer, model_in_use, plain, where_it_looked
 
 TOP_K = 5
 

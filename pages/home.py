@@ -1,8 +1,6 @@
 import streamlit as st
 
-from pages.shared import BUILTIN_NAME, chosen_model, expected_accuracy_text, plain, run_inside_navigation
-
-run_inside_navigation()
+from pages.frame.shared import BUILTIN_NAME, PAGES, chosen_model, expected_accuracy_text, plain
 
 st.title("catbreed")
 st.markdown(
@@ -28,12 +26,7 @@ with st.container(border=True):
         st.subheader(plain(model.name), anchor=False)
         st.write(f"{len(model.classes)} breeds · {expected_accuracy_text(model)} · trained {model.created[:10]}")
 
-links = {
-    "pages/classify.py": ("Classify a photo", ":material/photo_camera:"),
-    "pages/train.py": ("Train on your photos", ":material/model_training:"),
-    "pages/models.py": ("Manage models", ":material/folder_open:"),
-    "pages/learn.py": ("Learn how it sees", ":material/school:"),
-}
-for column, (page, (label, icon)) in zip(st.columns(len(links)), links.items()):
+others = PAGES[1:]  # every page but this one
+for column, page in zip(st.columns(len(others)), others):
     with column:
-        st.page_link(page, label=label, icon=icon)
+        st.page_link(page.path, label=page.invitation, icon=page.icon)

@@ -7,9 +7,7 @@ from catbreed.explain import cnn_basics, network
 from catbreed.learn.features import FeatureCache
 from catbreed.nets.backbones import get_spec
 from catbreed.paths import catbreed_home
-from pages.shared import THUMBNAIL, backbone, model_in_use, plain, run_inside_navigation, where_it_looked
-
-run_inside_navigation()
+from pages.frame.shared import THUMBNAIL, backbone, model_in_use, plain, where_it_looked
 
 SMALL = 64  # the grey image the building blocks work on: small enough to see every pixel's effect
 DEPTHS = ("shallow", "middle", "deep")

@@ -19,7 +19,7 @@ from catbreed.models.compare import (
 from catbreed.models.export import ParityReport, export_zip
 from catbreed.models.predict import Predictor
 from catbreed.models.store import BUILTIN, ModelStore, SavedModel
-from pages.shared import (
+from pages.frame.shared import (
     BUILTIN_NAME,
     backbone,
     chosen_model,
@@ -27,12 +27,9 @@ from pages.shared import (
     extractor,
     operator_form,
     plain,
-    run_inside_navigation,
     use_model,
     visitor,
 )
-
-run_inside_navigation()
 
 store = ModelStore()
 EXPORTS = {

@@ -16,9 +16,7 @@ from catbreed.models.card import describe_seconds, verdict_lines
 from catbreed.models.metadata import DataSource
 from catbreed.models.store import ModelStore, suggest_name
 from catbreed.models.verdict import BREED, headline
-from pages.shared import chosen_model, job_manager, plain, run_inside_navigation, use_model, visitor, where_it_looked
-
-run_inside_navigation()
+from pages.frame.shared import chosen_model, job_manager, plain, use_model, visitor, where_it_looked
 
 THUMBNAILS_PER_BREED = 4
 PHOTOS_SHOWN = 12

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from conftest import drawn_photo, jpeg_bytes
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from catbreed.access import PassBook, Throttle
@@ -13,6 +14,23 @@ from catbreed.models.store import BUILTIN, ModelStore
 
 TIMEOUT = 120
 APP = Path(__file__).resolve().parents[1] / "app.py"
+
+
+@pytest.fixture(autouse=True)
+def served_like_a_running_server(monkeypatch):
+    """AppTest resets Streamlit's pages-folder switch before every run, so each run would be a
+    server's very first request, which the frame turns around once per process, at its import
+    (browser tests check that). A running server leaves that mode for good at its first request:
+    here, too."""
+    monkeypatch.setattr(PagesManager, "__init__", navigated(PagesManager.__init__))
+
+
+def navigated(init):
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    return __init__
 
 
 class BrowserCookie:
@@ -31,7 +49,7 @@ class BrowserCookie:
 @pytest.fixture
 def cookie(monkeypatch) -> BrowserCookie:
     jar = BrowserCookie()
-    monkeypatch.setattr("pages.shared.COOKIE", jar)
+    monkeypatch.setattr("pages.frame.shared.COOKIE", jar)
     return jar
 
 
@@ -332,7 +350,7 @@ def test_cancel_button_stops_a_running_training(app, cookie, lite0_backbone, tmp
     from catbreed.jobs import CANCELLED, RUNNING
     from catbreed.learn.settings import TrainSettings
     from catbreed.progress import FEATURES
-    from pages.shared import job_manager
+    from pages.frame.shared import job_manager
 
     many = make_dataset_folder(tmp_path / "many", per_class=150)  # seconds of features to compute
     job = job_manager().submit(check_folder(many), TrainSettings(), owner=identity(cookie, tmp_path))
@@ -357,8 +375,8 @@ def test_cancel_button_stops_a_running_training(app, cookie, lite0_backbone, tmp
 def locked_app(tmp_path, monkeypatch, catbreed_home, cookie):
     monkeypatch.setenv("CATBREED_HOME", str(tmp_path))
     monkeypatch.setenv("CATBREED_PASSWORD", "purr purr")
-    monkeypatch.setattr("pages.shared.WRONG_PASSWORD_PAUSE", 0)
-    monkeypatch.setattr("pages.shared.THROTTLE", Throttle())
+    monkeypatch.setattr("pages.frame.shared.WRONG_PASSWORD_PAUSE", 0)
+    monkeypatch.setattr("pages.frame.shared.THROTTLE", Throttle())
     return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
 
 
@@ -439,7 +457,7 @@ def test_where_it_looked_uses_the_model_that_answered_even_if_its_name_is_saved_
     from catbreed.data.dataset import check_folder
     from catbreed.learn.training import train
     from catbreed.models.predict import Predictor
-    from pages.shared import ModelInUse, extractor, where_it_looked
+    from pages.frame.shared import ModelInUse, extractor, where_it_looked
 
     monkeypatch.setenv("CATBREED_HOME", str(tmp_path))
     store = ModelStore(tmp_path / "models")
@@ -523,7 +541,7 @@ def test_a_second_person_cannot_open_change_or_delete_the_first_persons_things_b
 
 def test_the_owner_shares_a_model_and_only_the_operator_deletes_others(app, cookie, trained, tmp_path, monkeypatch):
     monkeypatch.setenv("CATBREED_ADMIN_PASSWORD", "boss cat")
-    monkeypatch.setattr("pages.shared.WRONG_PASSWORD_PAUSE", 0)
+    monkeypatch.setattr("pages.frame.shared.WRONG_PASSWORD_PAUSE", 0)
     ModelStore(tmp_path / "models").save(trained.bundle, "mine", owner=identity(cookie, tmp_path))
     app.switch_page("pages/models.py").run()
     assert [e.label for e in app.expander if "mine" in e.label] == ["mine  (yours)"]
@@ -574,7 +592,7 @@ def test_a_training_worker_that_imports_the_app_again_neither_draws_it_nor_impor
 
     check = (
         "import runpy, sys; runpy.run_path('app.py', run_name='__mp_main__'); "
-        "print(sorted(m for m in ('pages.shared', 'tensorflow', 'keras') if m in sys.modules))"
+        "print(sorted(m for m in ('pages.frame.shared', 'tensorflow', 'keras') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", check], cwd=APP.parent, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -583,8 +601,9 @@ def test_a_training_worker_that_imports_the_app_again_neither_draws_it_nor_impor
 
 PAGES_WITHOUT_KERAS = """
 import sys
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
-import pages.shared
+import pages.frame.shared
 
 
 class Cookie:
@@ -597,7 +616,7 @@ class Cookie:
         self.value = token
 
 
-pages.shared.COOKIE = Cookie()
+pages.frame.shared.COOKIE = Cookie()
 at = AppTest.from_file("app.py", default_timeout=120)
 at.run()
 at.run()
@@ -618,7 +637,8 @@ def test_pages_that_only_classify_never_import_tensorflow(lite0_extractor, catbr
     import subprocess
     import sys
 
-    env = {**os.environ, "CATBREED_HOME": str(catbreed_home), "PYTHONPATH": str(APP.parent)}
+    path = os.pathsep.join([str(APP.parent), str(APP.parent / "tests")])
+    env = {**os.environ, "CATBREED_HOME": str(catbreed_home), "PYTHONPATH": path}
     result = subprocess.run(
         [sys.executable, "-c", PAGES_WITHOUT_KERAS, str(cat_photo)],
         cwd=APP.parent,

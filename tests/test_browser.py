@@ -135,6 +135,42 @@ def cats_zip(oxford_cats, tmp_path_factory) -> Path:
     return archive
 
 
+PAGE_TITLES = {
+    "": "catbreed",
+    "classify": "Classify",
+    "train": "Train",
+    "models": "Models",
+    "learn": "Learn how a CNN sees",
+}
+
+
+@pytest.mark.parametrize("path", list(PAGE_TITLES))
+def test_every_page_is_the_first_request_of_a_new_server_and_gets_the_apps_menu(browser, tmp_path, path):
+    """Streamlit serves a new server's first request in its pages/-folder mode, where a deep link ran
+    the page alone and the menu listed every file in pages/; the frame turns that run around."""
+    server = run_server(tmp_path / f"first-{path or 'home'}", {})
+    url = next(server)
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(f"{url}/{path}")
+        page.get_by_role("heading", name=PAGE_TITLES[path], exact=True).first.wait_for()
+        wait_for_app(page)
+        links = page.get_by_test_id("stSidebarNav").get_by_role("link")
+        assert [text.split()[-1] for text in links.all_inner_texts()] == [
+            "Home",
+            "Classify",
+            "Train",
+            "Models",
+            "Learn",
+        ]
+        assert page.get_by_test_id("stException").count() == 0
+    finally:
+        context.close()
+        server.close()
+
+
 def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zip):
     # The server's very first request is a deep link: it must still get the app's navigation.
     page.goto(f"{server}/train")

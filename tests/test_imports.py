@@ -85,7 +85,7 @@ def test_a_planted_upward_import_is_caught(tmp_path, file, line, expected):
 
 def test_every_file_the_docs_name_exists():
     """README and ARCHITECTURE name modules as `models/store.py` (under catbreed/) or from the root
-    (`pages/shared.py`); bare names (`classify.py` in an export package) are not paths in the tree."""
+    (`pages/frame/shared.py`); bare names (`classify.py` in an export package) are not paths in the tree."""
     import re
 
     named = set()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import logging
-import runpy
 import threading
 import time
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import numpy as np
 import streamlit as st
 from streamlit import components
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from catbreed.access import (
     IDENTITY_DAYS,
@@ -45,27 +45,11 @@ from catbreed.paths import catbreed_home
 if TYPE_CHECKING:
     import keras
 
-APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
 WRONG_PASSWORD_PAUSE = 1.0  # seconds
 THROTTLE = Throttle()  # one per server: wrong passwords counted per client address, across sessions
 MODEL_PARAM = "model"  # ?model=<name> in the URL: this person's model
 PASS_COOKIE = "catbreed_pass"
 log = logging.getLogger(__name__)
-
-
-def run_inside_navigation() -> None:
-    """Call first on every page: a deep link (/train) must not bypass app.py's navigation.
-
-    Streamlit serves the first request after start-up in its old pages/-folder mode, which runs
-    pages/<name>.py on its own (no page config, file names in the sidebar) until app.py has called
-    st.navigation once. Running app.py here, in the same script run, sends this request through
-    the real navigation without losing the click or upload that triggered it.
-    """
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        runpy.run_path(str(APP_SCRIPT), run_name="__main__")
-        st.stop()
-    tidied_up(str(catbreed_home()))
 
 
 def _secrets() -> dict:
@@ -220,9 +204,30 @@ def sign_out_button() -> None:
 
 
 @st.cache_resource(ttl=24 * 3600, show_spinner=False)
-def tidied_up(home: str) -> Tidied:
-    """Once per server start and day: what a crash left behind, and what nobody needs any more."""
+def _tidied_up(home: str) -> Tidied:
     return tidy_up(Path(home))
+
+
+def tidied_up() -> Tidied:
+    """Once per server start and day: what a crash left behind, and what nobody needs any more."""
+    return _tidied_up(str(catbreed_home()))
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    path: str
+    title: str  # in the menu
+    icon: str
+    invitation: str  # Home's link to it
+
+
+PAGES = [  # the menu (app.py) and Home's links read this one list
+    PageEntry("pages/home.py", "Home", ":material/home:", "Home"),
+    PageEntry("pages/classify.py", "Classify", ":material/photo_camera:", "Classify a photo"),
+    PageEntry("pages/train.py", "Train", ":material/model_training:", "Train on your photos"),
+    PageEntry("pages/models.py", "Models", ":material/folder_open:", "Manage models"),
+    PageEntry("pages/learn.py", "Learn", ":material/school:", "Learn how it sees"),
+]
 
 
 @st.cache_resource(show_spinner="Loading the pretrained CNN…")
@@ -370,3 +375,19 @@ def expected_accuracy_text(model: SavedModel) -> str:
 def plain(text: object) -> str:
     """User text (breed and file names) made safe for Markdown: every special character escaped."""
     return escape(text)
+
+
+def _leave_the_pages_folder_mode() -> None:
+    """Streamlit serves the first request after start-up in its old pages/-folder mode (the folder
+    exists and st.navigation has not run yet): it runs pages/<name>.py on its own, or app.py as one
+    page among the files of pages/, all of them in the menu. That run is the one that first imports
+    this module, whichever page it asked for, so here, once, the mode is left and the run started
+    again, through app.py's navigation, to the page asked for. Streamlit offers no public switch:
+    this is the one place that touches its PagesManager; tests/test_app.py and the browser tests
+    fail the day it changes."""
+    if PagesManager.uses_pages_directory and get_script_run_ctx() is not None:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_the_pages_folder_mode()
