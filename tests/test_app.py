@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from catbreed.access import PassBook, Throttle
 from catbreed.data.saved_datasets import DatasetStore
 from catbreed.models.store import BUILTIN, ModelStore
+from catbreed.paths import catbreed_home
 
 TIMEOUT = 120
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -53,24 +54,27 @@ def cookie(monkeypatch) -> BrowserCookie:
     return jar
 
 
-def identity(cookie: BrowserCookie, home: Path) -> str:
+def identity(cookie: BrowserCookie) -> str:
     """Who the app takes the browser with this cookie for."""
-    return PassBook(home).read(cookie.value).identity
+    return PassBook(catbreed_home()).read(cookie.value).identity
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch, catbreed_home, cookie):
-    monkeypatch.setenv("CATBREED_HOME", str(tmp_path))
-    # Models and jobs start empty; the networks converted this session are reused.
-    for folder in ("backbones", "runtime"):
-        (catbreed_home / folder).mkdir(exist_ok=True)
-        (tmp_path / folder).symlink_to(catbreed_home / folder)
+def app(own_home, cookie):
+    cookie.value = PassBook(own_home).issue()  # a browser that has been here before
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    at.run()  # a new browser: it is given a pass, and the page reloads with it
-    assert cookie.value is not None and not at.title
     at.run()
     assert not at.exception
     return at
+
+
+def test_a_new_browser_is_given_a_pass_before_any_page(own_home, cookie):
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert PassBook(own_home).read(cookie.value) is not None  # set by the page's script, which then reloads
+    assert not at.title and "One moment…" in texts(at)
+    at.run()  # the reload, with the cookie
+    assert [t.value for t in at.title] == ["catbreed"] and not at.exception
 
 
 def texts(at) -> str:
@@ -141,12 +145,12 @@ def test_train_from_a_zip_then_save_and_use_the_model(app, lite0_backbone, shape
 
     next(t for t in app.text_input if t.label == "Model name").set_value("my shapes")
     next(b for b in app.button if b.label == "Save and use this model").click().run()
-    assert ModelStore(tmp_path / "models").find("my shapes") is not None
+    assert ModelStore().find("my shapes") is not None
     assert app.query_params["model"] == "my shapes"  # this person's model, not everyone's
-    assert ModelStore(tmp_path / "models").default() is None
+    assert ModelStore().default() is None
     assert "now your model" in texts(app)
 
-    saved = ModelStore(tmp_path / "models").list()[0]
+    saved = ModelStore().list()[0]
     app.switch_page("pages/home.py").run()
     assert f"3 breeds · expected accuracy on new photos {saved.expected_accuracy.describe()}" in texts(app)
     assert "test accuracy" not in texts(app).lower()
@@ -162,7 +166,7 @@ def test_a_data_set_built_in_the_page_from_nothing(app, tmp_path):
     assert "Add at least two breeds with at least 2 photos each" in texts(app)  # not the zip's words
     assert "Found no breed folders" not in texts(app)
     assert not app.get("camera_input")  # the webcam opens only when asked for
-    (saved,) = DatasetStore(tmp_path / "datasets").list()
+    (saved,) = DatasetStore().list()
     for breed in ("Red", "Blue"):
         next(t for t in app.text_input if t.label == "Add a breed").set_value(breed)
         next(b for b in app.button if b.label == "Add breed").click().run()
@@ -195,7 +199,7 @@ def test_a_bad_zip_gives_an_error_not_a_traceback(app):
 
 
 def test_models_page_switches_this_persons_model_and_only_on_purpose_everyones(app, trained, tmp_path):
-    store = ModelStore(tmp_path / "models")
+    store = ModelStore()
     store.save(trained.bundle, "shapes v1")
     app.switch_page("pages/models.py").run()
     assert not app.exception
@@ -210,7 +214,7 @@ def test_models_page_switches_this_persons_model_and_only_on_purpose_everyones(a
 
 
 def test_a_deleted_model_falls_back_to_the_default_with_a_notice(app, trained, tmp_path):
-    store = ModelStore(tmp_path / "models")
+    store = ModelStore()
     store.save(trained.bundle, "mine")
     store.save(trained.bundle, "everyone's")
     store.set_default("everyone's")
@@ -233,7 +237,7 @@ def test_a_deleted_model_falls_back_to_the_default_with_a_notice(app, trained, t
 
 def test_a_model_that_cannot_be_loaded_never_breaks_the_page(app, trained, tmp_path, lite0_extractor):
     # lite0_extractor: the fallback is the built-in ImageNet model, on the real network
-    store = ModelStore(tmp_path / "models")
+    store = ModelStore()
     store.save(trained.bundle, "broken")
     (store.path("broken") / "head.npz").write_bytes(b"damaged")
     store.set_default("broken")
@@ -247,7 +251,7 @@ def test_a_model_that_cannot_be_loaded_never_breaks_the_page(app, trained, tmp_p
 def test_models_page_compares_models_and_exports_a_checked_package(app, trained, tmp_path):
     from dataclasses import replace
 
-    store = ModelStore(tmp_path / "models")
+    store = ModelStore()
     store.save(trained.bundle, "shapes v1")
     metrics = trained.bundle.metadata.metrics
     worse = replace(metrics, expected_accuracy=replace(metrics.expected_accuracy, value=0.8, low=0.7, high=0.9))
@@ -281,7 +285,7 @@ def test_models_of_the_same_breeds_are_compared_first_and_a_breed_one_lacks_is_b
 
     two = check_folder(shapes_folder)
     two.classes, two.photos = two.classes[:2], [p for p in two.photos if p.label in two.classes[:2]]
-    store = ModelStore(tmp_path / "models")
+    store = ModelStore()
     store.save(trained.bundle, "three shapes")
     store.save(train(two, standin_settings, extractor=extractor).bundle, "two shapes")  # newest
     store.save(trained.bundle, "three again")  # newest of all
@@ -301,7 +305,7 @@ def test_classify_links_to_the_models_page(app):
 
 
 def test_classify_starts_from_the_models_own_not_sure_threshold(app, trained, tmp_path):
-    store = ModelStore(tmp_path / "models")
+    store = ModelStore()
     store.save(trained.bundle, "shapes")
     store.set_default("shapes")
     app.switch_page("pages/classify.py").run()
@@ -331,7 +335,7 @@ def test_learn_page_uses_a_webcam_snapshot_only_when_asked(app, lite0_backbone, 
 
 
 def test_models_page_deletes_a_model_after_confirmation(app, trained, tmp_path):
-    store = ModelStore(tmp_path / "models")
+    store = ModelStore()
     store.save(trained.bundle, "old shapes")
     app.switch_page("pages/models.py").run()
     next(b for b in app.button if b.label == "Delete…").click().run()
@@ -353,7 +357,7 @@ def test_cancel_button_stops_a_running_training(app, cookie, lite0_backbone, tmp
     from pages.frame.shared import job_manager
 
     many = make_dataset_folder(tmp_path / "many", per_class=150)  # seconds of features to compute
-    job = job_manager().submit(check_folder(many), TrainSettings(), owner=identity(cookie, tmp_path))
+    job = job_manager().submit(check_folder(many), TrainSettings(), owner=identity(cookie))
     deadline = time.monotonic() + TIMEOUT
     while not (job.state == RUNNING and job.latest and job.latest.stage == FEATURES):
         assert time.monotonic() < deadline
@@ -460,7 +464,7 @@ def test_where_it_looked_uses_the_model_that_answered_even_if_its_name_is_saved_
     from pages.frame.shared import ModelInUse, extractor, where_it_looked
 
     monkeypatch.setenv("CATBREED_HOME", str(tmp_path))
-    store = ModelStore(tmp_path / "models")
+    store = ModelStore()
     answered = ModelInUse(
         Predictor(trained.bundle, extractor(trained.bundle.backbone)), store.save(trained.bundle, "shared name"), None
     )
@@ -474,7 +478,7 @@ def test_where_it_looked_uses_the_model_that_answered_even_if_its_name_is_saved_
 
 
 def test_a_damaged_model_on_the_models_page_gets_a_message_not_a_traceback(app, trained, tmp_path):
-    store = ModelStore(tmp_path / "models")
+    store = ModelStore()
     store.save(trained.bundle, "fine")
     store.save(trained.bundle, "damaged")
     head = store.path("damaged") / "head.npz"
@@ -490,7 +494,7 @@ def test_a_returning_user_opens_a_data_set_kept_on_the_server(app, tmp_path, sha
     from catbreed.data.dataset import check_folder
     from catbreed.data.saved_datasets import DatasetStore
 
-    kept = DatasetStore(tmp_path / "datasets").from_dataset("kept cats", check_folder(shapes_folder))
+    kept = DatasetStore().from_dataset("kept cats", check_folder(shapes_folder))
     app.switch_page("pages/train.py").run()
     assert not app.exception  # the select box of kept data sets once raised "cannot pickle '_thread.lock'"
     picker = app.selectbox(key="pick-data-set")
@@ -505,6 +509,7 @@ def new_browser(at, cookie: BrowserCookie) -> None:
     cookie.value = None
     at.run()  # given a pass of its own
     at.run()
+    assert cookie.value is not None
 
 
 def labels(at, kind: str = "button") -> list[str]:
@@ -512,12 +517,12 @@ def labels(at, kind: str = "button") -> list[str]:
 
 
 def test_a_second_person_cannot_open_change_or_delete_the_first_persons_things_by_link(app, cookie, trained, tmp_path):
-    first = identity(cookie, tmp_path)
-    saved = DatasetStore(tmp_path / "datasets").create("first's cats", owner=first)
+    first = identity(cookie)
+    saved = DatasetStore().create("first's cats", owner=first)
     saved.add_breed("Siamese")
-    ModelStore(tmp_path / "models").save(trained.bundle, "first's model", owner=first)
+    ModelStore().save(trained.bundle, "first's model", owner=first)
     new_browser(app, cookie)
-    assert identity(cookie, tmp_path) != first
+    assert identity(cookie) != first
 
     app.query_params["data"] = saved.id
     app.switch_page("pages/train.py").run()
@@ -542,11 +547,11 @@ def test_a_second_person_cannot_open_change_or_delete_the_first_persons_things_b
 def test_the_owner_shares_a_model_and_only_the_operator_deletes_others(app, cookie, trained, tmp_path, monkeypatch):
     monkeypatch.setenv("CATBREED_ADMIN_PASSWORD", "boss cat")
     monkeypatch.setattr("pages.frame.shared.WRONG_PASSWORD_PAUSE", 0)
-    ModelStore(tmp_path / "models").save(trained.bundle, "mine", owner=identity(cookie, tmp_path))
+    ModelStore().save(trained.bundle, "mine", owner=identity(cookie))
     app.switch_page("pages/models.py").run()
     assert [e.label for e in app.expander if "mine" in e.label] == ["mine  (yours)"]
     next(t for t in app.toggle if t.label == "Shared with everyone").set_value(True).run()
-    assert ModelStore(tmp_path / "models").find("mine").ownership.shared
+    assert ModelStore().find("mine").ownership.shared
     assert "Make it the default for everyone" not in labels(app)  # an admin password is set: the operator's
 
     new_browser(app, cookie)
@@ -560,7 +565,7 @@ def test_the_owner_shares_a_model_and_only_the_operator_deletes_others(app, cook
     assert "Delete…" in labels(app) and "Make it the default for everyone" in labels(app)
     next(b for b in app.button if b.label == "Delete…").click().run()
     next(b for b in app.button if b.label == "Delete").click().run()
-    assert ModelStore(tmp_path / "models").find("mine") is None
+    assert ModelStore().find("mine") is None
 
 
 def test_a_copied_session_without_the_cookie_gets_the_sign_in_form(locked_app, cookie):

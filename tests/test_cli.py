@@ -220,12 +220,9 @@ def test_bad_arguments_exit_2_with_one_line(args, cli):
     assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: ")
 
 
-def test_train_into_the_models_folder_keeps_its_name_rules_and_never_overwrites_silently(
-    shapes_zip, tmp_path, cli, monkeypatch
-):
+def test_train_into_the_models_folder_keeps_its_name_rules_and_never_overwrites_silently(shapes_zip, own_home, cli):
     from catbreed.models.store import ModelStore
 
-    monkeypatch.setenv("CATBREED_HOME", str(tmp_path / "home"))
     store = ModelStore()
     flags = ["--backbone", STANDIN_BACKBONE, "--test-percent", 0]
     assert cli("train", shapes_zip, "--out", store.root / "shapes", *flags).returncode == 0

@@ -44,7 +44,7 @@ def test_litert_answers_as_keras_does_for_the_standin(backbone, catbreed_home, e
 
 
 def test_the_flatbuffer_is_converted_once_and_then_read_from_the_cache(catbreed_home, extractor, monkeypatch):
-    # The session's `extractor` converted the stand-in into this home.
+    # The session's `extractor` wrote the stand-in into this home.
     assert runtime.flatbuffer_path(STANDIN_BACKBONE, catbreed_home) in (catbreed_home / "runtime").glob("*.tflite")
 
     def no_conversion(backbone, path):
@@ -83,6 +83,18 @@ def test_one_photo_and_a_batch_give_the_same_answers(extractor):
     batch = extractor.predict_on_batch(pixels)[0]
     single = np.concatenate([extractor.predict_on_batch(pixels[i : i + 1])[0] for i in range(3)])
     np.testing.assert_allclose(single, batch, atol=1e-5)
+
+
+@pytest.mark.slow  # TensorFlow's converter, in a process of its own: seconds
+def test_a_row_without_its_own_graph_is_converted_by_tensorflow_and_answers_alike(tmp_path, extractor):
+    """No offline row needs the converter any more (the stand-in writes itself too); online rows do."""
+    converted = tmp_path / "standin-converted.tflite"
+    runtime.convert_in_child(STANDIN_BACKBONE, converted)
+    pixels = np.random.default_rng(3).uniform(0, 255, (4, 32, 32, 3)).astype(np.float32)
+    for ours, theirs in zip(
+        extractor.predict_on_batch(pixels), runtime.LiteRTExtractor(converted).predict_on_batch(pixels)
+    ):
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
 
 
 @pytest.mark.slow  # starts a Python process of its own

@@ -251,7 +251,8 @@ _REGISTRY: dict[str, BackboneSpec] = {
             imagenet_top1=0.001,  # chance among 1000 classes
             preprocessing="RGB, central square resized, (x - 127) / 128",
             build=standin.build_model,
-            weights_id=f"seed{standin.SEED}",
+            weights_id=f"numpy-seed{standin.SEED}",
+            litert=standin.append_litert,
             layers=LayerNames(middle="block1a_activation"),
             feature_blocks=(standin.FEATURES,),
             offered=False,
