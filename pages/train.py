@@ -235,7 +235,7 @@ def show_answers(job: TrainingJob, saved: SavedDataset | None, pick: Pick) -> No
                 shown = thumbnail(photo, 200)
             st.image(shown, width="stretch")
             said = "right" if answer.right else f"taken for {answer.predicted}"
-            if answer.verdict != BREED:
+            if answer.verdict not in (None, BREED):
                 said += f", but it said: {headline(answer.verdict, answer.predicted)}"
             st.caption(plain(f"{answer.path}: {said} ({answer.probability:.0%})"))
             if saved is not None:

@@ -11,7 +11,7 @@ from catbreed.models.compare import (
     photo_disagreements,
     recall_by_breed,
 )
-from catbreed.models.evaluation import Mistake
+from catbreed.models.evaluation import Answer
 from catbreed.models.store import ModelStore
 
 
@@ -58,7 +58,7 @@ def test_breed_differences_show_the_largest_change_first_and_breeds_only_one_kno
 
 def test_photo_disagreements_need_the_same_photos():
     first = replace(example(), data=replace(example().data, fingerprint="abc"))
-    wrong_elsewhere = replace(first.evaluation, misclassified=[Mistake("a.jpg", "Bengal", "Birman", 0.6)])
+    wrong_elsewhere = replace(first.evaluation, misclassified=[Answer("a.jpg", "Bengal", "Birman", 0.6)])
     second = replace(first, evaluation=wrong_elsewhere)
     disagreements = photo_disagreements(first, second)
     assert disagreements.only_first_right == ["a.jpg"] and disagreements.only_second_right == ["c.jpg"]

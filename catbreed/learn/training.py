@@ -64,14 +64,27 @@ from catbreed.progress import TRAINING, CancelFlag, ProgressCallback, Reporter
 
 @dataclass
 class TrainResult:
-    bundle: ModelBundle  # not yet saved: the caller chooses where
+    bundle: ModelBundle  # not yet saved: the caller chooses where; its metadata holds the figures
     dataset: Dataset
     split: Split
-    estimate: Estimate  # expected accuracy on new photos
-    evaluation: Evaluation  # out-of-fold, over every photo trained on
-    test: Evaluation | None  # on the held-out test photos, when asked for
     seconds: float
     answers: list[Answer]  # out-of-fold, one per photo trained on: what it said of each photo
+
+    # The figures are the bundle's, read from its metadata: one source, whatever shows them.
+    @property
+    def estimate(self) -> Estimate:
+        """Expected accuracy on new photos."""
+        return self.bundle.metadata.metrics.expected_accuracy
+
+    @property
+    def evaluation(self) -> Evaluation:
+        """Out-of-fold, over every photo trained on."""
+        return self.bundle.metadata.evaluation
+
+    @property
+    def test(self) -> Evaluation | None:
+        """On the held-out test photos, when asked for."""
+        return self.bundle.metadata.test_evaluation
 
     def answers_for(self, true: str | None = None, predicted: str | None = None) -> list[Answer]:
         """The photos of one confusion-matrix cell (or row, or column), least sure first."""
@@ -116,18 +129,9 @@ class TrainResult:
             )
             if wrong or bundle.metadata.metrics is None:
                 raise ValueError("does not match the photos sent")
-            metadata = bundle.metadata
-            estimate, seconds = metadata.metrics.expected_accuracy, float(plain["seconds"])
-            return cls(
-                bundle,
-                dataset,
-                Split(train, test),
-                estimate,
-                metadata.evaluation,
-                metadata.test_evaluation,
-                seconds,
-                answers,
-            )
+            if bundle.metadata.evaluation is None:
+                raise ValueError("carries no evaluation")
+            return cls(bundle, dataset, Split(train, test), float(plain["seconds"]), answers)
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise CatbreedError(
                 f"The training worker sent back a result that does not check out ({error}); train again."
@@ -292,13 +296,4 @@ def train(
     )
     seconds = time.perf_counter() - started
     _record_pace(home, settings, new, features_seconds, len(dataset.photos), time.perf_counter() - features_started)
-    return TrainResult(
-        bundle,
-        dataset,
-        split,
-        estimate,
-        evaluation,
-        test,
-        seconds,
-        answers(oof_probabilities, y, classes, names, chosen.verdicts),
-    )
+    return TrainResult(bundle, dataset, split, seconds, answers(oof_probabilities, y, classes, names, chosen.verdicts))

@@ -1,4 +1,4 @@
-"""How well a model does on labelled photos: accuracy, per-class scores, confusion, mistakes."""
+"""How well a model does on labelled photos: accuracy, per-class scores, confusion, and what it said of each."""
 
 from __future__ import annotations
 
@@ -12,11 +12,18 @@ from catbreed.models.verdict import BREED
 
 
 @dataclass(frozen=True)
-class Mistake:
+class Answer:
+    """What a model said of one labelled photo, right or wrong."""
+
     path: str
     true: str
     predicted: str
-    probability: float
+    probability: float  # of the predicted breed
+    verdict: str | None = None  # what a person was told (models/verdict.py); None where nobody was
+
+    @property
+    def right(self) -> bool:
+        return self.true == self.predicted
 
 
 @dataclass(frozen=True)
@@ -26,7 +33,7 @@ class Evaluation:
     per_class: dict[str, dict[str, float]]  # label -> precision, recall, f1, support
     labels: list[str]
     confusion: list[list[int]]  # rows: true class, columns: predicted class
-    misclassified: list[Mistake]
+    misclassified: list[Answer]  # the wrong ones, the surest first
 
     def to_dict(self) -> dict:
         return {
@@ -45,23 +52,8 @@ class Evaluation:
             per_class=data["per_class"],
             labels=data["confusion"]["labels"],
             confusion=data["confusion"]["matrix"],
-            misclassified=[Mistake(**m) for m in data["misclassified"]],
+            misclassified=[Answer(**m) for m in data["misclassified"]],
         )
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What a model said of one labelled photo: the Mistake fields, right or wrong."""
-
-    path: str
-    true: str
-    predicted: str
-    probability: float  # of the predicted breed
-    verdict: str = BREED  # what a person was told (models/verdict.py)
-
-    @property
-    def right(self) -> bool:
-        return self.true == self.predicted
 
 
 def answers(
@@ -100,7 +92,7 @@ def evaluate(
         for c, label in enumerate(labels)
     }
     mistakes = [
-        Mistake(names[i], labels[true_ids[i]], labels[predicted[i]], float(probabilities[i, predicted[i]]))
+        Answer(names[i], labels[true_ids[i]], labels[predicted[i]], float(probabilities[i, predicted[i]]))
         for i in np.flatnonzero(predicted != true_ids)
     ]
     mistakes.sort(key=lambda m: -m.probability)  # confident mistakes first: they teach the most
