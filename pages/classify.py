@@ -1,5 +1,6 @@
 import streamlit as st
 
+from catbreed.data.images import PHOTO_TYPES
 from catbreed.models.verdict import NOT_A_CAT, NOT_SURE, UNKNOWN_BREED, Thresholds, headline
 from pages.frame.shared import THUMBNAIL, ModelInUse, answer, model_in_use, plain, where_it_looked
 
@@ -92,7 +93,7 @@ with sources:
     with upload_tab:
         uploads = st.file_uploader(
             "Photos of cats",
-            type=["jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff"],
+            type=PHOTO_TYPES,
             accept_multiple_files=True,
             key="photos",
         )

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from catbreed.data.images import ImageProblem, open_rgb
+from catbreed.data.images import PHOTO_TYPES, ImageProblem, open_rgb
 from catbreed.explain import cnn_basics, network
 from catbreed.learn.features import FeatureCache
 from catbreed.nets.backbones import get_spec
@@ -23,7 +23,7 @@ st.caption("Each idea on its own, shown on the real network in use and on your o
 
 with st.expander("Use your own photo or a webcam snapshot", expanded=False):
     left, right = st.columns(2)
-    upload = left.file_uploader("A photo", type=["jpg", "jpeg", "png", "webp", "gif", "bmp"], key="learn_upload")
+    upload = left.file_uploader("A photo", type=PHOTO_TYPES, key="learn_upload")
     # The camera starts only when asked: a collapsed section must not switch on anyone's webcam.
     wants_camera = right.toggle("Use the webcam", key="learn_camera")
     snapshot = right.camera_input("Or a snapshot", key="learn_snapshot") if wants_camera else None

@@ -30,6 +30,10 @@ TOO_MANY_PIXELS = f"too many pixels (over {MAX_PIXELS // 1_000_000} megapixels)"
 TOO_SMALL = f"too small (under {MIN_SIDE} px on a side)"
 
 ImageSource = str | Path | bytes | Image.Image
+# Pillow's formats a photo may come in, as each is saved (a data set keeps a photo's own format),
+# and the file name endings an upload box accepts for them.
+FORMAT_SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
+PHOTO_TYPES = ("jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff")
 
 
 class ImageProblem(ValueError):

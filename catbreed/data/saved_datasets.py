@@ -37,7 +37,7 @@ from catbreed.data.dataset import (
     discard_upload,
     open_uploaded_archive,
 )
-from catbreed.data.images import ImageProblem, open_rgb
+from catbreed.data.images import FORMAT_SUFFIXES, ImageProblem, open_rgb
 from catbreed.errors import CatbreedError
 from catbreed.limits import limits
 from catbreed.owners import Ownership
@@ -46,7 +46,6 @@ from catbreed.paths import FORBIDDEN_IN_NAMES, MAX_NAME_LENGTH, atomic_write_byt
 INFO_FILE, PHOTOS_FOLDER = "dataset.json", "photos"
 ID_LENGTH = 12
 _ID = re.compile(f"[0-9a-f]{{{ID_LENGTH}}}")
-_EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
 
 
 CHECKED_KEPT = 8  # checked versions remembered, across everyone's data sets
@@ -182,7 +181,7 @@ class SavedDataset:
             image = open_rgb(data)
         except ImageProblem as problem:
             raise CatbreedError(f"'{file_name}' cannot be used as a photo: {problem.reason}.") from None
-        extension = _EXTENSIONS.get(image.format or "", ".jpg")
+        extension = FORMAT_SUFFIXES.get(image.format or "", ".jpg")
         with self._lock:
             folder = self._breed_folder(breed)
             if len(self.photos()) >= limit.archive_entries:  # no larger than a zip may be
