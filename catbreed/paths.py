@@ -104,6 +104,19 @@ def _old_copy(target: Path) -> Path:
     return target.with_name(f".{target.name}.old")
 
 
+@contextlib.contextmanager
+def staging_beside(target: Path) -> Iterator[Path]:
+    """A hidden folder beside `target` (`.<name>.<random>.tmp`), on the same disk, so that what is
+    built in it takes `target`'s place in one rename; removed however the block ends (and, after a
+    crash, by `recover_folders`)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def replace_folder(new: Path, target: Path) -> None:
     """Move folder `new` to `target`, replacing any folder there with at most a moment of absence.
 

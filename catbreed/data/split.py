@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedGroupKFold
 
 from catbreed.data.dataset import Photo
@@ -61,21 +63,16 @@ def split_photos(photos: Sequence[Photo], test_percent: float) -> Split:
 def near_duplicate_groups(photos: Sequence[Photo], max_bits: int = NEAR_DUPLICATE_BITS) -> np.ndarray:
     """int (N,) group ids: photos whose perceptual hashes differ in at most `max_bits` bits share
     a group, and so does any chain of such pairs. A photo without a hash is a group of its own."""
-    parent = np.arange(len(photos))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     known = np.array([i for i, p in enumerate(photos) if p.fingerprint is not None], dtype=int)
     hashes = np.array([photos[i].fingerprint for i in known], dtype=np.uint64)
-    for row, i in enumerate(known):
-        close = known[row + 1 :][np.bitwise_count(hashes[row + 1 :] ^ hashes[row]) <= max_bits]
-        for j in close:
-            parent[root(int(j))] = root(int(i))
-    return np.array([root(i) for i in range(len(photos))])
+    pairs = [
+        (i, j)
+        for row, i in enumerate(known)
+        for j in known[row + 1 :][np.bitwise_count(hashes[row + 1 :] ^ hashes[row]) <= max_bits]
+    ]
+    rows, columns = (np.array(side, dtype=int) for side in zip(*pairs)) if pairs else (np.zeros(0, int),) * 2
+    close = coo_matrix((np.ones(len(pairs)), (rows, columns)), shape=(len(photos), len(photos)))
+    return connected_components(close, directed=False)[1]
 
 
 def cv_folds(labels: np.ndarray, groups: np.ndarray, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-
-from catbreed.models.head import softmax
+from scipy.special import log_softmax, softmax
 
 
 def log_loss(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
-    scaled = logits / temperature
-    scaled = scaled - scaled.max(axis=1, keepdims=True)
-    log_probabilities = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
+    log_probabilities = log_softmax(logits / temperature, axis=1)
     return float(-log_probabilities[np.arange(len(labels)), labels].mean())
 
 
@@ -49,7 +46,7 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
 
 
 def calibrated(logits: np.ndarray, temperature: float) -> np.ndarray:
-    return softmax(logits / temperature)
+    return softmax(logits / temperature, axis=-1)
 
 
 def coverage_curve(probabilities: np.ndarray, labels: np.ndarray, steps: int = 20) -> list[tuple[float, float, float]]:

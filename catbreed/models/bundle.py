@@ -21,8 +21,6 @@ cancel leaves either the old bundle or the new one, never half of one.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -39,7 +37,7 @@ from catbreed.models.familiarity import Familiarity
 from catbreed.models.head import LinearHead
 from catbreed.models.metadata import FORMAT_VERSION, ModelMetadata
 from catbreed.nets.backbones import create_backbone, get_spec
-from catbreed.paths import replace_folder, temp_folder
+from catbreed.paths import replace_folder, staging_beside, temp_folder
 from catbreed.versions import library_versions
 
 if TYPE_CHECKING:
@@ -90,8 +88,7 @@ class ModelBundle:
             created=self.metadata.created or datetime.now(UTC).isoformat(timespec="seconds"),
             versions=library_versions(),
         )
-        staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-        try:
+        with staging_beside(path) as staging:
             self.head.save(staging / HEAD_FILE)
             if self.familiarity is not None:
                 self.familiarity.save(staging / FAMILIARITY_FILE)
@@ -104,8 +101,6 @@ class ModelBundle:
             for name, data in (extra_files or {}).items():
                 (staging / name).write_bytes(data)
             replace_folder(staging, path)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         self.metadata, self.path = metadata, path
         return path
 
@@ -185,8 +180,7 @@ class ModelBundle:
         model = self.keras_model(backbone)
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-        try:
+        with staging_beside(out) as staging:
             model.export(staging / "saved_model", format="tf_saved_model", verbose=False)
             if format == "saved_model":
                 replace_folder(staging / "saved_model", out)
@@ -198,8 +192,6 @@ class ModelBundle:
                     converter.optimizations = [tf.lite.Optimize.DEFAULT]
                 (staging / "model.tflite").write_bytes(converter.convert())
                 os.replace(staging / "model.tflite", out)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         return out
 
 

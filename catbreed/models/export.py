@@ -13,8 +13,6 @@ difference of any probability. An export that disagrees on more than 1% of the p
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,7 +30,7 @@ from catbreed.models.predict import (
     cat_verdict,
 )
 from catbreed.models.verdict import Thresholds, decide
-from catbreed.paths import replace_folder, temp_folder, zip_folder
+from catbreed.paths import replace_folder, staging_beside, temp_folder, zip_folder
 from catbreed.versions import library_versions
 
 AGREEMENT_NEEDED = 0.99
@@ -174,8 +172,7 @@ def export_package(
         raise CatbreedError("This model holds no sample photos to check an export on; train it again.")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    try:
+    with staging_beside(out) as staging:
         bundle.export(format, staging / MODEL_FILES[format], quantize=quantize, backbone=backbone)
         (staging / LABELS_FILE).write_text("".join(f"{c}\n" for c in bundle.classes), encoding="utf-8")
         (staging / EXAMPLE_FILE).write_text(example_script(format, bundle.image_size), encoding="utf-8")
@@ -209,8 +206,6 @@ def export_package(
         }
         (staging / REPORT_FILE).write_text(json.dumps(description, indent=2, ensure_ascii=False), encoding="utf-8")
         replace_folder(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return report
 
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from scipy.special import softmax
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
@@ -34,11 +35,6 @@ def normalise(features: np.ndarray, blocks: Sequence[int]) -> np.ndarray:
     return np.concatenate(
         [scale * p / np.maximum(np.linalg.norm(p, axis=-1, keepdims=True), 1e-12) for p in parts], axis=-1
     )
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 class LinearHead:
@@ -103,7 +99,7 @@ class LinearHead:
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """float32 (N, D) -> float32 (N, C) calibrated class probabilities."""
-        return softmax(self.logits(features) / self.temperature_)
+        return softmax(self.logits(features) / self.temperature_, axis=-1)
 
     def save(self, path: Path) -> None:
         self.check_fitted()
