@@ -68,10 +68,16 @@ def run_server(home: Path, environment: dict[str, str]):
         except OSError:
             assert time.monotonic() < deadline, "streamlit did not start"
             time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    try:
+        yield url
+    finally:  # also when the generator is closed, not run to its end
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # a server stuck in its shutdown must not outlive the tests
+            process.kill()
+            process.wait()
+        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -273,12 +279,18 @@ def train_and_save(page, server, archive: Path, name: str) -> None:
 
 
 def share(where, label: str) -> None:
-    """Turn on the toggle `label` (its label takes the click: the switch itself sits beneath it)."""
-    from playwright.sync_api import expect
-
-    where.get_by_text(label, exact=True).click()
-    expect(where.get_by_role("switch", name=label)).to_be_checked()
-    settle(where.page if hasattr(where, "page") else where)
+    """Turn on the toggle `label` (its label takes the click: the switch itself sits beneath it). A
+    click that lands while the page is still settling from the one before can be lost, as with
+    `choose`: look, and click again."""
+    page = where.page if hasattr(where, "page") else where
+    switch = where.get_by_role("switch", name=label)
+    for _ in range(3):
+        settle(page)
+        if switch.is_checked():
+            return
+        where.get_by_text(label, exact=True).click()
+    settle(page)
+    assert switch.is_checked(), f"could not turn on {label!r}"
 
 
 def go_to(page, name: str) -> None:
