@@ -140,6 +140,7 @@ def export_section(model: SavedModel) -> None:
 
 def model_details(model: SavedModel) -> None:
     meta = model.metadata
+    st.caption(whose(model).capitalize() + ".")
     st.write(f"Backbone {plain(meta.backbone)} · mode {plain(meta.mode or '?')} · " + expected_accuracy_text(model))
     source = meta.data.source if meta.data else None
     learned_from = DatasetStore().get(source.dataset_id) if source else None
@@ -188,10 +189,10 @@ def model_details(model: SavedModel) -> None:
 
 def whose(model: SavedModel) -> str:
     if model.ownership.owner is None:
-        return "everyone's"
+        return "everyone's: made before owners were recorded, or with the command line"
     if visitor().owns(model.ownership):
-        return "yours, shared" if model.ownership.shared else "yours"
-    return "shared with you"
+        return "yours, shared with everyone" if model.ownership.shared else "yours, not shared"
+    return "shared with you by its owner"
 
 
 st.title("Models")
@@ -246,6 +247,6 @@ if len(models) >= 2:
 
 st.subheader("Each model", anchor=False)
 for model in models:
-    in_use = ", in use" if model.name == chosen.key else ""
-    with st.expander(f"{plain(model.name)}  ({whose(model)}{in_use})"):
+    # The label stays as it is when the model is shared: a new label would be a new, folded expander.
+    with st.expander(plain(model.name) + ("  (in use)" if model.name == chosen.key else ""), key=f"model-{model.name}"):
         model_details(model)

@@ -217,7 +217,7 @@ def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zi
     expander = page.get_by_test_id("stExpander").filter(has_text="three cats").first
     expander.locator("summary").click()
     share(expander, "Shared with everyone")  # the next tests' people use it too
-    page.get_by_test_id("stExpander").locator("summary").get_by_text("three cats (yours, shared").wait_for()
+    expander.get_by_text("Yours, shared with everyone.").wait_for()
     screenshot(page, "5-models")
 
     go_to(page, "Home")
