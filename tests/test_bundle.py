@@ -87,6 +87,7 @@ def test_tflite_export_agrees_with_the_app(trained, tmp_path, quantize, backbone
     np.testing.assert_allclose(breeds, expected, atol=0.05 if quantize else 1e-4)
 
 
+@pytest.mark.slow  # loads TensorFlow's SavedModel machinery, as test_export's SavedModel test does
 def test_saved_model_export(trained, tmp_path, backbone, extractor):
     import tensorflow as tf
 

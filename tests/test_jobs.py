@@ -112,7 +112,7 @@ def test_a_failing_job_reports_why_and_the_worker_goes_on(request, shapes_folder
     assert fine.state == DONE
 
 
-@pytest.mark.slow  # a worker process of its own, which imports TensorFlow
+@pytest.mark.slow  # a worker process of its own
 def test_a_worker_killed_mid_training_fails_its_job_and_the_next_training_runs(
     request, shapes_folder, tmp_path, catbreed_home, extractor
 ):
