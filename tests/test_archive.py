@@ -237,3 +237,10 @@ def test_unicode_names_survive_with_or_without_the_utf8_flag(tmp_path):
     names = files_under(out)
     assert "Chartreux été/1.jpg" in names
     assert "Сибир/1.jpg" in names  # UTF-8 bytes without the flag are read as UTF-8, not cp437
+
+
+def test_a_colon_in_a_folder_name_is_a_name_not_a_drive(tmp_path):
+    zpath = make_zip(tmp_path / "colon.zip", {"Persian: long hair/1.jpg": PHOTO, "Bengal/1.jpg": PHOTO})
+    out = tmp_path / "out"
+    extract_zip(zpath, out)
+    assert files_under(out) == {"Persian: long hair/1.jpg", "Bengal/1.jpg"}

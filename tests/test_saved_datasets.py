@@ -188,3 +188,40 @@ def test_a_version_is_checked_once_and_a_change_is_seen_at_once(store, monkeypat
 def test_only_our_own_ids_open_a_data_set(store, wanted):
     store.create("real")
     assert store.get(wanted) is None  # a 300-character id once raised "File name too long"
+
+
+def test_breeds_a_zip_named_against_the_rules_for_new_names_stay_editable(store, tmp_path):
+    """A zip may bring 'Persian: long hair' or 'A → B'; the editor refuses such names only for new breeds."""
+    from conftest import zip_folder
+
+    root = tmp_path / "odd"
+    for breed, kind in (
+        ("Persian: long hair", "red_circles"),
+        ('Maine "Coon"?', "blue_squares"),
+        ("A → B", "green_bars"),
+    ):
+        (root / breed).mkdir(parents=True)
+        for seed in range(2):
+            (root / breed / f"{seed}.jpg").write_bytes(snapshot(kind, seed))
+    with open(zip_folder(root, tmp_path / "odd.zip"), "rb") as stream:
+        saved = store.from_upload(stream)
+    assert saved.breeds() == sorted(["Persian: long hair", 'Maine "Coon"?', "A → B"])
+    moved = saved.move_photo("Persian: long hair/0.jpg", 'Maine "Coon"?')
+    saved.add_photo("Persian: long hair", snapshot("red_circles", 9), "new.jpg")
+    saved.remove_photo(moved.name)
+    assert saved.counts() == {"A → B": 2, 'Maine "Coon"?': 2, "Persian: long hair": 2}
+    for sneaky in ("../odd", "Persian: long hair/../../x", "nope"):
+        with pytest.raises(CatbreedError, match="There is no"):
+            saved.add_photo(sneaky, snapshot("red_circles", 10), "x.jpg")
+
+
+def test_a_zips_readme_stays_with_the_data_set_and_goes_out_with_its_download(store, tmp_path):
+    from conftest import make_dataset_folder, zip_folder
+
+    root = make_dataset_folder(tmp_path / "d", per_class=2, kinds=("red_circles", "blue_squares"))
+    (root / "README.md").write_text("Photos by Ana, CC BY 4.0.")
+    with open(zip_folder(root, tmp_path / "ana.zip"), "rb") as stream:
+        saved = store.from_upload(stream)
+    assert saved.check().notes == "Photos by Ana, CC BY 4.0."
+    with zipfile.ZipFile(io.BytesIO(saved.zip_bytes())) as zf:
+        assert zf.read("README.txt").decode() == "Photos by Ana, CC BY 4.0."

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import re
 import stat
 import struct
 import zipfile
@@ -59,7 +60,8 @@ def _is_symlink(info: zipfile.ZipInfo) -> bool:
 def _safe_parts(name: str) -> tuple[str, ...]:
     normalised = name.replace("\\", "/")
     path = PurePosixPath(normalised)
-    if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
+    # A drive ("C:") is the one colon that points elsewhere; "Persian: long hair/" is a folder name.
+    if path.is_absolute() or ".." in path.parts or (path.parts and re.match(r"[A-Za-z]:", path.parts[0])):
         raise CatbreedError(
             f"The archive holds an unsafe path '{name}' that points outside its folder; "
             "make the zip again from the breed folders."

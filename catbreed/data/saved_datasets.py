@@ -133,6 +133,7 @@ class SavedDataset:
         skipped = [Skipped(name, reason) for name, reason in info.get("skipped", [])]
         dataset = check_folder(self.photos_folder, on_event, cancel, skipped)
         dataset.duplicates[:0] = [Duplicate(name, kept) for name, kept in info.get("duplicates", [])]
+        dataset.notes = info.get("notes", "")
         with _CHECKED_LOCK:
             _CHECKED[key] = dataset
             while len(_CHECKED) > CHECKED_KEPT:
@@ -156,10 +157,12 @@ class SavedDataset:
             self._write_info(self.info | {"shared": bool(shared)})
 
     def _breed_folder(self, breed: str) -> Path:
-        folder = self.photos_folder / check_breed_name(breed)
-        if not folder.is_dir():
+        """The folder of an existing breed, named exactly: a breed a zip brought in keeps its name,
+        whatever the rules for new names say, and stays editable (the name only ever matches one of
+        the folders listed here, so it never builds a path of its own)."""
+        if breed not in self.breeds():
             raise CatbreedError(f"There is no breed '{breed}' in this data set; add it first.")
-        return folder
+        return self.photos_folder / breed
 
     def add_breed(self, breed: str) -> str:
         breed = check_breed_name(breed)
@@ -214,8 +217,8 @@ class SavedDataset:
 
     def _photo(self, name: str) -> Path:
         breed, _, file = name.partition("/")
-        path = self.photos_folder / check_breed_name(breed) / Path(file).name
-        if not file or not path.is_file():
+        path = self.photos_folder / breed / Path(file).name
+        if breed not in self.breeds() or not file or not path.is_file():
             raise CatbreedError(f"There is no photo '{name}' in this data set.")
         return path
 
@@ -239,6 +242,8 @@ class SavedDataset:
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:  # photos do not compress
             for photo in self.photos():
                 zf.write(photo.path, photo.name)
+            if notes := self.info.get("notes"):
+                zf.writestr("README.txt", notes)
         return buffer.getvalue()
 
 
@@ -264,6 +269,7 @@ class DatasetStore:
         info = saved.info | {
             "skipped": [[s.name, s.reason] for s in dataset.skipped],
             "duplicates": [[d.name, d.kept] for d in dataset.duplicates],
+            "notes": dataset.notes,  # its README or licence: the model card cites it
         }
         atomic_write_bytes(saved.folder / INFO_FILE, json.dumps(info, ensure_ascii=False).encode("utf-8"))
         for breed in dataset.classes:
