@@ -32,8 +32,13 @@ def tidy_up(home: Path | None = None) -> Tidied:
     tidied = Tidied(
         models_restored=ModelStore(models_dir(home)).recover(),
         temp_folders_removed=clear_stale_temp(home),
-        datasets_expired=DatasetStore(home / "datasets").expire(),
+        datasets_expired=_expired_after_recovery(DatasetStore(home / "datasets")),
     )
     if any(vars(tidied).values()):
         log.info("tidied up %s: %s", home, tidied)
     return tidied
+
+
+def _expired_after_recovery(datasets: DatasetStore) -> list[str]:
+    datasets.recover()  # half-made data sets a crash left go first
+    return datasets.expire()

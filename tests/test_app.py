@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from catbreed.access import PassBook, Throttle
 from catbreed.data.saved_datasets import DatasetStore
+from catbreed.errors import CatbreedError
 from catbreed.jobs import JobManager
 from catbreed.models.store import BUILTIN, ModelStore
 from catbreed.paths import catbreed_home
@@ -67,6 +68,13 @@ def cookie(monkeypatch) -> BrowserCookie:
     jar = BrowserCookie()
     monkeypatch.setattr("pages.frame.shared.COOKIE", jar)
     return jar
+
+
+def identity_of(at) -> str:
+    """Who the app takes the browser of `at` for (the `cookie` stand-in it was given)."""
+    import pages.frame.shared as frame
+
+    return PassBook(catbreed_home()).read(frame.COOKIE.get()).identity
 
 
 def identity(cookie: BrowserCookie) -> str:
@@ -196,6 +204,32 @@ def test_a_data_set_built_in_the_page_from_nothing(app, tmp_path):
     assert sum(saved.counts().values()) == 5 and not app.exception
     app.file_uploader(key="data-photos-Red").set_value([("bad.jpg", b"not a photo", "image/jpeg")]).run()
     assert "'bad.jpg' cannot be used as a photo: not an image" in app.error[0].value.replace("\\", "")
+
+
+def test_a_photo_the_server_could_not_keep_is_kept_on_a_later_run(app, monkeypatch):
+    """It was once marked as added before it was stored: a photo that failed was skipped for good."""
+    from catbreed.data.saved_datasets import DatasetStore, SavedDataset
+
+    saved = DatasetStore().create("cats", owner=identity_of(app))
+    saved.add_breed("Red")
+    app.query_params["data"] = saved.id
+    app.switch_page("pages/train.py").run()
+    real_add, full = SavedDataset.add_photo, [True]
+
+    def add_on_a_full_disk(self, breed, data, file_name="photo"):
+        if full[0]:
+            raise CatbreedError(f"'{file_name}' could not be kept on the server (No space left on device).")
+        return real_add(self, breed, data, file_name)
+
+    monkeypatch.setattr(SavedDataset, "add_photo", add_on_a_full_disk)
+    photo = [("red.jpg", jpeg_bytes(drawn_photo("red_circles", 1)), "image/jpeg")]
+    app.file_uploader(key="data-photos-Red").set_value(photo).run()
+    assert "could not be kept on the server" in app.error[0].value and saved.counts() == {"Red": 0}
+    full[0] = False  # space freed
+    app.run()
+    assert saved.counts() == {"Red": 1} and not app.error
+    app.run()
+    assert saved.counts() == {"Red": 1}  # and only once
 
 
 def test_a_stale_job_link_says_the_training_is_gone(app):

@@ -2,6 +2,7 @@
 
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 from conftest import drawn_photo, jpeg_bytes
@@ -225,3 +226,82 @@ def test_a_zips_readme_stays_with_the_data_set_and_goes_out_with_its_download(st
     assert saved.check().notes == "Photos by Ana, CC BY 4.0."
     with zipfile.ZipFile(io.BytesIO(saved.zip_bytes())) as zf:
         assert zf.read("README.txt").decode() == "Photos by Ana, CC BY 4.0."
+
+
+def test_a_full_disk_during_an_import_or_an_add_keeps_nothing_partial_and_says_so(store, tmp_path, monkeypatch):
+    import errno
+    import shutil
+
+    from conftest import make_dataset_folder
+
+    from catbreed.data import saved_datasets
+    from catbreed.paths import atomic_write_bytes as real_write
+
+    dataset = check_folder(make_dataset_folder(tmp_path / "d", per_class=4, kinds=("red_circles", "blue_squares")))
+    copied, copy = [], shutil.copyfile
+
+    def copy_until_full(source, target):
+        if len(copied) == 5:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        copied.append(target)
+        return copy(source, target)
+
+    monkeypatch.setattr(shutil, "copyfile", copy_until_full)
+    with pytest.raises(CatbreedError, match=r"could not be kept on the server \(No space left on device\); nothing"):
+        store.from_dataset("half", dataset)
+    assert store.list() == [] and list(store.root.iterdir()) == []  # not a photo left behind
+    monkeypatch.setattr(shutil, "copyfile", copy)
+
+    saved = store.from_dataset("whole", dataset)
+    before = (saved.version, saved.counts())
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(saved_datasets, "atomic_write_bytes", full)
+    with pytest.raises(CatbreedError, match="'new.jpg' could not be kept on the server"):
+        saved.add_photo("red_circles", snapshot("red_circles", 99), "new.jpg")
+    monkeypatch.setattr(saved_datasets, "atomic_write_bytes", real_write)
+    assert (saved.version, saved.counts()) == before
+
+
+IMPORT_IN_A_PROCESS = """
+import sys
+from pathlib import Path
+from catbreed.data.dataset import check_folder
+from catbreed.data.saved_datasets import DatasetStore
+
+dataset = check_folder(Path(sys.argv[1]))
+print("checked", flush=True)
+DatasetStore(Path(sys.argv[2])).from_dataset("killed", dataset)
+print("made", flush=True)
+"""
+
+
+@pytest.mark.slow  # processes of their own, killed
+def test_an_import_killed_at_any_moment_leaves_the_whole_data_set_or_none(tmp_path):
+    import os
+    import random
+    import subprocess
+    import sys
+    import time
+
+    from conftest import make_dataset_folder
+
+    root = make_dataset_folder(tmp_path / "d", per_class=60)
+    expected = check_folder(root).counts
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    for attempt in range(6):
+        datasets = tmp_path / f"datasets-{attempt}"
+        child = subprocess.Popen(
+            [sys.executable, "-c", IMPORT_IN_A_PROCESS, str(root), str(datasets)], stdout=subprocess.PIPE, env=env
+        )
+        assert child.stdout.readline().strip() == b"checked"
+        time.sleep(random.Random(attempt).uniform(0, 0.3))  # somewhere in the copying, or after it
+        child.kill()
+        child.wait()
+        store = DatasetStore(datasets)
+        store.recover(now=time.time() + 2 * 3600)  # the next start, once the staging folder is old
+        kept = store.list()
+        assert kept == [] or (len(kept) == 1 and kept[0].counts() == expected)
+        assert [p.name for p in datasets.iterdir()] == [k.id for k in kept]  # nothing half-made left

@@ -41,13 +41,22 @@ from catbreed.data.images import FORMAT_SUFFIXES, ImageProblem, open_rgb
 from catbreed.errors import CatbreedError
 from catbreed.limits import limits
 from catbreed.owners import Ownership
-from catbreed.paths import FORBIDDEN_IN_NAMES, MAX_NAME_LENGTH, atomic_write_bytes, catbreed_home, check_name
+from catbreed.paths import (
+    FORBIDDEN_IN_NAMES,
+    MAX_NAME_LENGTH,
+    atomic_write_bytes,
+    catbreed_home,
+    check_name,
+    replace_folder,
+    staging_beside,
+)
 
 INFO_FILE, PHOTOS_FOLDER = "dataset.json", "photos"
 ID_LENGTH = 12
 _ID = re.compile(f"[0-9a-f]{{{ID_LENGTH}}}")
 
 
+STAGING_KEPT_SECONDS = 3600
 CHECKED_KEPT = 8  # checked versions remembered, across everyone's data sets
 _CHECKED: OrderedDict[tuple[str, int], Dataset] = OrderedDict()
 _CHECKED_LOCK = threading.Lock()
@@ -197,7 +206,13 @@ class SavedDataset:
                     f"'{file_name}' is the same photo as '{same}', already in this data set; it was not added again."
                 )
             path = _free_path(folder, file_name, extension, digest)
-            atomic_write_bytes(path, data)
+            try:
+                atomic_write_bytes(path, data)
+            except OSError as error:  # a full disk: the photo is not kept, the data set is as it was
+                raise CatbreedError(
+                    f"'{file_name}' could not be kept on the server ({error.strerror or error}); ask whoever "
+                    "runs the server to free some disk space, then add it again."
+                ) from None
             self._changed()
         return SavedPhoto(f"{folder.name}/{path.name}", folder.name, path)
 
@@ -254,31 +269,60 @@ class DatasetStore:
 
     def create(self, name: str, owner: str | None = None) -> SavedDataset:
         """An empty data set; `owner` an identity (None: the house's, as the CLI makes them)."""
-        name = check_name(name, "data set", "my cats")
-        folder = self.root / uuid.uuid4().hex[:ID_LENGTH]
-        (folder / PHOTOS_FOLDER).mkdir(parents=True)
-        created = datetime.now(UTC).isoformat(timespec="seconds")
-        info = {"name": name, "version": 0, "created": created} | Ownership(owner).to_json()
-        atomic_write_bytes(folder / INFO_FILE, json.dumps(info, ensure_ascii=False).encode("utf-8"))
-        return SavedDataset(folder)
+        return self._made(name, owner, lambda folder, info: None)
 
     def from_dataset(self, name: str, dataset: Dataset, owner: str | None = None) -> SavedDataset:
         """A new saved data set holding the checked photos of `dataset` (an unpacked zip, say); the
-        files it skipped and the duplicates it found stay in its report."""
-        saved = self.create(name, owner)
-        info = saved.info | {
-            "skipped": [[s.name, s.reason] for s in dataset.skipped],
-            "duplicates": [[d.name, d.kept] for d in dataset.duplicates],
-            "notes": dataset.notes,  # its README or licence: the model card cites it
-        }
-        atomic_write_bytes(saved.folder / INFO_FILE, json.dumps(info, ensure_ascii=False).encode("utf-8"))
-        for breed in dataset.classes:
-            (saved.photos_folder / breed).mkdir()
-        for photo in dataset.photos:
-            folder = saved.photos_folder / photo.label
-            shutil.copyfile(photo.path, _free_path(folder, photo.path.stem, photo.path.suffix, photo.sha256))
-        saved._changed()
-        return saved
+        files it skipped and the duplicates it found stay in its report, its README with it."""
+
+        def fill(folder: Path, info: dict) -> None:
+            info |= {
+                "skipped": [[s.name, s.reason] for s in dataset.skipped],
+                "duplicates": [[d.name, d.kept] for d in dataset.duplicates],
+                "notes": dataset.notes,  # its README or licence: the model card cites it
+                "version": 1,
+            }
+            for breed in dataset.classes:
+                (folder / PHOTOS_FOLDER / breed).mkdir()
+            for photo in dataset.photos:
+                target = _free_path(
+                    folder / PHOTOS_FOLDER / photo.label, photo.path.stem, photo.path.suffix, photo.sha256
+                )
+                shutil.copyfile(photo.path, target)
+
+        return self._made(name, owner, fill)
+
+    def _made(self, name: str, owner: str | None, fill) -> SavedDataset:
+        """A new data set, built whole in a staging folder and renamed into place: a crash or a full
+        disk midway leaves no data set at all (the staging folder goes at the next start), never
+        part of one."""
+        name = check_name(name, "data set", "my cats")
+        folder = self.root / uuid.uuid4().hex[:ID_LENGTH]
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        info = {"name": name, "version": 0, "created": created} | Ownership(owner).to_json()
+        try:
+            with staging_beside(folder) as staging:
+                (staging / PHOTOS_FOLDER).mkdir()
+                fill(staging, info)
+                (staging / INFO_FILE).write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
+                replace_folder(staging, folder)
+        except OSError as error:
+            raise CatbreedError(
+                f"The data set '{name}' could not be kept on the server ({error.strerror or error}); nothing was "
+                "saved. Ask whoever runs the server to free some disk space, then try again."
+            ) from None
+        return SavedDataset(folder)
+
+    def recover(self, now: float | None = None) -> list[str]:
+        """Remove what a crash left of data sets being made (staging folders an hour old: a data set
+        is made in seconds to minutes, and one being made now must not lose its folder)."""
+        oldest_kept = (now or time.time()) - STAGING_KEPT_SECONDS
+        removed = []
+        for entry in self.root.iterdir():
+            if entry.name.startswith(".") and entry.name.endswith(".tmp") and entry.stat().st_mtime < oldest_kept:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry.name)
+        return removed
 
     def from_upload(self, stream: BinaryIO, on_event=None, cancel=None, owner: str | None = None) -> SavedDataset:
         """An uploaded .zip, checked as any zip is, kept as a new saved data set named after the file;

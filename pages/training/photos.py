@@ -147,12 +147,13 @@ def edit_data_set(saved: SavedDataset) -> None:
         for file in ([snapshot] if snapshot else []) + list(uploads or []):
             if file.file_id in added:
                 continue  # a rerun shows the same file again; it was kept already
-            added.add(file.file_id)
             name = f"snapshot {time.strftime('%H%M%S')}.jpg" if file is snapshot else file.name
             try:
                 saved.add_photo(breed, file.getvalue(), name)
-            except CatbreedError as error:
+            except CatbreedError as error:  # not kept: said on every run while the file is still here
                 st.error(plain(str(error)))
+            else:
+                added.add(file.file_id)
         counts = saved.counts()
         st.write(" · ".join(f"{plain(b)}: {n}" for b, n in counts.items()))
         browse = st.selectbox("Look at the photos of", breeds, key="browse")
