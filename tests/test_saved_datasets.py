@@ -305,3 +305,44 @@ def test_an_import_killed_at_any_moment_leaves_the_whole_data_set_or_none(tmp_pa
         kept = store.list()
         assert kept == [] or (len(kept) == 1 and kept[0].counts() == expected)
         assert [p.name for p in datasets.iterdir()] == [k.id for k in kept]  # nothing half-made left
+
+
+def test_eight_people_editing_one_data_set_at_once_see_messages_never_tracebacks(store):
+    """Adds, moves, removals and checks from 8 threads at once; once, a check's stat() of a photo
+    just removed raised FileNotFoundError on the page."""
+    import random
+    import threading
+
+    saved = store.create("busy")
+    for breed in ("Red", "Blue"):
+        saved.add_breed(breed)
+    for seed in range(12):
+        saved.add_photo("Red" if seed % 2 else "Blue", snapshot("red_circles" if seed % 2 else "blue_squares", seed))
+    failures: list[BaseException] = []
+
+    def edit(worker: int) -> None:
+        rng = random.Random(worker)
+        for step in range(25):
+            try:
+                action = rng.choice(("add", "remove", "move", "check"))
+                photos = saved.photos()
+                if action == "add":
+                    saved.add_photo(rng.choice(("Red", "Blue")), snapshot("green_bars", 1000 * worker + step))
+                elif action == "check":
+                    saved.check()
+                elif photos:
+                    photo = rng.choice(photos)
+                    if action == "remove":
+                        saved.remove_photo(photo.name)
+                    else:
+                        saved.move_photo(photo.name, "Blue" if photo.breed == "Red" else "Red")
+            except CatbreedError:
+                pass  # a one-line message for the person, e.g. "There is no photo ... in this data set."
+            except BaseException as error:  # a traceback on the page
+                failures.append(error)
+
+    threads = [threading.Thread(target=edit, args=(worker,)) for worker in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert failures == []
+    assert sum(saved.counts().values()) == len(saved.photos())

@@ -29,6 +29,7 @@ MIN_PHOTOS_PER_CLASS = 2
 FEW_PHOTOS_WARNING = 20
 UNBALANCED_RATIO = 3
 NOT_IN_A_CLASS_FOLDER = "not inside a breed folder"
+GONE = "removed or moved while it was being checked"
 # A data set's own README or licence beside the breed folders: kept as text for the model card's
 # "how to cite", not reported as a skipped photo.
 NOTE_STEMS = ("readme", "license", "licence", "citation", "attribution")
@@ -121,13 +122,15 @@ class _Checked:
 def _check_file(path: Path, max_bytes: int) -> _Checked:
     if path.is_symlink():
         return _Checked(reason="symbolic link (not followed)")
-    if path.stat().st_size > max_bytes:  # before reading: one huge file must not fill the memory
-        return _Checked(reason=f"larger than {max_bytes / 1024**2:g} MB")
     try:
+        if path.stat().st_size > max_bytes:  # before reading: one huge file must not fill the memory
+            return _Checked(reason=f"larger than {max_bytes / 1024**2:g} MB")
         data = path.read_bytes()
         image = open_rgb(data, draft_size=_CHECK_DRAFT_SIZE)
     except ImageProblem as problem:
         return _Checked(reason=problem.reason)
+    except FileNotFoundError:  # someone removed or moved it meanwhile: the data set's next version counts it
+        return _Checked(reason=GONE)
     return _Checked(hashlib.sha256(data).hexdigest(), perceptual_hash(image), stored_pixels(data))
 
 
