@@ -270,3 +270,27 @@ def test_the_operator_signs_browsers_out_and_revokes_one_from_the_command_line(t
     assert last_json(cli("passes", "revoke", identity, "--json")) == {"action": "revoke", "identity": identity}
     assert book.read(theirs) is None and book.read(mine) is not None
     assert cli("passes", "revoke").stderr.startswith("error: Name the identity to revoke")
+
+
+@pytest.mark.slow  # builds and installs a wheel in new processes
+def test_pip_install_gives_the_library_alone_that_a_worker_needs(tmp_path):
+    """`pip install .` once failed ("Multiple top-level packages discovered in a flat-layout"); the
+    README's scale-out recipe installs catbreed on the scheduler and workers that way."""
+    wheels, target = tmp_path / "wheels", tmp_path / "installed"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(ROOT), "-w", str(wheels)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert build.returncode == 0, build.stderr
+    (wheel,) = wheels.glob("catbreed-*.whl")
+    install = [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)]
+    assert subprocess.run(install, capture_output=True, timeout=300).returncode == 0
+    assert sorted(p.name for p in target.iterdir() if not p.name.endswith(".dist-info")) == ["catbreed"]
+    check = "from catbreed.models.predict import imagenet_labels; import catbreed.jobs; print(len(imagenet_labels()))"
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1000"
