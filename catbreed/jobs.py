@@ -21,7 +21,6 @@ import dataclasses
 import functools
 import logging
 import os
-import queue
 import threading
 import time
 import uuid
@@ -226,7 +225,10 @@ class JobManager:
         self._warm_up = warm_up
         self._jobs: dict[str, TrainingJob] = {}
         self._jobs_lock = threading.Lock()
-        self._queue: queue.Queue[TrainingJob | None] = queue.Queue()
+        self._wakeup = threading.Condition(self._jobs_lock)  # a job submitted or cancelled, or closing
+        self._closing = False
+        self._served: dict[str | None, int] = {}  # person -> the tick their last training started at
+        self._ticks = 0
         self._client = None
         self._cluster = None
         self._start_error: str | None = None
@@ -242,9 +244,16 @@ class JobManager:
         self.expire()
         expected = self.expected_time(dataset, settings)
         job = TrainingJob(dataset, settings, source, expected=expected, owner=owner)
-        with self._jobs_lock:
+        allowed = limits().waiting_per_person
+        with self._wakeup:
+            waiting = [j for j in self._waiting() if owner is not None and j.owner == owner]
+            if len(waiting) >= allowed:
+                raise CatbreedError(
+                    f"You have {len(waiting)} trainings waiting already, the most one person may on this server; "
+                    "start this one when one of them has begun, or cancel one."
+                )
             self._jobs[job.id] = job
-        self._queue.put(job)
+            self._wakeup.notify()
         return job
 
     def expected_time(self, dataset: Dataset, settings: TrainSettings) -> ExpectedTime:
@@ -282,7 +291,9 @@ class JobManager:
 
     def close(self) -> None:
         """Stop taking jobs and shut the workers down (the embedded cluster's)."""
-        self._queue.put(None)
+        with self._wakeup:
+            self._closing = True
+            self._wakeup.notify()
         self._dispatcher.join(timeout=60)
         if self._client is not None:
             self._client.close()
@@ -293,13 +304,42 @@ class JobManager:
         if job.state != QUEUED:
             return []
         with self._jobs_lock:
-            jobs = list(self._jobs.values())
-        return [
-            j
-            for j in jobs
-            if j.submitted < job.submitted
-            and (j.state == RUNNING or (j.state == QUEUED and not j.cancel_flag.is_set()))  # a cancelled one is skipped
-        ]
+            running = [j for j in self._jobs.values() if j.state == RUNNING]
+            order = self._waiting()
+        return running + (order[: order.index(job)] if job in order else [])
+
+    def _waiting(self) -> list[TrainingJob]:
+        """Queued jobs (cancelled ones aside) in the order they will run: round-robin between people,
+        the person served longest ago first, each person's own trainings oldest first, so one
+        person's many trainings never keep another's waiting behind them all. Call with the lock held."""
+        queued: dict[str | None, list[TrainingJob]] = {}
+        for job in sorted(self._jobs.values(), key=lambda j: j.submitted):
+            if job.state == QUEUED and not job.cancel_flag.is_set():
+                queued.setdefault(job.owner, []).append(job)
+        served, tick, order = dict(self._served), self._ticks, []
+        while queued:
+            person = min(queued, key=lambda o: (served.get(o, -1), queued[o][0].submitted))
+            order.append(queued[person].pop(0))
+            tick += 1
+            served[person] = tick
+            if not queued[person]:
+                del queued[person]
+        return order
+
+    def _next(self) -> TrainingJob | None:
+        """The next job to run or to end as cancelled; None once closing. Waits for one."""
+        with self._wakeup:
+            while True:
+                if self._closing:
+                    return None
+                cancelled = [j for j in self._jobs.values() if j.state == QUEUED and j.cancel_flag.is_set()]
+                if cancelled:
+                    return cancelled[0]
+                if waiting := self._waiting():
+                    self._ticks += 1
+                    self._served[waiting[0].owner] = self._ticks
+                    return waiting[0]  # still QUEUED until _run starts it: this thread alone runs jobs
+                self._wakeup.wait()
 
     def _start_workers(self) -> None:
         import dask
@@ -346,7 +386,7 @@ class JobManager:
 
     def _dispatch(self) -> None:
         self._start_workers()
-        while (job := self._queue.get()) is not None:
+        while (job := self._next()) is not None:
             self._run(job)
 
     def _run(self, job: TrainingJob) -> None:

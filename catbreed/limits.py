@@ -30,6 +30,7 @@ class Limits:
     file_mb: float = 50.0  # one photo; a phone's largest JPEG is about 15 MB
     upload_megapixels: float = 20_000.0  # all photos of one upload; 2,000 photos of 10 megapixels
     keep_jobs_hours: float = 24.0  # a finished training (its result, until saved) stays this long
+    waiting_per_person: int = 2  # trainings one person may have waiting at once (one more may run)
     keep_datasets_days: float = 90.0  # a data set nobody opened for this long is deleted
 
     @property

@@ -50,9 +50,13 @@ def prepare_training(saved: SavedDataset, job: TrainingJob | None) -> None:
             icon=":material/refresh:",
         )
     if settings := settings_form(dataset):
-        job = job_manager().submit(
-            dataset, settings, DataSource(saved.id, saved.version, saved.name), visitor().identity
-        )
+        try:
+            job = job_manager().submit(
+                dataset, settings, DataSource(saved.id, saved.version, saved.name), visitor().identity
+            )
+        except CatbreedError as error:  # this person's waiting trainings at the server's limit
+            st.error(plain(str(error)), icon=":material/hourglass_top:")
+            return
         st.query_params["job"] = job.id
         st.rerun()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from catbreed.data.dataset import check_folder
-from catbreed.errors import Cancelled
+from catbreed.errors import Cancelled, CatbreedError
 from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, WORKER_DIED, JobManager, train_on_worker
 from catbreed.learn.settings import TrainSettings
 from catbreed.nets.backbones import STANDIN_BACKBONE
@@ -227,3 +227,22 @@ def test_many_sessions_reading_the_queue_while_others_submit_never_trip_over_eac
     late = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
     assert manager.position(late) == 1  # the running one; the cancelled ones will be skipped
     late.cancel()
+
+
+def test_one_persons_trainings_take_turns_with_anothers_and_wait_within_a_limit(shapes_folder, held):
+    """Six trainings queued by one person once kept the next person waiting behind all of them."""
+    manager, started, release = held
+    dataset, settings = check_folder(shapes_folder), TrainSettings(backbone=STANDIN_BACKBONE)
+    ann_running = manager.submit(dataset, settings, owner="ann")
+    assert wait_for_file(started)
+    ann_second, ann_third = (manager.submit(dataset, settings, owner="ann") for _ in range(2))
+    with pytest.raises(CatbreedError, match="You have 2 trainings waiting already"):
+        manager.submit(dataset, settings, owner="ann")  # CATBREED_WAITING_PER_PERSON, 2 by default
+    bob = manager.submit(dataset, settings, owner="bob")
+    # Ann's first is running: Bob's first is next, then Ann's others.
+    assert [manager.position(j) for j in (bob, ann_second, ann_third)] == [1, 2, 3]
+    release.touch()
+    for job in (ann_running, ann_second, bob, ann_third):
+        wait(job)
+    assert bob.started < ann_second.started < ann_third.started
+    assert all(j.state == DONE for j in (ann_running, ann_second, bob, ann_third))
