@@ -248,5 +248,5 @@ if len(models) >= 2:
 st.subheader("Each model", anchor=False)
 for model in models:
     # The label stays as it is when the model is shared: a new label would be a new, folded expander.
-    with st.expander(plain(model.name) + ("  (in use)" if model.name == chosen.key else ""), key=f"model-{model.name}"):
+    with st.expander(plain(model.name) + ("  (in use)" if model.name == chosen.key else "")):
         model_details(model)

@@ -321,6 +321,7 @@ def test_compare_two_models_and_download_a_checked_export(page, server, cats_zip
     expander = page.get_by_test_id("stExpander").filter(has_text="cats again").first
     expander.locator("summary").click()
     expander.get_by_role("tab", name="Export").click()
+    settle(page)  # nothing may be running when the button is pressed, or the press is lost
     expander.get_by_role("button", name="Export and check").click()
     expander.get_by_text("answers as the app does").wait_for(timeout=300_000)
     wait_for_app(page)
