@@ -340,6 +340,27 @@ def where_it_looked(bundle: ModelBundle, version: tuple[str, str], photo: bytes,
 THUMBNAIL = 320  # pixels a side, as Classify shows a photo
 
 
+@st.cache_data(max_entries=2048, show_spinner=False)
+def _small_copy(path: str, changed_ns: int, size: int) -> bytes | None:
+    try:
+        picture = io.BytesIO()
+        thumbnail(Path(path), size).save(picture, format="JPEG", quality=85)
+    except (ImageProblem, OSError):  # unreadable, or removed meanwhile
+        return None
+    return picture.getvalue()
+
+
+def small_copy(path: Path, size: int = 120) -> bytes | None:
+    """A photo of a data set as a small JPEG, made once per file version and size (the Train page
+    shows a dozen of them on every run; a 40-megapixel PNG takes half a second to decode); None
+    when the file cannot be shown."""
+    try:
+        changed = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _small_copy(str(path), changed, size)
+
+
 @dataclass(frozen=True)
 class Answer:
     """What Classify shows of one photo: the model's answer and the picture, or why it has none."""

@@ -8,11 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from catbreed.data.dataset import Dataset
-from catbreed.data.images import PHOTO_TYPES, ImageProblem, thumbnail
+from catbreed.data.images import PHOTO_TYPES
 from catbreed.data.saved_datasets import DatasetStore, SavedDataset
 from catbreed.errors import CatbreedError
 from catbreed.explain import charts
-from pages.frame.shared import plain, visitor
+from pages.frame.shared import plain, small_copy, visitor
 
 THUMBNAILS_PER_BREED = 4
 PHOTOS_SHOWN = 12
@@ -28,9 +28,10 @@ def show_thumbnails(dataset: Dataset) -> None:
         photos = [p for p in dataset.photos if p.label == label][:THUMBNAILS_PER_BREED]
         with columns[index % 2]:
             st.text(f"{label} ({dataset.counts[label]})")
-            try:
-                st.image([thumbnail(p.path, 120) for p in photos], width=96)
-            except ImageProblem:
+            pictures = [small_copy(p.path) for p in photos]
+            if pictures and None not in pictures:
+                st.image(pictures, width=96)
+            elif pictures:
                 st.caption("(preview unavailable)")
 
 
@@ -161,7 +162,10 @@ def edit_data_set(saved: SavedDataset) -> None:
         columns = st.columns(6)
         for index, photo in enumerate(photos[:PHOTOS_SHOWN]):
             with columns[index % 6]:
-                st.image(thumbnail(photo.path, 120), width="stretch")
+                if picture := small_copy(photo.path):
+                    st.image(picture, width="stretch")
+                else:
+                    st.caption("(preview unavailable)")
                 if st.button("Remove", key=f"drop-{photo.name}", icon=":material/delete:"):
                     act(lambda photo=photo: saved.remove_photo(photo.name), f"Removed {photo.name}.")
         if len(photos) > PHOTOS_SHOWN:
