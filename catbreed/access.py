@@ -126,6 +126,7 @@ class PassBook:
         self.home.mkdir(parents=True, exist_ok=True)
         self._secret = self._read_or_make_secret()
         self._lock = FileLock(self.home / f"{PASSES_FILE}.lock")
+        self._read: tuple[tuple | None, dict] = (None, {})  # (the file's version, what it said)
 
     def _read_or_make_secret(self) -> bytes:
         path = self.home / SECRET_FILE
@@ -193,10 +194,18 @@ class PassBook:
             self._write(book)
 
     def _book(self) -> dict:
+        """Sign-outs and revocations, read again only when the file changed: every page run of every
+        person checks a pass, often several times."""
+        path = self.home / PASSES_FILE
         try:
-            book = json.loads((self.home / PASSES_FILE).read_text(encoding="utf-8"))
+            stat = path.stat()
+            version = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         except FileNotFoundError:
-            book = {}
+            version = None
+        read_version, book = self._read  # one tuple, swapped whole: sessions read it from many threads
+        if version != read_version:
+            book = json.loads(path.read_text(encoding="utf-8")) if version else {}
+            self._read = (version, book)
         return {"signed_out": {}, "revoked": [], "everyone_signed_out": 0} | book
 
     def _write(self, book: dict) -> None:

@@ -70,13 +70,6 @@ def cookie(monkeypatch) -> BrowserCookie:
     return jar
 
 
-def identity_of(at) -> str:
-    """Who the app takes the browser of `at` for (the `cookie` stand-in it was given)."""
-    import pages.frame.shared as frame
-
-    return PassBook(catbreed_home()).read(frame.COOKIE.get()).identity
-
-
 def identity(cookie: BrowserCookie) -> str:
     """Who the app takes the browser with this cookie for."""
     return PassBook(catbreed_home()).read(cookie.value).identity
@@ -206,11 +199,11 @@ def test_a_data_set_built_in_the_page_from_nothing(app, tmp_path):
     assert "'bad.jpg' cannot be used as a photo: not an image" in app.error[0].value.replace("\\", "")
 
 
-def test_a_photo_the_server_could_not_keep_is_kept_on_a_later_run(app, monkeypatch):
+def test_a_photo_the_server_could_not_keep_is_kept_on_a_later_run(app, cookie, monkeypatch):
     """It was once marked as added before it was stored: a photo that failed was skipped for good."""
     from catbreed.data.saved_datasets import DatasetStore, SavedDataset
 
-    saved = DatasetStore().create("cats", owner=identity_of(app))
+    saved = DatasetStore().create("cats", owner=identity(cookie))
     saved.add_breed("Red")
     app.query_params["data"] = saved.id
     app.switch_page("pages/train.py").run()

@@ -340,14 +340,20 @@ def where_it_looked(bundle: ModelBundle, version: tuple[str, str], photo: bytes,
 THUMBNAIL = 320  # pixels a side, as Classify shows a photo
 
 
+def _jpeg(image) -> bytes:
+    """A picture as the JPEG bytes a page sends as they are (Streamlit would encode a PIL image again
+    on every run)."""
+    encoded = io.BytesIO()
+    image.save(encoded, format="JPEG", quality=90)
+    return encoded.getvalue()
+
+
 @st.cache_data(max_entries=2048, show_spinner=False)
 def _small_copy(path: str, changed_ns: int, size: int) -> bytes | None:
     try:
-        picture = io.BytesIO()
-        thumbnail(Path(path), size).save(picture, format="JPEG", quality=85)
+        return _jpeg(thumbnail(Path(path), size))
     except (ImageProblem, OSError):  # unreadable, or removed meanwhile
         return None
-    return picture.getvalue()
 
 
 def small_copy(path: Path, size: int = 120) -> bytes | None:
@@ -376,9 +382,7 @@ def _answer(photo: bytes, top_k: int, model_version: tuple[str, str], _predictor
         image = open_rgb(photo, draft_size=THUMBNAIL)  # the one decode: the model and the picture share it
     except ImageProblem as problem:
         return Answer(None, None, problem.reason)
-    picture = io.BytesIO()
-    thumbnail(image, THUMBNAIL).save(picture, format="JPEG", quality=90)
-    return Answer(_predictor.predict(image, top_k), picture.getvalue())
+    return Answer(_predictor.predict(image, top_k), _jpeg(thumbnail(image, THUMBNAIL)))
 
 
 def answer(model: ModelInUse, photo: bytes, top_k: int) -> Answer:
