@@ -246,10 +246,12 @@ class JobManager:
         job = TrainingJob(dataset, settings, source, expected=expected, owner=owner)
         allowed = limits().waiting_per_person
         with self._wakeup:
-            waiting = [j for j in self._waiting() if owner is not None and j.owner == owner]
-            if len(waiting) >= allowed:
+            waiting = owner and sum(
+                j.owner == owner and j.state == QUEUED and not j.cancel_flag.is_set() for j in self._jobs.values()
+            )
+            if waiting and waiting >= allowed:
                 raise CatbreedError(
-                    f"You have {len(waiting)} trainings waiting already, the most one person may on this server; "
+                    f"You have {waiting} trainings waiting already, the most one person may on this server; "
                     "start this one when one of them has begun, or cancel one."
                 )
             self._jobs[job.id] = job

@@ -651,19 +651,11 @@ import sys
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 import pages.frame.shared
+from test_app import BrowserCookie, navigated
 
-
-class Cookie:
-    value = None
-
-    def get(self):
-        return self.value
-
-    def set(self, token):
-        self.value = token
-
-
-pages.frame.shared.COOKIE = Cookie()
+# As in this file's AppTests: a running server's pages, a browser with a cookie jar.
+PagesManager.__init__ = navigated(PagesManager.__init__)
+pages.frame.shared.COOKIE = BrowserCookie()
 at = AppTest.from_file("app.py", default_timeout=120)
 at.run()
 at.run()
