@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import logging
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -28,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from catbreed.data.dataset import Dataset
+from catbreed.data.dataset import Dataset, snapshot
 from catbreed.errors import Cancelled, CatbreedError
 from catbreed.learn.pace import PaceBook
 from catbreed.learn.settings import TrainSettings
@@ -36,7 +37,7 @@ from catbreed.learn.training import ExpectedTime, TrainResult, expected_time, tr
 from catbreed.limits import limits
 from catbreed.models.metadata import DataSource
 from catbreed.nets.backbones import DEFAULT_BACKBONE
-from catbreed.paths import catbreed_home
+from catbreed.paths import catbreed_home, new_temp_folder
 from catbreed.progress import FEATURES, CancelFlag, Progress, ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,8 @@ class TrainingJob:
     finished: float | None = None
     expected: ExpectedTime | None = None  # set when submitted
     owner: str | None = None  # the identity that asked for it: only they see it (and its photos)
+    # What the worker learns from: the checked photos as they were at submit, unmoved by later edits.
+    photos: Dataset | None = None
 
     def seconds_left(self, now: float | None = None) -> float | None:
         """About how long until it ends, or None while there is nothing measured to say it from.
@@ -249,11 +252,18 @@ class JobManager:
             waiting = owner and sum(
                 j.owner == owner and j.state == QUEUED and not j.cancel_flag.is_set() for j in self._jobs.values()
             )
-            if waiting and waiting >= allowed:
-                raise CatbreedError(
-                    f"You have {waiting} trainings waiting already, the most one person may on this server; "
-                    "start this one when one of them has begun, or cancel one."
-                )
+        if waiting and waiting >= allowed:
+            raise CatbreedError(
+                f"You have {waiting} trainings waiting already, the most one person may on this server; "
+                "start this one when one of them has begun, or cancel one."
+            )
+        folder = new_temp_folder("training", self._home_now())
+        try:
+            job.photos = snapshot(dataset, folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        with self._wakeup:
             self._jobs[job.id] = job
             self._wakeup.notify()
         return job
@@ -297,6 +307,10 @@ class JobManager:
             self._closing = True
             self._wakeup.notify()
         self._dispatcher.join(timeout=60)
+        with self._jobs_lock:
+            for job in self._jobs.values():
+                if job.state == QUEUED:
+                    shutil.rmtree(job.photos.root, ignore_errors=True)
         if self._client is not None:
             self._client.close()
         if self._cluster is not None:
@@ -392,6 +406,12 @@ class JobManager:
             self._run(job)
 
     def _run(self, job: TrainingJob) -> None:
+        try:
+            self._train(job)
+        finally:
+            shutil.rmtree(job.photos.root, ignore_errors=True)
+
+    def _train(self, job: TrainingJob) -> None:
         if job.cancel_flag.is_set():
             job.end(CANCELLED)
             return
@@ -409,7 +429,7 @@ class JobManager:
             future = self._client.submit(
                 _run_on_worker,
                 self._training,
-                job.dataset,
+                job.photos,
                 job.settings,
                 job.source,
                 self._home_now(),

@@ -246,3 +246,59 @@ def test_one_persons_trainings_take_turns_with_anothers_and_wait_within_a_limit(
         wait(job)
     assert bob.started < ann_second.started < ann_third.started
     assert all(j.state == DONE for j in (ann_running, ann_second, bob, ann_third))
+
+
+def test_edits_while_trainings_wait_or_run_never_reach_them_nor_the_shared_cache(held, tmp_path, catbreed_home):
+    from conftest import drawn_photo, jpeg_bytes
+
+    from catbreed.data.images import load_for_model
+    from catbreed.data.saved_datasets import DatasetStore
+    from catbreed.learn.features import ORIGINAL, FeatureCache
+    from catbreed.nets.runtime import load_extractor
+
+    manager, started, release = held
+    saved = DatasetStore(tmp_path / "sets").create("race")
+    for kind in ("red_circles", "blue_squares"):
+        saved.add_breed(kind)
+        for i in range(4):  # seeds no other test draws: their features are not cached yet
+            saved.add_photo(kind, jpeg_bytes(drawn_photo(kind, 7000 + i)), f"{i}.jpg")
+    checked, version = saved.check(), saved.version
+    running = manager.submit(checked, TrainSettings(backbone=STANDIN_BACKBONE))
+    waiting = manager.submit(checked, TrainSettings(backbone=STANDIN_BACKBONE))
+    assert wait_for_file(started)
+    # While one runs and one waits: a photo replaced by another under its very name, one removed.
+    swapped, gone = checked.photos[0], checked.photos[-1]
+    saved.remove_photo(swapped.name)
+    saved.add_photo(swapped.label, jpeg_bytes(drawn_photo("green_bars", 7000)), swapped.path.name)
+    saved.remove_photo(gone.name)
+    assert saved.version > version and (saved.photos_folder / swapped.name).is_file()
+    release.touch()
+    wait(running)
+    wait(waiting)
+    assert running.state == waiting.state == DONE, running.error or waiting.error
+    assert sum(running.result.bundle.metadata.data.counts.values()) == len(checked.photos)
+    assert running.result.bundle.metadata.data.fingerprint == checked.fingerprint
+    # The cache keeps, under the first photo's hash, the features of that photo, not of its successor.
+    extractor = load_extractor(STANDIN_BACKBONE)
+    original = jpeg_bytes(drawn_photo(swapped.label, 7000))
+    expected = extractor.predict_on_batch(load_for_model(original, 32)[None].astype("float32"))[0][0]
+    cached = FeatureCache(catbreed_home, STANDIN_BACKBONE).get(swapped.sha256, ORIGINAL)
+    assert cached is not None and abs(cached.astype("float32") - expected).max() < 1e-2
+    assert not list((catbreed_home / "tmp").glob("training-*"))  # the snapshots went with their jobs
+
+
+def test_a_photo_changed_between_its_check_and_the_start_fails_the_training_in_one_line(manager, tmp_path):
+    from conftest import make_dataset_folder
+
+    folder = make_dataset_folder(tmp_path / "set", per_class=3, kinds=("red_circles", "blue_squares"))
+    checked = check_folder(folder)
+    changed = checked.photos[0]
+    changed.path.write_bytes((folder / checked.photos[-1].name).read_bytes() + b"\0")
+    job = manager.submit(checked, TrainSettings(backbone=STANDIN_BACKBONE))
+    wait(job)
+    assert job.state == FAILED and job.error == (
+        f"'{changed.name}' was changed or removed after the data set was checked; check it again and start again."
+    )
+    changed.path.unlink()
+    with pytest.raises(CatbreedError, match="changed or removed after the data set was checked"):
+        manager.submit(checked, TrainSettings(backbone=STANDIN_BACKBONE))

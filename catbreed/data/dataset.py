@@ -7,6 +7,7 @@ once, and the report warns about classes that are too small or too unbalanced to
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -83,6 +84,45 @@ class Dataset:
     def label_ids(self) -> list[int]:
         index = {label: i for i, label in enumerate(self.classes)}
         return [index[photo.label] for photo in self.photos]
+
+
+def changed_since_checked(photo: Photo) -> CatbreedError:
+    return CatbreedError(
+        f"'{photo.name}' was changed or removed after the data set was checked; check it again and start again."
+    )
+
+
+def checked_bytes(photo: Photo) -> bytes:
+    """The photo's bytes, proven to be the ones its check hashed: whatever is learned from them may
+    be kept under that hash (the feature cache every data set and person shares)."""
+    try:
+        data = photo.path.read_bytes()
+    except FileNotFoundError:
+        raise changed_since_checked(photo) from None
+    if hashlib.sha256(data).hexdigest() != photo.sha256:
+        raise changed_since_checked(photo)
+    return data
+
+
+def snapshot(dataset: Dataset, folder: Path) -> Dataset:
+    """The same data set over links in `folder` to each photo's file as it is now, so that edits to
+    the data set afterwards (a photo removed, another added under its name) never reach what reads
+    the snapshot. A hard link costs no copy; a copy is made where links cannot be (another disk).
+    A file already gone or changed raises `changed_since_checked` on reading (`checked_bytes`)."""
+    photos = []
+    for number, photo in enumerate(dataset.photos):
+        kept = folder / f"{number}{photo.path.suffix}"
+        try:
+            try:
+                os.link(photo.path, kept)
+            except OSError as error:
+                if isinstance(error, FileNotFoundError):
+                    raise
+                shutil.copyfile(photo.path, kept)
+        except FileNotFoundError:
+            raise changed_since_checked(photo) from None
+        photos.append(dataclasses.replace(photo, path=kept))
+    return dataclasses.replace(dataset, root=folder, photos=photos, upload_folder=None)
 
 
 def _is_note(entry: Path) -> bool:

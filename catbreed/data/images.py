@@ -11,9 +11,10 @@ import io
 import os
 import struct
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -30,6 +31,7 @@ TOO_MANY_PIXELS = f"too many pixels (over {MAX_PIXELS // 1_000_000} megapixels)"
 TOO_SMALL = f"too small (under {MIN_SIDE} px on a side)"
 
 ImageSource = str | Path | bytes | Image.Image
+T = TypeVar("T")
 # Pillow's formats a photo may come in, as each is saved (a data set keeps a photo's own format),
 # and the file name endings an upload box accepts for them.
 FORMAT_SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
@@ -148,9 +150,10 @@ def thumbnail(source: ImageSource, size: int = 160) -> Image.Image:
 
 
 def iter_image_batches(
-    sources: Sequence[ImageSource], size: int, batch_size: int
+    sources: Sequence[T], size: int, batch_size: int, read: Callable[[T], ImageSource] = lambda source: source
 ) -> Iterator[tuple[int, list[np.ndarray]]]:
-    """Yield (index of the first, uint8 (size, size, 3) images) batch by batch.
+    """Yield (index of the first, uint8 (size, size, 3) images) batch by batch; `read` turns each
+    of `sources` into an ImageSource (in the decoding threads).
 
     Pillow releases the GIL while decoding, so threads decode the next batch while the caller
     runs the current one through the network, and both cores stay busy.
@@ -159,7 +162,7 @@ def iter_image_batches(
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
 
         def decode(start: int):
-            return pool.map(lambda s: load_for_model(s, size), sources[start : start + batch_size])
+            return pool.map(lambda s: load_for_model(read(s), size), sources[start : start + batch_size])
 
         upcoming = decode(starts[0]) if starts else None
         for position, start in enumerate(starts):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from catbreed.data.dataset import Photo
+from catbreed.data.dataset import Photo, checked_bytes
 from catbreed.data.images import iter_image_batches
 from catbreed.nets.backbones import get_spec
 from catbreed.nets.runtime import FeatureExtractor
@@ -78,7 +78,9 @@ def extract_features(
     cached = {(p.sha256, v): cache.get(p.sha256, v) for p in photos for v in views}
     missing = list({p.sha256: p for p in photos if any(cached[p.sha256, v] is None for v in views)}.values())
     reporter.start(FEATURES, len(missing))
-    batches = iter_image_batches([p.path for p in missing], extractor.input_shape[1], BATCH_SIZE)
+    # Read through the photo's hash: a file changed since its check must never have its features
+    # cached under the old photo's hash.
+    batches = iter_image_batches(missing, extractor.input_shape[1], BATCH_SIZE, read=checked_bytes)
     for start, images in batches:
         wanted = [
             (photo.sha256, view, image)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from catbreed.data.dataset import Dataset
+from catbreed.data.dataset import Dataset, checked_bytes
 from catbreed.data.images import load_for_model
 from catbreed.data.split import Split, cv_folds, near_duplicate_groups, split_photos
 from catbreed.errors import CatbreedError
@@ -146,7 +146,7 @@ def sample_photos(dataset: Dataset, size: int, n: int = SAMPLE_PHOTOS) -> list[b
     samples = []
     for photo in chosen[:n]:
         buffer = io.BytesIO()
-        Image.fromarray(load_for_model(photo.path, size)).save(buffer, "JPEG", quality=95)
+        Image.fromarray(load_for_model(checked_bytes(photo), size)).save(buffer, "JPEG", quality=95)
         samples.append(buffer.getvalue())
     return samples
 
