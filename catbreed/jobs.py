@@ -8,8 +8,10 @@ with CATBREED_SCHEDULER set to a Dask scheduler's address it sends trainings the
 workers on other machines that share CATBREED_HOME (photos, feature cache) with the server.
 
 Jobs run one after another (two trainings at once would only halve each other's share of the
-cores). Progress crosses the process boundary as Dask worker events on a topic of the job's own;
-cancelling sets a Dask `Event` the training checks between steps. A page keeps nothing but a job
+cores), each on a snapshot of its photos taken at submit. Before each job the manager makes sure it
+is connected to a scheduler with a worker, connecting again if the scheduler started late or came
+back, so a cluster's failures fail the job at hand with a message, never the server. Progress crosses the process boundary as Dask worker events on a topic of the job's own;
+cancelling sets a Dask `Event` the training checks between steps, and drops its future at once. A page keeps nothing but a job
 id, so a reload, another tab or another browser session can find the job again. Finished jobs
 are dropped after `limits.keep_jobs_hours`, and beyond `KEPT_FINISHED` of them, oldest first.
 """
@@ -26,6 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +57,11 @@ PLAIN_DATA = ("msgpack", "error")
 KEPT_FINISHED = 100  # finished jobs kept at most, whatever their age: each holds a trained model
 _CANCEL_CHECK_SECONDS = 0.5  # how often a worker asks the scheduler whether its job was cancelled
 _LATE_EVENTS_SECONDS = 5.0  # events travel apart from the result: wait this long for the last ones
+_RECONNECT_SECONDS = 20.0  # how long a job waits for an unreachable scheduler before it fails
+_NO_WORKER_SECONDS = 30.0  # how long a job waits for a worker to join the scheduler before it fails
+SCHEDULER_LOST = (
+    "The connection to the training scheduler was lost while this training ran (it stopped or restarted); train again."
+)
 WORKER_DIED = (
     "The training process stopped unexpectedly (it may have run out of memory); the server goes on. "
     "Try again, or with fewer photos."
@@ -234,7 +242,7 @@ class JobManager:
         self._ticks = 0
         self._client = None
         self._cluster = None
-        self._start_error: str | None = None
+        self._security = None
         self._ready = threading.Event()  # the workers are started and warmed up
         self._dispatcher = threading.Thread(target=self._dispatch, name="catbreed-training", daemon=True)
         self._dispatcher.start()
@@ -357,51 +365,86 @@ class JobManager:
                     return waiting[0]  # still QUEUED until _run starts it: this thread alone runs jobs
                 self._wakeup.wait()
 
-    def _start_workers(self) -> None:
-        import dask
-        from distributed import Client, LocalCluster
-        from distributed.security import Security
-
-        started = time.perf_counter()
+    def _connected(self) -> str | None:
+        """None once a client is connected to a scheduler with workers to run trainings (started
+        here, or found again after the scheduler restarted); otherwise, for the job's page, why not.
+        Asked before every job, so a scheduler that started late or came back is used without
+        restarting the server."""
+        if self._client is not None:
+            deadline = time.monotonic() + _RECONNECT_SECONDS
+            while self._client.status == "connecting" and time.monotonic() < deadline:
+                time.sleep(0.1)  # the client finds a restarted scheduler by itself, given a moment
+            if self._client.status == "running":
+                return self._workers_present()
+            self._client.close()
+            self._client = None
         try:
+            self._client = self._new_client()
+            # One death is enough to call a training failed: retrying what ran out of memory would
+            # only run out of memory again, and keep everyone else waiting. Set on the scheduler
+            # itself, whoever started it, on every connection (a restarted one starts afresh).
+            self._client.run_on_scheduler(_no_retries)
+        except Exception as error:  # no workers: say so on the job instead of failing the page
+            log.warning("could not reach the training scheduler: %s: %s", type(error).__name__, error)
+            if self._client is not None:
+                self._client.close()
+                self._client = None
             if self._scheduler:
-                self._client = Client(
-                    self._scheduler, timeout=30, security=scheduler_security(), deserializers=PLAIN_DATA
+                return (
+                    f"The training scheduler at {self._scheduler} cannot be reached ({type(error).__name__}); "
+                    "ask whoever runs this server to start it, then train again."
                 )
-            else:
-                # One death is enough to call a training failed: retrying what ran out of memory
-                # would only run out of memory again, and keep everyone else waiting.
-                dask.config.set({"distributed.scheduler.allowed-failures": 0})
-                # Whoever reaches the scheduler can run code in this server: every member proves
-                # itself with a certificate made for this process alone, kept in its memory.
-                security = Security.temporary()
-                self._cluster = LocalCluster(
-                    n_workers=1,
-                    threads_per_worker=1,
-                    processes=self._processes,
-                    protocol="tls://",
-                    host="127.0.0.1",
-                    security=security,
-                    dashboard_address=None,
-                )
-                self._client = Client(self._cluster, security=security, deserializers=PLAIN_DATA)
-        except Exception as error:  # no workers: say so on every job instead of failing the page
-            log.exception("could not start the training workers")
-            self._start_error = f"The training workers could not be started ({type(error).__name__}: {error})."
-            return
-        if self._warm_up:
+            return f"The training workers could not be started ({type(error).__name__}: {error})."
+        if self._warm_up and not self._ready.is_set():
+            started = time.perf_counter()
             try:
                 self._client.submit(warm_up_worker, self._warm_up, self._home_now(), pure=False).result()
                 PaceBook(self._home_now()).record("job", worker_start_seconds=time.perf_counter() - started)
             except Exception:  # the first training meets the same problem and says so on its page
                 log.exception("warming up the training worker failed")
         self._ready.set()
+        return self._workers_present()
+
+    def _new_client(self):
+        from distributed import Client, LocalCluster
+        from distributed.security import Security
+
+        if self._scheduler:
+            return Client(
+                self._scheduler, timeout=_RECONNECT_SECONDS, security=scheduler_security(), deserializers=PLAIN_DATA
+            )
+        if self._cluster is None:
+            # Whoever reaches the scheduler can run code in this server: every member proves
+            # itself with a certificate made for this process alone, kept in its memory.
+            self._security = Security.temporary()
+            self._cluster = LocalCluster(
+                n_workers=1,
+                threads_per_worker=1,
+                processes=self._processes,
+                protocol="tls://",
+                host="127.0.0.1",
+                security=self._security,
+                dashboard_address=None,
+            )
+        return Client(self._cluster, security=self._security, deserializers=PLAIN_DATA)
+
+    def _workers_present(self) -> str | None:
+        """None when the scheduler has a worker, or gets one within `_NO_WORKER_SECONDS`."""
+        deadline = time.monotonic() + _NO_WORKER_SECONDS
+        while not self._client.nthreads():
+            if time.monotonic() > deadline:
+                return (
+                    f"No training worker is connected to the scheduler at {self._scheduler}; ask whoever runs "
+                    "this server to start one, then train again."
+                )
+            time.sleep(0.5)
+        return None
 
     def _home_now(self) -> Path:
         return self._home or catbreed_home()
 
     def _dispatch(self) -> None:
-        self._start_workers()
+        self._connected()  # before anyone waits: the workers start and warm up
         while (job := self._next()) is not None:
             self._run(job)
 
@@ -415,8 +458,8 @@ class JobManager:
         if job.cancel_flag.is_set():
             job.end(CANCELLED)
             return
-        if self._start_error:
-            job.end(FAILED, error=self._start_error)
+        if problem := self._connected():
+            job.end(FAILED, error=problem)
             return
         from distributed import Event
         from distributed import wait as wait_for
@@ -439,10 +482,18 @@ class JobManager:
                 pure=False,
             )
             while not future.done():
-                with contextlib.suppress(TimeoutError):
+                with contextlib.suppress(TimeoutError, CancelledError):  # cancelled: checked below
                     wait_for(future, timeout=_CANCEL_CHECK_SECONDS)
-                if job.cancel_flag.is_set() and not cancel.is_set():
+                if job.cancel_flag.is_set():
+                    # The worker stops at its next check of the event; the queue need not wait for it.
                     cancel.set()
+                    future.cancel()
+            if job.cancel_flag.is_set():
+                job.end(CANCELLED)
+                return
+            if future.cancelled():
+                job.end(FAILED, error=SCHEDULER_LOST)
+                return
             outcome = future.result()
             self._wait_for_events(job, int(outcome["events"]))
             if outcome.get("cancelled"):
@@ -460,8 +511,10 @@ class JobManager:
             job.end(FAILED, error=_failure(error))
             log.warning("training job %s failed: %s", job.id, job.error)
         finally:
-            self._client.unsubscribe_topic(topic)
-            cancel.clear()
+            with contextlib.suppress(Exception):  # a scheduler gone takes its topics and events with it
+                self._client.unsubscribe_topic(topic)
+                if not job.cancel_flag.is_set():  # a cancelled training may still be reading it
+                    cancel.clear()
 
     @staticmethod
     def _wait_for_events(job: TrainingJob, sent: int) -> None:
@@ -489,6 +542,10 @@ def scheduler_security():
 def _fields(message: dict) -> dict:
     """A Progress's own fields from a worker event (Dask adds the worker's address)."""
     return {f.name: message[f.name] for f in dataclasses.fields(Progress) if f.name in message}
+
+
+def _no_retries(dask_scheduler) -> None:
+    dask_scheduler.allowed_failures = 0
 
 
 def _failure(error: Exception) -> str:

@@ -41,6 +41,14 @@ def held_training(started: Path, release: Path, dataset, settings, source, home,
     return train_on_worker(dataset, settings, source, home, on_event, cancel)
 
 
+def deaf_training(started: Path, release: Path, dataset, settings, source, home, on_event, cancel):
+    """Busy in one long step that never looks at `cancel`, until `release` exists."""
+    started.touch()
+    while not release.exists():
+        time.sleep(0.05)
+    return train_on_worker(dataset, settings, source, home, on_event, cancel)
+
+
 def fails_first_time(marker: Path, dataset, settings, source, home, on_event, cancel):
     if not marker.exists():
         marker.touch()
@@ -302,3 +310,18 @@ def test_a_photo_changed_between_its_check_and_the_start_fails_the_training_in_o
     changed.path.unlink()
     with pytest.raises(CatbreedError, match="changed or removed after the data set was checked"):
         manager.submit(checked, TrainSettings(backbone=STANDIN_BACKBONE))
+
+
+def test_cancel_ends_a_job_at_once_even_in_a_step_that_never_checks_for_it(request, catbreed_home, tmp_path):
+    from conftest import make_dataset_folder
+
+    started, release = tmp_path / "started", tmp_path / "release"
+    training = functools.partial(deaf_training, started, release)
+    manager = managed(request, home=catbreed_home, processes=False, training=training)
+    request.addfinalizer(release.touch)
+    dataset = check_folder(make_dataset_folder(tmp_path / "set", per_class=3, kinds=("red_circles", "blue_squares")))
+    job = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
+    assert wait_for_file(started)
+    job.cancel()
+    wait(job, timeout=5)  # the future is cancelled: the page and the queue need not wait for the step
+    assert job.state == CANCELLED
