@@ -307,6 +307,63 @@ def test_an_import_killed_at_any_moment_leaves_the_whole_data_set_or_none(tmp_pa
         assert [p.name for p in datasets.iterdir()] == [k.id for k in kept]  # nothing half-made left
 
 
+EDITS_IN_A_PROCESS = """
+import random, sys
+from pathlib import Path
+from conftest import drawn_photo, jpeg_bytes
+from catbreed.data.saved_datasets import DatasetStore
+
+saved = DatasetStore(Path(sys.argv[1])).get(sys.argv[2])
+rng = random.Random(int(sys.argv[3]))
+for step in range(10_000):
+    photos, action = saved.photos(), rng.choice(("add", "add", "move", "remove"))
+    change = {"add": 1, "remove": -1}.get(action, 0) if photos or action == "add" else 0
+    print("begin", len(photos), len(photos) + change, flush=True)
+    if action == "add":  # large enough that the write takes a moment to be caught in
+        image = drawn_photo("green_bars", 100_000 * int(sys.argv[3]) + step, size=(1600, 1200))
+        saved.add_photo(rng.choice(("Red", "Blue")), jpeg_bytes(image, quality=95), "same name.jpg")
+    elif photos and action == "remove":
+        saved.remove_photo(rng.choice(photos).name)
+    elif photos:
+        photo = rng.choice(photos)
+        saved.move_photo(photo.name, "Blue" if photo.breed == "Red" else "Red")
+"""
+
+
+@pytest.mark.slow  # processes of their own, killed
+def test_edits_killed_at_any_moment_leave_each_change_whole_or_not_made(tmp_path):
+    import os
+    import random
+    import subprocess
+    import sys
+    import time
+
+    tests = Path(__file__).resolve().parent
+    env = {**os.environ, "PYTHONPATH": f"{tests.parent}{os.pathsep}{tests}"}
+    store = DatasetStore(tmp_path / "datasets")
+    saved = store.create("edited")
+    for breed in ("Red", "Blue"):
+        saved.add_breed(breed)
+    for attempt in range(6):
+        child = subprocess.Popen(
+            [sys.executable, "-c", EDITS_IN_A_PROCESS, str(store.root), saved.id, str(attempt)],
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        first = child.stdout.readline()
+        assert first.startswith(b"begin")
+        time.sleep(random.Random(attempt).uniform(0.2, 1.5))
+        child.kill()
+        child.wait()
+        *_, last = (first + child.stdout.read()).decode().splitlines()
+        _, before, after = last.split()
+        store.recover(now=time.time() + 2 * 3600)  # the next start
+        checked = saved.check()
+        assert len(saved.photos()) in (int(before), int(after))  # the edit under way: made whole, or not at all
+        assert not checked.skipped and len(checked.photos) + len(checked.duplicates) == len(saved.photos())
+        assert not [f for f in saved.folder.rglob(".*")]  # nothing half-written left behind
+
+
 def test_eight_people_editing_one_data_set_at_once_see_messages_never_tracebacks(store):
     """Adds, moves, removals and checks from 8 threads at once; once, a check's stat() of a photo
     just removed raised FileNotFoundError on the page."""

@@ -314,14 +314,15 @@ class DatasetStore:
         return SavedDataset(folder)
 
     def recover(self, now: float | None = None) -> list[str]:
-        """Remove what a crash left of data sets being made (staging folders an hour old: a data set
-        is made in seconds to minutes, and one being made now must not lose its folder)."""
+        """Remove what a crash left: data sets being made (staging folders) and photos or records
+        being written (hidden `.tmp` files beside them), once an hour old, since one being made
+        now must not lose its folder. Returns their names."""
         oldest_kept = (now or time.time()) - STAGING_KEPT_SECONDS
         removed = []
-        for entry in self.root.iterdir():
-            if entry.name.startswith(".") and entry.name.endswith(".tmp") and entry.stat().st_mtime < oldest_kept:
-                shutil.rmtree(entry, ignore_errors=True)
-                removed.append(entry.name)
+        for entry in [*self.root.glob(".*.tmp"), *self.root.glob("*/.*.tmp"), *self.root.glob("*/*/*/.*.tmp")]:
+            if entry.stat().st_mtime < oldest_kept:
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+                removed.append(entry.relative_to(self.root).as_posix())
         return removed
 
     def from_upload(self, stream: BinaryIO, on_event=None, cancel=None, owner: str | None = None) -> SavedDataset:
