@@ -28,10 +28,16 @@ class Limits:
     archive_ratio: float = 20.0
     ratio_from_mb: float = 64.0
     file_mb: float = 50.0  # one photo; a phone's largest JPEG is about 15 MB
+    # One photo's pixels, which bound the time it costs to decode (data/images.pixel_limit): a JPEG
+    # decodes at a reduced scale, a PNG, WebP, GIF, TIFF or BMP whole, so theirs is lower.
+    photo_megapixels: float = 50.0
+    full_decode_megapixels: float = 12.0
     upload_megapixels: float = 20_000.0  # all photos of one upload; 2,000 photos of 10 megapixels
     keep_jobs_hours: float = 24.0  # a finished training (its result, until saved) stays this long
     waiting_per_person: int = 2  # trainings one person may have waiting at once (one more may run)
     keep_datasets_days: float = 90.0  # a data set nobody opened for this long is deleted
+    dataset_mb: float = 2048.0  # the photos of one data set together (the 1,799 Oxford cats: 74 MB)
+    datasets_per_person: int = 50  # data sets one person keeps (the command line's are the house's)
 
     @property
     def file_bytes(self) -> int:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Collection, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import psutil
 
@@ -182,12 +182,20 @@ def check_name(name: str, kind: str, example: str) -> str:
     return name
 
 
-def zip_folder(folder: Path, leave_out: Collection[str] = ()) -> bytes:
-    """The folder as .zip bytes, its files under the folder's own name, for a download; files whose
-    path within it is in `leave_out` stay behind."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for file in sorted(folder.rglob("*")):
-            if file.is_file() and file.relative_to(folder).as_posix() not in leave_out:
-                zf.write(file, f"{folder.name}/{file.relative_to(folder).as_posix()}")
-    return buffer.getvalue()
+def zip_file() -> BinaryIO:
+    """A new temporary file to write a download's zip in, under CATBREED_HOME's `tmp/`: it has no
+    name and goes when closed, so a large data set's zip is built on disk, not in memory.
+    Unbuffered: a raw file is what Streamlit's download button reads (a buffered one it refuses)."""
+    return tempfile.TemporaryFile(dir=temp_root(), buffering=0)
+
+
+def zip_folder(folder: Path, leave_out: Collection[str] = ()) -> BinaryIO:
+    """The folder as a .zip (a `zip_file`, at its start), its files under the folder's own name,
+    for a download; files whose path within it is in `leave_out` stay behind."""
+    file = zip_file()
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as zf:
+        for entry in sorted(folder.rglob("*")):
+            if entry.is_file() and entry.relative_to(folder).as_posix() not in leave_out:
+                zf.write(entry, f"{folder.name}/{entry.relative_to(folder).as_posix()}")
+    file.seek(0)
+    return file

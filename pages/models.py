@@ -158,7 +158,7 @@ def model_details(model: SavedModel) -> None:
     download, share, delete = st.columns(3)
     download.download_button(
         "Download for catbreed (.zip)",
-        data=lambda: store.zip_bytes(model.name),
+        data=lambda: store.zip_file(model.name),
         file_name=f"{model.name}.zip",
         mime="application/zip",
         key=f"zip-{model.name}",

@@ -225,6 +225,18 @@ def test_a_photo_the_server_could_not_keep_is_kept_on_a_later_run(app, cookie, m
     assert saved.counts() == {"Red": 1}  # and only once
 
 
+def test_a_data_set_is_deleted_by_its_owner_and_then_gone_from_the_page(app, cookie):
+    from catbreed.data.saved_datasets import DatasetStore
+
+    saved = DatasetStore().create("old cats", owner=identity(cookie))
+    saved.add_breed("Red")
+    app.query_params["data"] = saved.id
+    app.switch_page("pages/train.py").run()
+    app.button(key="delete-data-set").click().run()
+    assert not app.exception and DatasetStore().get(saved.id) is None
+    assert "data" not in app.query_params and app.tabs[0].label == "Upload a zip"
+
+
 def test_a_stale_job_link_says_the_training_is_gone(app):
     app.query_params["job"] = "0123456789ab"
     app.switch_page("pages/train.py").run()

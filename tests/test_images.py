@@ -88,8 +88,25 @@ def test_pixel_bomb_is_refused_before_decoding(monkeypatch):
     monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(self))
     with pytest.raises(ImageProblem) as problem:
         open_rgb(bomb)
-    assert problem.value.reason == images.TOO_MANY_PIXELS
+    assert problem.value.reason == "too many pixels (over 12 megapixels for a PNG photo; as a JPEG it may have more)"
     assert decoded == []
+
+
+def test_the_pixel_limits_bound_decoding_time_and_are_the_operators_to_set(monkeypatch):
+    """A 39.5-megapixel PNG of 0.12 MB cost half a second to decode at every check; a JPEG of as
+    many pixels decodes at 1/8 scale for the network."""
+    flat_png = encoded(Image.new("RGB", (7250, 5450), "grey"), "PNG")
+    assert len(flat_png) < 500_000
+    with pytest.raises(ImageProblem, match=r"over 12 megapixels for a PNG photo"):
+        open_rgb(flat_png)
+    big_jpeg = encoded(Image.new("RGB", (7250, 5450), "grey"), "JPEG")
+    assert open_rgb(big_jpeg, draft_size=64).size == (907, 682)
+    monkeypatch.setenv("CATBREED_PHOTO_MEGAPIXELS", "30")
+    with pytest.raises(ImageProblem, match=r"^too many pixels \(over 30 megapixels\)$"):
+        open_rgb(big_jpeg)
+    monkeypatch.delenv("CATBREED_PHOTO_MEGAPIXELS")
+    monkeypatch.setenv("CATBREED_FULL_DECODE_MEGAPIXELS", "40")
+    assert open_rgb(flat_png).size == (7250, 5450)
 
 
 def test_the_model_sees_the_central_square_of_the_photo():

@@ -48,3 +48,24 @@ def test_only_the_temp_folders_of_ended_processes_are_stale(tmp_path):
     stale = clear_stale_temp(tmp_path)
     assert len(stale) == 2 and "not-ours" in stale  # the ended process's folder and one of no process
     assert [p for p in temp_root(tmp_path).iterdir()] == [mine]
+
+
+def test_a_download_is_zipped_into_a_nameless_file_on_disk_that_a_download_button_reads(tmp_path, own_home):
+    import io
+    import zipfile
+
+    from streamlit.elements.widgets.button import convert_data_to_bytes_and_infer_mime
+
+    from catbreed.paths import zip_folder
+
+    folder = tmp_path / "model"
+    (folder / "samples").mkdir(parents=True)
+    (folder / "head.npz").write_bytes(b"weights")
+    (folder / "owner.json").write_text("{}")
+    (folder / "samples" / "0.jpg").write_bytes(b"jpeg")
+    file = zip_folder(folder, leave_out={"owner.json"})
+    assert os.fstat(file.fileno()).st_dev == os.stat(temp_root()).st_dev  # on the disk, not in memory
+    assert list(temp_root().iterdir()) == []  # nameless: nothing to clean up after a crash
+    data, _ = convert_data_to_bytes_and_infer_mime(file, unsupported_error=TypeError("refused"))
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.namelist() == ["model/head.npz", "model/samples/0.jpg"]

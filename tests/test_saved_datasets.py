@@ -127,7 +127,7 @@ def test_a_zip_becomes_a_saved_data_set_and_the_download_trains_the_same_classes
     saved = store.from_dataset("shapes", unpacked)
     assert saved.counts() == unpacked.counts and saved.version == 1
     archive = tmp_path / "download.zip"
-    archive.write_bytes(saved.zip_bytes())
+    archive.write_bytes(saved.zip_file().read())
     assert zipfile.ZipFile(io.BytesIO(archive.read_bytes())).namelist()[0].startswith("blue_squares/")
     again = open_dataset(archive, tmp_path / "again")
     assert again.classes == unpacked.classes and again.counts == unpacked.counts
@@ -224,7 +224,7 @@ def test_a_zips_readme_stays_with_the_data_set_and_goes_out_with_its_download(st
     with open(zip_folder(root, tmp_path / "ana.zip"), "rb") as stream:
         saved = store.from_upload(stream)
     assert saved.check().notes == "Photos by Ana, CC BY 4.0."
-    with zipfile.ZipFile(io.BytesIO(saved.zip_bytes())) as zf:
+    with zipfile.ZipFile(saved.zip_file()) as zf:
         assert zf.read("README.txt").decode() == "Photos by Ana, CC BY 4.0."
 
 
@@ -403,3 +403,33 @@ def test_eight_people_editing_one_data_set_at_once_see_messages_never_tracebacks
     [t.join() for t in threads]
     assert failures == []
     assert sum(saved.counts().values()) == len(saved.photos())
+
+
+def test_a_data_sets_bytes_and_a_persons_data_sets_are_bounded_by_settings(store, monkeypatch, tmp_path):
+    from conftest import make_dataset_folder
+
+    monkeypatch.setenv("CATBREED_DATASETS_PER_PERSON", "2")
+    mine = [store.create(f"mine {i}", owner="ana") for i in range(2)]
+    with pytest.raises(CatbreedError, match="^You keep 2 data sets on this server, the most one person may; delete"):
+        store.create("one too many", owner="ana")
+    store.create("bea's", owner="bea")  # someone else's count is their own
+    store.create("the house's")  # the command line's, unbounded
+    mine[0].delete()
+    assert store.get(mine[0].id) is None and not list(store.root.glob(".*"))
+    store.create("room again", owner="ana")
+
+    saved = mine[1]
+    saved.add_breed("Red")
+    photo = snapshot("red_circles", 1)
+    saved.add_photo("Red", photo, "first.jpg")
+    monkeypatch.setenv("CATBREED_DATASET_MB", str(1.5 * len(photo) / 1024**2))
+    before = saved.version
+    with pytest.raises(
+        CatbreedError,
+        match=r"^This data set would hold 0 MB of photos, more than the .*'second.jpg' was not added; make",
+    ):
+        saved.add_photo("Red", snapshot("red_circles", 2), "second.jpg")
+    assert saved.version == before and len(saved.photos()) == 1
+    big = check_folder(make_dataset_folder(tmp_path / "big", per_class=3, kinds=("red_circles", "blue_squares")))
+    with pytest.raises(CatbreedError, match="^'imported' would hold"):
+        store.from_dataset("imported", big, owner="bea")

@@ -1,4 +1,3 @@
-import io
 import subprocess
 import sys
 import threading
@@ -51,7 +50,7 @@ def test_a_person_keeps_their_choice_and_learns_when_it_is_gone(trained, tmp_pat
 def test_zip_download_holds_the_whole_bundle(trained, tmp_path):
     store = ModelStore(tmp_path)
     store.save(trained.bundle, "z")
-    names = zipfile.ZipFile(io.BytesIO(store.zip_bytes("z"))).namelist()
+    names = zipfile.ZipFile(store.zip_file("z")).namelist()
     assert {"z/MODEL_CARD.md", "z/head.npz", "z/labels.txt", "z/metadata.json", "z/samples/00.jpg"} <= set(names)
     assert len([n for n in names if n.startswith("z/samples/")]) == len(trained.bundle.samples) == 16
 

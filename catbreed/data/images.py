@@ -19,7 +19,8 @@ from typing import TypeVar
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-MAX_PIXELS = 40_000_000  # a 40-megapixel photo is larger than any phone camera makes
+from catbreed.limits import limits
+
 MIN_SIDE = 32  # smaller than this holds too little of a cat to learn from
 
 # Reasons a photo is skipped; the data report shows them to the user as they are.
@@ -27,7 +28,6 @@ NOT_AN_IMAGE = "not an image"
 CORRUPT = "corrupt image data"
 TRUNCATED = "truncated image file"
 EMPTY = "empty file"
-TOO_MANY_PIXELS = f"too many pixels (over {MAX_PIXELS // 1_000_000} megapixels)"
 TOO_SMALL = f"too small (under {MIN_SIDE} px on a side)"
 
 ImageSource = str | Path | bytes | Image.Image
@@ -36,6 +36,22 @@ T = TypeVar("T")
 # and the file name endings an upload box accepts for them.
 FORMAT_SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
 PHOTO_TYPES = ("jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff")
+
+
+def too_many_pixels(megapixels: float, image_format: str | None = None) -> str:
+    """The reason a photo over the limit is skipped; `image_format` names a format decoded whole."""
+    kind = f" for a {image_format} photo; as a JPEG it may have more" if image_format else ""
+    return f"too many pixels (over {megapixels:g} megapixels{kind})"
+
+
+def pixel_limit(image_format: str | None) -> tuple[float, str | None]:
+    """(megapixels allowed, the format when its own lower limit applies). A JPEG decodes at up to
+    1/8 scale for the network (a 48-megapixel one in about 0.1 s here); other formats decode
+    whole (a 12-megapixel PNG takes up to 0.4 s), so they get the lower limit."""
+    limit = limits()
+    if image_format != "JPEG" and limit.full_decode_megapixels < limit.photo_megapixels:
+        return limit.full_decode_megapixels, image_format
+    return limit.photo_megapixels, None
 
 
 class ImageProblem(ValueError):
@@ -70,8 +86,9 @@ def open_rgb(source: ImageSource, draft_size: int | None = None) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = _open_unchecked(source)
         width, height = image.size
-        if width * height > MAX_PIXELS:
-            raise ImageProblem(TOO_MANY_PIXELS)
+        megapixels, whole = pixel_limit(image.format)
+        if width * height > megapixels * 1_000_000:  # read from the header: nothing decoded yet
+            raise ImageProblem(too_many_pixels(megapixels, whole))
         if min(width, height) < MIN_SIDE:
             raise ImageProblem(TOO_SMALL)
         if draft_size and image.format == "JPEG":
@@ -82,8 +99,8 @@ def open_rgb(source: ImageSource, draft_size: int | None = None) -> Image.Image:
         return _to_rgb(image)
     except ImageProblem:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageProblem(TOO_MANY_PIXELS) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # beyond any limit of ours
+        raise ImageProblem(too_many_pixels(Image.MAX_IMAGE_PIXELS / 1_000_000)) from None
     except UnidentifiedImageError:
         raise ImageProblem(NOT_AN_IMAGE) from None
     except OSError as error:

@@ -13,8 +13,8 @@ written to a temporary name and renamed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import io
 import json
 import os
 import re
@@ -49,6 +49,7 @@ from catbreed.paths import (
     check_name,
     replace_folder,
     staging_beside,
+    zip_file,
 )
 
 INFO_FILE, PHOTOS_FOLDER = "dataset.json", "photos"
@@ -128,6 +129,14 @@ class SavedDataset:
     def counts(self) -> dict[str, int]:
         return {breed: len(self.photos(breed)) for breed in self.breeds()}
 
+    def size_bytes(self) -> int:
+        """What its photos take on the disk together."""
+        total = 0
+        for photo in self.photos():
+            with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                total += photo.path.stat().st_size
+        return total
+
     def check(self, on_event=None, cancel=None) -> Dataset:
         """The photos as a checked Dataset, ready to train on (CatbreedError while it has too few);
         its report keeps what the zip it came from skipped. Checking decodes every photo (seconds
@@ -200,6 +209,7 @@ class SavedDataset:
                 raise CatbreedError(
                     f"This data set holds {limit.archive_entries:,} photos, the most kept; remove some first."
                 )
+            _within_quota(self.size_bytes() + len(data), "This data set", f"; '{file_name}' was not added")
             digest = hashlib.sha256(data).hexdigest()
             if same := self._identical(data, digest):
                 raise CatbreedError(
@@ -251,15 +261,38 @@ class SavedDataset:
             self._changed()
         return SavedPhoto(f"{folder.name}/{target.name}", folder.name, target)
 
-    def zip_bytes(self) -> bytes:
-        """The data set as a .zip in the layout the Train page and `catbreed train` read."""
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:  # photos do not compress
+    def delete(self) -> None:
+        """Gone at once and whole: it first steps out of the list under a hidden name (one rename),
+        then its files go; a crash between leaves a hidden folder that `DatasetStore.recover` removes."""
+        with self._lock:
+            leaving = self.folder.with_name(f".{self.folder.name}.deleted.tmp")
+            try:
+                os.replace(self.folder, leaving)
+            except FileNotFoundError:
+                return  # deleted already, by another tab or the operator
+            shutil.rmtree(leaving, ignore_errors=True)
+
+    def zip_file(self) -> BinaryIO:
+        """The data set as a .zip in the layout the Train page and `catbreed train` read, in a
+        temporary file (paths.zip_file) at its start."""
+        file = zip_file()
+        with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as zf:  # photos do not compress
             for photo in self.photos():
                 zf.write(photo.path, photo.name)
             if notes := self.info.get("notes"):
                 zf.writestr("README.txt", notes)
-        return buffer.getvalue()
+        file.seek(0)
+        return file
+
+
+def _within_quota(size: int, subject: str, outcome: str = "") -> None:
+    """CatbreedError when `size` bytes of photos are more than one data set may hold."""
+    quota = limits().dataset_mb
+    if size > quota * 1024**2:
+        raise CatbreedError(
+            f"{subject} would hold {size / 1024**2:,.0f} MB of photos, more than the {quota:,g} MB one data set "
+            f"may keep on this server{outcome}; make the photos smaller or split the data set."
+        )
 
 
 class DatasetStore:
@@ -274,6 +307,8 @@ class DatasetStore:
     def from_dataset(self, name: str, dataset: Dataset, owner: str | None = None) -> SavedDataset:
         """A new saved data set holding the checked photos of `dataset` (an unpacked zip, say); the
         files it skipped and the duplicates it found stay in its report, its README with it."""
+
+        _within_quota(sum(photo.path.stat().st_size for photo in dataset.photos), f"'{name}'")
 
         def fill(folder: Path, info: dict) -> None:
             info |= {
@@ -297,6 +332,12 @@ class DatasetStore:
         disk midway leaves no data set at all (the staging folder goes at the next start), never
         part of one."""
         name = check_name(name, "data set", "my cats")
+        allowed = limits().datasets_per_person
+        if owner is not None and (kept := sum(d.ownership.owner == owner for d in self.list())) >= allowed:
+            raise CatbreedError(
+                f"You keep {kept} data sets on this server, the most one person may; delete one you no longer "
+                "need, then try again."
+            )
         folder = self.root / uuid.uuid4().hex[:ID_LENGTH]
         created = datetime.now(UTC).isoformat(timespec="seconds")
         info = {"name": name, "version": 0, "created": created} | Ownership(owner).to_json()
@@ -356,8 +397,7 @@ class DatasetStore:
         for folder in self.root.iterdir():
             info = folder / INFO_FILE
             if info.is_file() and info.stat().st_mtime < oldest_kept:
-                with SavedDataset(folder)._lock:
-                    shutil.rmtree(folder, ignore_errors=True)
+                SavedDataset(folder).delete()
                 expired.append(folder.name)
         return expired
 

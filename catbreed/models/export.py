@@ -211,7 +211,8 @@ def export_package(
 
 def zip_package(package: Path) -> bytes:
     """The package folder as a .zip, for downloading."""
-    return zip_folder(Path(package))
+    with zip_folder(Path(package)) as file:
+        return file.read()
 
 
 def export_zip(

@@ -15,6 +15,7 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from filelock import FileLock
 
@@ -188,8 +189,8 @@ class ModelStore:
             f"'{fallback.name if fallback else BUILTIN_NAME}'.",
         )
 
-    def zip_bytes(self, name: str) -> bytes:
-        """The model folder as a .zip, for downloading; who owns it stays on the server."""
+    def zip_file(self, name: str) -> BinaryIO:
+        """The model folder as a .zip in a temporary file, for downloading; who owns it stays on the server."""
         return zip_folder(self.path(name), leave_out={OWNER_FILE})
 
 

@@ -170,13 +170,24 @@ def edit_data_set(saved: SavedDataset) -> None:
                     act(lambda photo=photo: saved.remove_photo(photo.name), f"Removed {photo.name}.")
         if len(photos) > PHOTOS_SHOWN:
             st.caption(f"…and {len(photos) - PHOTOS_SHOWN} more.")
-        download_data_set(saved)
+        download, delete = st.columns(2)
+        with download:
+            download_data_set(saved)
+        with delete.popover("Delete this data set", icon=":material/delete_forever:"):
+            st.write("Its photos leave this server for good; models trained on it stay.")
+            if st.button("Delete it for good", type="primary", key="delete-data-set"):
+                name = saved.name
+                saved.delete()
+                for param in ("data", "job"):
+                    st.query_params.pop(param, None)
+                st.toast(plain(f"Deleted the data set {name}."))
+                st.rerun()
 
 
 def download_data_set(saved: SavedDataset) -> None:
     st.download_button(
         "Download the data set (.zip)",
-        data=saved.zip_bytes,
+        data=saved.zip_file,
         file_name=f"{saved.name}.zip",
         mime="application/zip",
         help="One folder per breed: the layout this page and `python -m catbreed train` read.",
