@@ -172,6 +172,28 @@ def test_train_from_a_zip_then_save_and_use_the_model(app, lite0_backbone, shape
     assert "test accuracy" not in texts(app).lower()
 
 
+def test_breeds_whose_names_hold_arrows_and_colons_train_and_their_photos_are_looked_at(app, lite0_backbone, tmp_path):
+    """'A → B' once broke "Photos to look at" (its choices were split at the arrow)."""
+    from conftest import make_dataset_folder, zip_folder
+
+    from pages.training.results import Look, Pick
+
+    root = make_dataset_folder(tmp_path / "odd", per_class=4, kinds=("red_circles", "blue_squares"))
+    (root / "red_circles").rename(root / "A → B")
+    (root / "blue_squares").rename(root / "Persian: long hair")
+    archive = zip_folder(root, tmp_path / "odd.zip")
+    app.switch_page("pages/train.py").run()
+    app.file_uploader(key="upload").set_value(("odd.zip", archive.read_bytes(), "application/zip")).run()
+    next(b for b in app.button if b.label == "Train").click().run()
+    wait_for(app, lambda at: any("Trained on" in s.value for s in at.success))
+    look = next(s for s in app.selectbox if s.label == "Photos to look at")
+    cell = Pick(Look.CELL, "A → B", "A → B")
+    assert cell.describe() in look.options
+    look.set_value(cell).run()
+    assert not app.exception and "A → B taken for A → B" in [h.value for h in app.subheader]
+    assert any(c.value.startswith("A → B/") for c in app.caption)
+
+
 def test_a_data_set_built_in_the_page_from_nothing(app, tmp_path):
     from catbreed.data.saved_datasets import DatasetStore
 
