@@ -94,19 +94,22 @@ def test_pixel_bomb_is_refused_before_decoding(monkeypatch):
 
 def test_the_pixel_limits_bound_decoding_time_and_are_the_operators_to_set(monkeypatch):
     """A 39.5-megapixel PNG of 0.12 MB cost half a second to decode at every check; a JPEG of as
-    many pixels decodes at 1/8 scale for the network."""
-    flat_png = encoded(Image.new("RGB", (7250, 5450), "grey"), "PNG")
-    assert len(flat_png) < 500_000
-    with pytest.raises(ImageProblem, match=r"over 12 megapixels for a PNG photo"):
+    many pixels decodes at 1/8 scale for the network. (Limits scaled down 40-fold here.)"""
+    monkeypatch.setenv("CATBREED_PHOTO_MEGAPIXELS", "1.25")
+    monkeypatch.setenv("CATBREED_FULL_DECODE_MEGAPIXELS", "0.3")
+    flat_png = encoded(Image.new("RGB", (1150, 860), "grey"), "PNG")
+    with pytest.raises(ImageProblem, match=r"over 0.3 megapixels for a PNG photo; as a JPEG it may have more"):
         open_rgb(flat_png)
-    big_jpeg = encoded(Image.new("RGB", (7250, 5450), "grey"), "JPEG")
-    assert open_rgb(big_jpeg, draft_size=64).size == (907, 682)
-    monkeypatch.setenv("CATBREED_PHOTO_MEGAPIXELS", "30")
-    with pytest.raises(ImageProblem, match=r"^too many pixels \(over 30 megapixels\)$"):
+    big_jpeg = encoded(Image.new("RGB", (1150, 860), "grey"), "JPEG")
+    assert open_rgb(big_jpeg, draft_size=64).size == (144, 108)
+    monkeypatch.setenv("CATBREED_PHOTO_MEGAPIXELS", "0.75")
+    with pytest.raises(ImageProblem, match=r"^too many pixels \(over 0.75 megapixels\)$"):
         open_rgb(big_jpeg)
+    monkeypatch.setenv("CATBREED_FULL_DECODE_MEGAPIXELS", "1")
+    with pytest.raises(ImageProblem, match=r"^too many pixels \(over 0.75 megapixels\)$"):  # the lower applies
+        open_rgb(flat_png)
     monkeypatch.delenv("CATBREED_PHOTO_MEGAPIXELS")
-    monkeypatch.setenv("CATBREED_FULL_DECODE_MEGAPIXELS", "40")
-    assert open_rgb(flat_png).size == (7250, 5450)
+    assert open_rgb(flat_png).size == (1150, 860)
 
 
 def test_the_model_sees_the_central_square_of_the_photo():
