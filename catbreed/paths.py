@@ -14,6 +14,7 @@ from typing import BinaryIO
 import psutil
 
 from catbreed.errors import CatbreedError
+from catbreed.messages import message
 
 
 def catbreed_home() -> Path:
@@ -163,22 +164,27 @@ MAX_NAME_LENGTH = 64
 FORBIDDEN_IN_NAMES = set('/\\:*?"<>|') | {chr(c) for c in range(32)} | {"\x7f"}
 
 
+# What each kind of name is told when it cannot be a folder's name: missing, too long, forbidden.
+NAME_MESSAGES = {
+    "model": ("name.missing.model", "name.too_long.model", "name.forbidden.model"),
+    "breed": ("name.missing.breed", "name.too_long.breed", "name.forbidden.breed"),
+    "data set": ("name.missing.data_set", "name.too_long.data_set", "name.forbidden.data_set"),
+}
+
+
 def check_name(name: str, kind: str, example: str) -> str:
     """`name` trimmed, when it can be a folder's name on every system; otherwise CatbreedError saying
-    what to change. `kind` ("model", "breed", "data set") and `example` make the message."""
+    what to change. `kind` (a key of NAME_MESSAGES) and `example` make the message."""
+    missing, too_long, forbidden = NAME_MESSAGES[kind]
     name = name.strip()
     if not name:
-        raise CatbreedError(f"Give the {kind} a name, e.g. '{example}'.")
+        raise CatbreedError(missing, example=example)
     if len(name) > MAX_NAME_LENGTH:
-        raise CatbreedError(
-            f"{kind.capitalize()} names are at most {MAX_NAME_LENGTH} characters; this one has {len(name)}."
-        )
+        raise CatbreedError(too_long, limit=MAX_NAME_LENGTH, n=len(name))
     bad = sorted({c for c in name if c in FORBIDDEN_IN_NAMES})
     if bad or name.startswith("."):
-        shown = ", ".join(repr(c) for c in bad) or "a leading '.'"
-        raise CatbreedError(
-            f"{kind.capitalize()} names cannot contain {shown}; use letters, digits, spaces, '-' or '_'."
-        )
+        shown = [repr(c) for c in bad] or [message("name.leading_dot")]
+        raise CatbreedError(forbidden, shown=shown)
     return name
 
 

@@ -55,7 +55,7 @@ def test_symlink_members_are_skipped_not_followed(tmp_path):
     result = extract_zip(zpath, out)
     assert files_under(out) == {"Siamese/1.jpg"}
     assert not any(p.is_symlink() for p in out.rglob("*"))
-    assert result.skipped == [("Siamese/passwd.jpg", "symbolic link (not followed)")]
+    assert [(n, str(r)) for n, r in result.skipped] == [("Siamese/passwd.jpg", "symbolic link (not followed)")]
 
 
 def test_zip_bomb_is_refused_before_extracting(tmp_path):
@@ -128,7 +128,7 @@ def test_files_larger_than_a_photo_can_be_are_skipped_without_being_read(tmp_pat
     result = extract_zip(zpath, out)
     assert files_under(out) == {"Siamese/1.jpg"}
     assert [name for name, _ in result.skipped] == ["Siamese/huge.tif"]
-    assert result.skipped[0][1].startswith("larger than ")
+    assert str(result.skipped[0][1]).startswith("larger than ")
 
 
 def test_a_member_that_lies_about_its_own_size_is_cut_off_at_the_photo_limit(tmp_path, monkeypatch):
@@ -156,7 +156,7 @@ def test_members_that_cannot_be_written_here_are_skipped_with_the_reason(tmp_pat
     zpath = make_zip(tmp_path / "odd.zip", members)
     result = extract_zip(zpath, tmp_path / "out")
     assert [name for name, _ in result.skipped] == [skipped]
-    assert reason in result.skipped[0][1]
+    assert reason in str(result.skipped[0][1])
 
 
 def test_photos_with_names_too_long_for_the_disk_are_kept_under_a_shorter_one(tmp_path):
@@ -221,7 +221,7 @@ def test_a_damaged_member_is_skipped_and_the_rest_extracted(tmp_path):
     out = tmp_path / "out"
     result = extract_zip(zpath, out)
     assert files_under(out) == {"Siamese/1.jpg"}
-    assert result.skipped == [("Siamese/2.jpg", "damaged in the archive")]
+    assert [(n, str(r)) for n, r in result.skipped] == [("Siamese/2.jpg", "damaged in the archive")]
 
 
 def test_unicode_names_survive_with_or_without_the_utf8_flag(tmp_path):

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from catbreed.errors import CatbreedError
+from catbreed.messages import message
 from catbreed.models.evaluation import evaluate
 from catbreed.models.metadata import (
     FORMAT_VERSION,
@@ -26,7 +27,14 @@ def example() -> ModelMetadata:
         classes=["Bengal", "Birman"],
         image_size=224,
         preprocessing="RGB",
-        data=DataSummary({"Bengal": 2, "Birman": 1}, skipped=1, duplicates=0, warnings=["few photos"]),
+        data=DataSummary(
+            {"Bengal": 2, "Birman": 1},
+            skipped=1,
+            duplicates=0,
+            warnings=[
+                message("dataset.few_photos", minimum=20, breeds=[message("dataset.breed_count", breed="Birman", n=1)])
+            ],
+        ),
         split=SplitSummary(train=3, test=0, folds=2, test_percent=0),
         settings={"mode": "quick", "seed": 0},
         metrics=Metrics(Estimate(0.67, 0.2, 1.0, "2-fold cross-validation"), Calibration(1.0, 0.1, 0.05)),

@@ -150,7 +150,7 @@ def test_an_uploaded_zip_keeps_its_report_and_leaves_no_unpacked_copy(store, tmp
     with open(archive, "rb") as stream:
         saved = store.from_upload(stream)
     assert saved.name == "my cats" and saved.counts() == {"blue_squares": 3, "red_circles": 3}
-    assert [(s.name, s.reason) for s in saved.check().skipped] == [("red_circles/notes.txt", "not an image")]
+    assert [(s.name, str(s.reason)) for s in saved.check().skipped] == [("red_circles/notes.txt", "not an image")]
     assert set(temp_root().iterdir()) == before
 
 

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from catbreed.errors import CatbreedError
 from catbreed.limits import Limits, limits
+from catbreed.messages import Message, message
 
 MAX_MEMBER_RATIO = 200  # photos barely compress; one member that shrank 200-fold is a bomb
 MEMBER_RATIO_FROM_BYTES = 1024**2  # tiny members compress oddly without harm
@@ -40,7 +41,7 @@ class _TooLarge(Exception):
 @dataclass
 class Extraction:
     root: Path
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (member name, reason)
+    skipped: list[tuple[str, Message]] = field(default_factory=list)  # (member name, reason)
 
 
 def _member_name(info: zipfile.ZipInfo) -> str:
@@ -62,18 +63,12 @@ def _safe_parts(name: str) -> tuple[str, ...]:
     path = PurePosixPath(normalised)
     # A drive ("C:") is the one colon that points elsewhere; "Persian: long hair/" is a folder name.
     if path.is_absolute() or ".." in path.parts or (path.parts and re.match(r"[A-Za-z]:", path.parts[0])):
-        raise CatbreedError(
-            f"The archive holds an unsafe path '{name}' that points outside its folder; "
-            "make the zip again from the breed folders."
-        )
+        raise CatbreedError("archive.unsafe_path", name=name)
     return tuple(part for part in path.parts if part not in ("", "."))
 
 
 def _not_a_zip(archive: Path) -> CatbreedError:
-    return CatbreedError(
-        f"'{archive.name}' is not a readable zip archive (it may be truncated or another format); "
-        "expected a .zip of breed folders."
-    )
+    return CatbreedError("archive.not_a_zip", name=archive.name)
 
 
 def entry_count(archive: Path) -> int:
@@ -103,58 +98,54 @@ def entry_count(archive: Path) -> int:
 
 def _open_zip(archive: Path, limit: Limits) -> zipfile.ZipFile:
     if not archive.is_file():
-        raise CatbreedError(f"No file at '{archive}'; give the path of a .zip of breed folders.")
+        raise CatbreedError("archive.no_file", path=str(archive))
     if archive.stat().st_size == 0:
-        raise CatbreedError(f"'{archive.name}' is empty; expected a .zip of breed folders.")
+        raise CatbreedError("archive.empty", name=archive.name)
     count = entry_count(archive)
     if count > limit.archive_entries:
-        raise CatbreedError(
-            f"'{archive.name}' holds {count:,} entries; the limit is {limit.archive_entries:,}. "
-            "Split it into smaller zips."
-        )
+        raise CatbreedError("archive.too_many_entries", name=archive.name, count=count, limit=limit.archive_entries)
     try:
         return zipfile.ZipFile(archive)
     except zipfile.BadZipFile:
         raise _not_a_zip(archive) from None
     except UnicodeDecodeError:
-        raise CatbreedError(
-            f"'{archive.name}' has file names marked as UTF-8 that are not; make the zip again with another tool."
-        ) from None
+        raise CatbreedError("archive.bad_utf8", name=archive.name) from None
 
 
 def _check_directory(members: list[zipfile.ZipInfo], archive: Path, limit: Limits) -> None:
     if not members:
-        raise CatbreedError(f"'{archive.name}' holds no files; expected one folder of photos per breed.")
+        raise CatbreedError("archive.no_files", name=archive.name)
     if len(members) > limit.archive_entries:  # the end record may understate: trust neither alone
-        raise CatbreedError(f"'{archive.name}' holds {len(members):,} entries; the limit is {limit.archive_entries:,}.")
+        raise CatbreedError(
+            "archive.too_many_entries", name=archive.name, count=len(members), limit=limit.archive_entries
+        )
     total = sum(info.file_size for info in members)
     if total > limit.unpacked_bytes:
         raise CatbreedError(
-            f"'{archive.name}' would unpack to {total / 1024**3:.1f} GB; the limit is {limit.unpacked_gb:g} GB."
+            "archive.too_large_unpacked", name=archive.name, gb=round(total / 1024**3, 1), limit=limit.unpacked_gb
         )
     ratio = total / max(archive.stat().st_size, 1)
     if total > limit.ratio_from_mb * 1024**2 and ratio > limit.archive_ratio:
-        raise CatbreedError(
-            f"'{archive.name}' looks like a zip bomb: it would grow {ratio:,.0f}-fold when unpacked; "
-            "a zip of photos barely grows."
-        )
+        raise CatbreedError("archive.bomb", name=archive.name, ratio=round(ratio))
     for info in members:
         if info.flag_bits & 0x1:
-            raise CatbreedError(f"'{archive.name}' is encrypted ('{info.filename}'); zip it again without a password.")
+            raise CatbreedError("archive.encrypted", name=archive.name, member=info.filename)
         if info.file_size > MEMBER_RATIO_FROM_BYTES and info.file_size > MAX_MEMBER_RATIO * max(info.compress_size, 1):
             raise CatbreedError(
-                f"'{archive.name}' looks like a zip bomb: '{info.filename}' claims to grow "
-                f"{info.file_size // max(info.compress_size, 1):,}-fold; photos do not compress like that."
+                "archive.member_bomb",
+                name=archive.name,
+                member=info.filename,
+                ratio=info.file_size // max(info.compress_size, 1),
             )
 
 
-def _unwritable(error: OSError, archive: Path) -> str:
+def _unwritable(error: OSError, archive: Path) -> Message:
     """Why a member could not be written, as a skip reason; errors of the disk itself end the unpacking."""
     if error.errno == errno.ENAMETOOLONG:
-        return "name too long for this computer's file system"
+        return message("skip.name_too_long")
     if isinstance(error, (NotADirectoryError, FileExistsError, IsADirectoryError)):
-        return "clashes with a file or folder of the same name in the archive"
-    raise CatbreedError(f"Could not unpack '{archive.name}': {error.strerror or error}.") from None
+        return message("skip.name_clash")
+    raise CatbreedError("archive.cannot_unpack", name=archive.name, reason=error.strerror or str(error)) from None
 
 
 MAX_FILE_NAME_BYTES = 180  # most file systems allow 255 bytes; room for a suffix a later step adds
@@ -185,10 +176,10 @@ def extract_zip(archive: Path, destination: Path) -> Extraction:
             if info.is_dir() or not parts:
                 continue
             if _is_symlink(info):
-                extraction.skipped.append((name, "symbolic link (not followed)"))
+                extraction.skipped.append((name, message("skip.symlink")))
                 continue
             if info.file_size > limit.file_bytes:
-                extraction.skipped.append((name, f"larger than {limit.file_mb:g} MB"))
+                extraction.skipped.append((name, message("skip.larger_than", mb=limit.file_mb)))
                 continue
             target = destination.joinpath(*parts[:-1], short_file_name(parts[-1]))
             try:
@@ -198,16 +189,16 @@ def extract_zip(archive: Path, destination: Path) -> Extraction:
                     while chunk := source.read(_CHUNK):
                         written, member_written = written + len(chunk), member_written + len(chunk)
                         if written > limit.unpacked_bytes:
-                            raise CatbreedError(f"'{archive.name}' unpacks to more than its directory claims; refused.")
+                            raise CatbreedError("archive.more_than_claimed", name=archive.name)
                         if member_written > limit.file_bytes:
                             raise _TooLarge
                         sink.write(chunk)
             except _TooLarge:
                 target.unlink(missing_ok=True)
-                extraction.skipped.append((name, f"larger than {limit.file_mb:g} MB"))
+                extraction.skipped.append((name, message("skip.larger_than", mb=limit.file_mb)))
             except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError):
                 target.unlink(missing_ok=True)
-                extraction.skipped.append((name, "damaged in the archive"))
+                extraction.skipped.append((name, message("skip.damaged_in_archive")))
             except OSError as error:
                 extraction.skipped.append((name, _unwritable(error, archive)))
     return extraction

@@ -22,6 +22,7 @@ from catbreed.data.archive import extract_zip, short_file_name
 from catbreed.data.images import ImageProblem, open_rgb, perceptual_hash, stored_pixels
 from catbreed.errors import CatbreedError
 from catbreed.limits import limits
+from catbreed.messages import NOTHING, Message, message
 from catbreed.paths import new_temp_folder
 from catbreed.progress import CHECKING, CancelFlag, ProgressCallback, Reporter
 
@@ -29,8 +30,8 @@ IGNORED_NAMES = {"__MACOSX", "Thumbs.db", "desktop.ini"}
 MIN_PHOTOS_PER_CLASS = 2
 FEW_PHOTOS_WARNING = 20
 UNBALANCED_RATIO = 3
-NOT_IN_A_CLASS_FOLDER = "not inside a breed folder"
-GONE = "removed or moved while it was being checked"
+NOT_IN_A_CLASS_FOLDER = message("skip.not_in_breed_folder")
+GONE = message("skip.gone")
 # A data set's own README or licence beside the breed folders: kept as text for the model card's
 # "how to cite", not reported as a skipped photo.
 NOTE_STEMS = ("readme", "license", "licence", "citation", "attribution")
@@ -50,7 +51,7 @@ class Photo:
 @dataclass(frozen=True)
 class Skipped:
     name: str
-    reason: str
+    reason: Message
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Dataset:
     photos: list[Photo]
     skipped: list[Skipped] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Message] = field(default_factory=list)
     upload_folder: Path | None = None  # the temporary folder an uploaded archive was unpacked in
     notes: str = ""  # the data set's README or licence text (NOTE_STEMS), cut to MAX_NOTES_CHARACTERS
 
@@ -87,9 +88,7 @@ class Dataset:
 
 
 def changed_since_checked(photo: Photo) -> CatbreedError:
-    return CatbreedError(
-        f"'{photo.name}' was changed or removed after the data set was checked; check it again and start again."
-    )
+    return CatbreedError("dataset.changed_since_checked", name=photo.name)
 
 
 def checked_bytes(photo: Photo) -> bytes:
@@ -156,15 +155,15 @@ class _Checked:
     sha256: str | None = None
     fingerprint: int | None = None
     pixels: int = 0  # of the photo as stored, before any reduced decoding
-    reason: str | None = None  # why it is skipped; None for a usable photo
+    reason: Message | None = None  # why it is skipped; None for a usable photo
 
 
 def _check_file(path: Path, max_bytes: int) -> _Checked:
     if path.is_symlink():
-        return _Checked(reason="symbolic link (not followed)")
+        return _Checked(reason=message("skip.symlink"))
     try:
         if path.stat().st_size > max_bytes:  # before reading: one huge file must not fill the memory
-            return _Checked(reason=f"larger than {max_bytes / 1024**2:g} MB")
+            return _Checked(reason=message("skip.larger_than", mb=round(max_bytes / 1024**2, 1)))
         data = path.read_bytes()
         image = open_rgb(data, draft_size=_CHECK_DRAFT_SIZE)
     except ImageProblem as problem:
@@ -190,7 +189,7 @@ def check_folder(
     """Check every file under `folder` (one sub-folder per class) and return the dataset.
     `source_name` is what the user gave (their zip's name) for messages; the folder's own by default."""
     if not folder.is_dir():
-        raise CatbreedError(f"No folder at '{folder}'; give a folder or .zip with one sub-folder per breed.")
+        raise CatbreedError("dataset.no_folder", path=str(folder))
     root = _unwrap(folder)
     limit = limits()
     skipped = list(skipped or [])
@@ -205,19 +204,17 @@ def check_folder(
         elif entry.is_dir() and not entry.is_symlink():
             label = breed_label(entry.name)
             if not label:
-                skipped.append(Skipped(entry.name, "a folder without a usable name"))
+                skipped.append(Skipped(entry.name, message("skip.folder_without_name")))
                 continue
             if label != entry.name:
-                renamed.append(f"{entry.name!r} is named '{label}': control characters became spaces.")
+                renamed.append(message("dataset.renamed", name=entry.name, label=label))
             if label not in class_names:
                 class_names.append(label)
             candidates += [(p, p.relative_to(root).as_posix(), label) for p in _walk_files(entry)]
         else:
             skipped.append(Skipped(entry.name, NOT_IN_A_CLASS_FOLDER))
     if not class_names:
-        raise CatbreedError(
-            "Found no breed folders; expected one sub-folder of photos per breed, e.g. 'Siamese/cat1.jpg'."
-        )
+        raise CatbreedError("dataset.no_breed_folders")
 
     reporter = Reporter(on_event, cancel)
     reporter.start(CHECKING, len(candidates))
@@ -231,8 +228,7 @@ def check_folder(
             pixels += checked.pixels
             if pixels > limit.upload_megapixels * 1e6:
                 raise CatbreedError(
-                    f"'{source_name or folder.name}' holds more than {limit.upload_megapixels:,g} megapixels "
-                    "of photos in all, the most one data set may; split it or use smaller photos."
+                    "dataset.too_many_megapixels", name=source_name or folder.name, limit=limit.upload_megapixels
                 )
             if checked.reason:
                 skipped.append(Skipped(name, checked.reason))
@@ -250,13 +246,13 @@ def check_folder(
     return dataset
 
 
-def _skipped_summary(skipped: list[Skipped]) -> str:
-    """' 24 files skipped: not an image (20); name too long… (4).', or '' when none were."""
+def _skipped_summary(skipped: list[Skipped]) -> Message:
+    """' 24 files skipped: not an image (20); name too long… (4).', or nothing when none were."""
     if not skipped:
-        return ""
+        return NOTHING
     reasons = Counter(s.reason for s in skipped).most_common()
-    listed = "; ".join(f"{reason} ({n})" for reason, n in reasons[:3]) + ("; …" if len(reasons) > 3 else "")
-    return f" {len(skipped)} file{'' if len(skipped) == 1 else 's'} skipped: {listed}."
+    listed = [message("dataset.reason_count", reason=reason, n=n) for reason, n in reasons[:3]]
+    return message("dataset.skipped_summary", n=len(skipped), reasons=listed + (["…"] if len(reasons) > 3 else []))
 
 
 def _finish(root, class_names, photos, skipped, duplicates) -> Dataset:
@@ -264,27 +260,27 @@ def _finish(root, class_names, photos, skipped, duplicates) -> Dataset:
     warnings = []
     too_few = [label for label in class_names if counts[label] < MIN_PHOTOS_PER_CLASS]
     for label in too_few:
-        warnings.append(
-            f"Breed '{label}' was left out: it has {counts[label]} usable photo(s), "
-            f"at least {MIN_PHOTOS_PER_CLASS} are needed."
-        )
+        warnings.append(message("dataset.breed_left_out", breed=label, n=counts[label], minimum=MIN_PHOTOS_PER_CLASS))
     classes = [label for label in class_names if label not in too_few]
     if len(classes) < 2:
-        found = ", ".join(f"'{label}' ({counts[label]})" for label in class_names)
         raise CatbreedError(
-            f"Training needs at least 2 breed folders with at least {MIN_PHOTOS_PER_CLASS} usable photos each; "
-            f"found {len(class_names)}: {found}." + _skipped_summary(skipped)
+            "dataset.too_few_breeds",
+            minimum=MIN_PHOTOS_PER_CLASS,
+            n=len(class_names),
+            found=[message("dataset.breed_count", breed=label, n=counts[label]) for label in class_names],
+            skipped=_skipped_summary(skipped),
         )
     photos = [photo for photo in photos if photo.label in classes]
-    few = [f"'{label}' ({counts[label]})" for label in classes if counts[label] < FEW_PHOTOS_WARNING]
+    few = [
+        message("dataset.breed_count", breed=label, n=counts[label])
+        for label in classes
+        if counts[label] < FEW_PHOTOS_WARNING
+    ]
     if few:
-        warnings.append(f"Breeds with fewer than {FEW_PHOTOS_WARNING} photos learn less well: {', '.join(few)}.")
+        warnings.append(message("dataset.few_photos", minimum=FEW_PHOTOS_WARNING, breeds=few))
     largest, smallest = max(counts[c] for c in classes), min(counts[c] for c in classes)
     if largest > UNBALANCED_RATIO * smallest:
-        warnings.append(
-            f"Breeds are unbalanced: {largest} photos in the largest, {smallest} in the smallest; "
-            "training weights them to compensate, but more photos of the small ones help most."
-        )
+        warnings.append(message("dataset.unbalanced", largest=largest, smallest=smallest))
     return Dataset(root, classes, photos, skipped, duplicates, warnings)
 
 
@@ -308,8 +304,7 @@ def open_uploaded_archive(
         size, limit = archive.stat().st_size, limits()
         if size > limit.upload_mb * 1024**2:  # Streamlit refuses larger ones too, if its setting matches
             raise CatbreedError(
-                f"'{archive.name}' is {size / 1024**2:,.0f} MB; uploads are at most {limit.upload_mb:,g} MB. "
-                "Split it into smaller zips."
+                "dataset.upload_too_large", name=archive.name, mb=round(size / 1024**2), limit=limit.upload_mb
             )
         dataset = open_dataset(archive, workdir / "photos", on_event, cancel)
     except BaseException:
@@ -343,9 +338,9 @@ def open_dataset(
     if source.is_dir():
         return check_folder(source, on_event, cancel)
     if not source.exists():
-        raise CatbreedError(f"No file or folder at '{source}'; give a .zip or a folder with one sub-folder per breed.")
+        raise CatbreedError("dataset.no_source", path=str(source))
     if source.suffix.lower() != ".zip" and not zipfile.is_zipfile(source):
-        raise CatbreedError(f"'{source.name}' is neither a folder nor a .zip archive; give one of those.")
+        raise CatbreedError("dataset.not_folder_or_zip", name=source.name)
     workdir = Path(workdir or new_temp_folder("data"))
     extraction = extract_zip(source, workdir)
     skipped = [Skipped(name, reason) for name, reason in extraction.skipped]

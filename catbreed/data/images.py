@@ -20,15 +20,16 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from catbreed.limits import limits
+from catbreed.messages import Message, message
 
 MIN_SIDE = 32  # smaller than this holds too little of a cat to learn from
 
-# Reasons a photo is skipped; the data report shows them to the user as they are.
-NOT_AN_IMAGE = "not an image"
-CORRUPT = "corrupt image data"
-TRUNCATED = "truncated image file"
-EMPTY = "empty file"
-TOO_SMALL = f"too small (under {MIN_SIDE} px on a side)"
+# Reasons a photo is skipped, as messages (catbreed/messages.py): the data report shows them.
+NOT_AN_IMAGE = message("image.not_an_image")
+CORRUPT = message("image.corrupt")
+TRUNCATED = message("image.truncated")
+EMPTY = message("image.empty")
+TOO_SMALL = message("image.too_small", side=MIN_SIDE)
 
 ImageSource = str | Path | bytes | Image.Image
 T = TypeVar("T")
@@ -38,10 +39,11 @@ FORMAT_SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"
 PHOTO_TYPES = ("jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff")
 
 
-def too_many_pixels(megapixels: float, image_format: str | None = None) -> str:
+def too_many_pixels(megapixels: float, image_format: str | None = None) -> Message:
     """The reason a photo over the limit is skipped; `image_format` names a format decoded whole."""
-    kind = f" for a {image_format} photo; as a JPEG it may have more" if image_format else ""
-    return f"too many pixels (over {megapixels:g} megapixels{kind})"
+    if image_format:
+        return message("image.too_many_pixels_for_format", megapixels=megapixels, format=image_format)
+    return message("image.too_many_pixels", megapixels=megapixels)
 
 
 def pixel_limit(image_format: str | None) -> tuple[float, str | None]:
@@ -57,8 +59,8 @@ def pixel_limit(image_format: str | None) -> tuple[float, str | None]:
 class ImageProblem(ValueError):
     """A file that cannot be used as a photo; `reason` is one of the constants above."""
 
-    def __init__(self, reason: str):
-        super().__init__(reason)
+    def __init__(self, reason: Message):
+        super().__init__(str(reason))
         self.reason = reason
 
 

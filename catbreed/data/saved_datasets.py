@@ -40,6 +40,7 @@ from catbreed.data.dataset import (
 from catbreed.data.images import FORMAT_SUFFIXES, ImageProblem, open_rgb
 from catbreed.errors import CatbreedError
 from catbreed.limits import limits
+from catbreed.messages import NOTHING, Message, message
 from catbreed.owners import Ownership
 from catbreed.paths import (
     FORBIDDEN_IN_NAMES,
@@ -148,7 +149,7 @@ class SavedDataset:
             if key in _CHECKED:
                 _CHECKED.move_to_end(key)
                 return _CHECKED[key]
-        skipped = [Skipped(name, reason) for name, reason in info.get("skipped", [])]
+        skipped = [Skipped(name, Message.from_json(reason)) for name, reason in info.get("skipped", [])]
         dataset = check_folder(self.photos_folder, on_event, cancel, skipped)
         dataset.duplicates[:0] = [Duplicate(name, kept) for name, kept in info.get("duplicates", [])]
         dataset.notes = info.get("notes", "")
@@ -179,14 +180,14 @@ class SavedDataset:
         whatever the rules for new names say, and stays editable (the name only ever matches one of
         the folders listed here, so it never builds a path of its own)."""
         if breed not in self.breeds():
-            raise CatbreedError(f"There is no breed '{breed}' in this data set; add it first.")
+            raise CatbreedError("saved.no_breed", breed=breed)
         return self.photos_folder / breed
 
     def add_breed(self, breed: str) -> str:
         breed = check_breed_name(breed)
         with self._lock:
             if any(b.casefold() == breed.casefold() for b in self.breeds()):
-                raise CatbreedError(f"This data set has a breed '{breed}' already.")
+                raise CatbreedError("saved.breed_exists", breed=breed)
             (self.photos_folder / breed).mkdir()
             self._changed()
         return breed
@@ -196,32 +197,31 @@ class SavedDataset:
         limit = limits()
         if len(data) > limit.file_bytes:
             raise CatbreedError(
-                f"'{file_name}' is {len(data) / 1024**2:.0f} MB; photos of up to {limit.file_mb:g} MB are kept."
+                "saved.photo_too_large", name=file_name, mb=round(len(data) / 1024**2), limit=limit.file_mb
             )
         try:
             image = open_rgb(data)
         except ImageProblem as problem:
-            raise CatbreedError(f"'{file_name}' cannot be used as a photo: {problem.reason}.") from None
+            raise CatbreedError("saved.not_a_photo", name=file_name, reason=problem.reason) from None
         extension = FORMAT_SUFFIXES.get(image.format or "", ".jpg")
         with self._lock:
             folder = self._breed_folder(breed)
             if len(self.photos()) >= limit.archive_entries:  # no larger than a zip may be
-                raise CatbreedError(
-                    f"This data set holds {limit.archive_entries:,} photos, the most kept; remove some first."
-                )
-            _within_quota(self.size_bytes() + len(data), "This data set", f"; '{file_name}' was not added")
+                raise CatbreedError("saved.full", n=limit.archive_entries)
+            _within_quota(
+                self.size_bytes() + len(data),
+                message("saved.this_data_set"),
+                message("saved.not_added", name=file_name),
+            )
             digest = hashlib.sha256(data).hexdigest()
             if same := self._identical(data, digest):
-                raise CatbreedError(
-                    f"'{file_name}' is the same photo as '{same}', already in this data set; it was not added again."
-                )
+                raise CatbreedError("saved.same_photo", name=file_name, same=same)
             path = _free_path(folder, file_name, extension, digest)
             try:
                 atomic_write_bytes(path, data)
             except OSError as error:  # a full disk: the photo is not kept, the data set is as it was
                 raise CatbreedError(
-                    f"'{file_name}' could not be kept on the server ({error.strerror or error}); ask whoever "
-                    "runs the server to free some disk space, then add it again."
+                    "saved.photo_not_kept", name=file_name, reason=error.strerror or str(error)
                 ) from None
             self._changed()
         return SavedPhoto(f"{folder.name}/{path.name}", folder.name, path)
@@ -244,7 +244,7 @@ class SavedDataset:
         breed, _, file = name.partition("/")
         path = self.photos_folder / breed / Path(file).name
         if breed not in self.breeds() or not file or not path.is_file():
-            raise CatbreedError(f"There is no photo '{name}' in this data set.")
+            raise CatbreedError("saved.no_photo", name=name)
         return path
 
     def remove_photo(self, name: str) -> None:
@@ -285,14 +285,11 @@ class SavedDataset:
         return file
 
 
-def _within_quota(size: int, subject: str, outcome: str = "") -> None:
+def _within_quota(size: int, subject: Message, outcome: Message = NOTHING) -> None:
     """CatbreedError when `size` bytes of photos are more than one data set may hold."""
     quota = limits().dataset_mb
     if size > quota * 1024**2:
-        raise CatbreedError(
-            f"{subject} would hold {size / 1024**2:,.0f} MB of photos, more than the {quota:,g} MB one data set "
-            f"may keep on this server{outcome}; make the photos smaller or split the data set."
-        )
+        raise CatbreedError("saved.over_quota", subject=subject, mb=round(size / 1024**2), quota=quota, outcome=outcome)
 
 
 class DatasetStore:
@@ -308,11 +305,11 @@ class DatasetStore:
         """A new saved data set holding the checked photos of `dataset` (an unpacked zip, say); the
         files it skipped and the duplicates it found stay in its report, its README with it."""
 
-        _within_quota(sum(photo.path.stat().st_size for photo in dataset.photos), f"'{name}'")
+        _within_quota(sum(photo.path.stat().st_size for photo in dataset.photos), message("saved.named", name=name))
 
         def fill(folder: Path, info: dict) -> None:
             info |= {
-                "skipped": [[s.name, s.reason] for s in dataset.skipped],
+                "skipped": [[s.name, s.reason.to_json()] for s in dataset.skipped],  # codes: read in any language
                 "duplicates": [[d.name, d.kept] for d in dataset.duplicates],
                 "notes": dataset.notes,  # its README or licence: the model card cites it
                 "version": 1,
@@ -334,10 +331,7 @@ class DatasetStore:
         name = check_name(name, "data set", "my cats")
         allowed = limits().datasets_per_person
         if owner is not None and (kept := sum(d.ownership.owner == owner for d in self.list())) >= allowed:
-            raise CatbreedError(
-                f"You keep {kept} data sets on this server, the most one person may; delete one you no longer "
-                "need, then try again."
-            )
+            raise CatbreedError("saved.too_many_data_sets", n=kept)
         folder = self.root / uuid.uuid4().hex[:ID_LENGTH]
         created = datetime.now(UTC).isoformat(timespec="seconds")
         info = {"name": name, "version": 0, "created": created} | Ownership(owner).to_json()
@@ -348,10 +342,7 @@ class DatasetStore:
                 (staging / INFO_FILE).write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
                 replace_folder(staging, folder)
         except OSError as error:
-            raise CatbreedError(
-                f"The data set '{name}' could not be kept on the server ({error.strerror or error}); nothing was "
-                "saved. Ask whoever runs the server to free some disk space, then try again."
-            ) from None
+            raise CatbreedError("saved.data_set_not_kept", name=name, reason=error.strerror or str(error)) from None
         return SavedDataset(folder)
 
     def recover(self, now: float | None = None) -> list[str]:

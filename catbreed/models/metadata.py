@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 
 from catbreed.errors import CatbreedError
+from catbreed.messages import Message
 from catbreed.models.evaluation import Evaluation
 from catbreed.models.verdict import UNCALIBRATED_NOT_SURE, Thresholds
 
@@ -79,7 +80,7 @@ class DataSummary:
     counts: dict[str, int]  # photos per breed
     skipped: int
     duplicates: int
-    warnings: list[str]
+    warnings: list[Message]  # stored as codes and parameters (catbreed/messages.py)
     fingerprint: str = ""  # the same for two models trained on the same photos with the same breeds
     notes: str = ""  # the data set's own README or licence text, for citing it
     source: DataSource | None = None  # None: photos from a zip or folder, not kept by the app
@@ -161,7 +162,10 @@ class ModelMetadata:
             )
         if values.get("data"):
             source = values["data"].get("source")
-            values["data"] = DataSummary(**{**values["data"], "source": DataSource(**source) if source else None})
+            warnings = [Message.from_json(w) for w in values["data"].get("warnings", [])]  # older models: text
+            values["data"] = DataSummary(
+                **{**values["data"], "warnings": warnings, "source": DataSource(**source) if source else None}
+            )
         if values.get("split"):
             values["split"] = SplitSummary(**values["split"])
         for key in ("evaluation", "test_evaluation"):
