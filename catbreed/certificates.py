@@ -59,9 +59,9 @@ def make_certificates(folder: Path, hosts: list[str]) -> dict[str, Path]:
 
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()):
-        raise CatbreedError(f"'{folder}' is not empty; give a new folder, so no key is overwritten.")
+        raise CatbreedError("certificates.folder_not_empty", folder=str(folder))
     if not hosts:
-        raise CatbreedError("Give at least one host name or address the scheduler and workers are reached at.")
+        raise CatbreedError("certificates.no_hosts")
     folder.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())

@@ -25,7 +25,7 @@ class ExportDisagrees(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, like every other input error, instead of usage + error
-        raise CatbreedError(f"{message} (see: python -m catbreed {self.prog.split()[-1]} --help)")
+        raise CatbreedError("cli.usage", problem=message, command=self.prog.split()[-1])
 
 
 class ProgressPrinter:
@@ -151,7 +151,7 @@ class _ModelOut:
         self.name = self.store.path(out.name if out else data.stem or "model").name if in_store else None
         self.path = self.store.path(self.name) if in_store else out
         if self.path.exists() and not replace:
-            raise CatbreedError(f"A model exists already at '{self.path}'; choose another --out or pass --replace.")
+            raise CatbreedError("cli.model_exists", path=str(self.path))
 
     def save(self, bundle) -> Path:
         if self.name is None:
@@ -222,10 +222,7 @@ def cmd_evaluate(args) -> None:
         dataset = open_dataset(args.data, workdir, on_event=progress)
         unknown = [label for label in dataset.classes if label not in bundle.classes]
         if unknown:
-            raise CatbreedError(
-                f"The model does not know the breed(s) {', '.join(repr(u) for u in unknown)}; "
-                f"it knows: {', '.join(bundle.classes)}."
-            )
+            raise CatbreedError("cli.unknown_breeds", unknown=[repr(u) for u in unknown], known=list(bundle.classes))
         probabilities = Predictor(bundle).breed_probabilities([p.path for p in dataset.photos], Reporter(progress))
         index = {label: i for i, label in enumerate(bundle.classes)}
         result = evaluate(
@@ -248,14 +245,14 @@ def cmd_predict(args) -> None:
     from catbreed.models.verdict import headline
 
     if args.top_k < 1:
-        raise CatbreedError(f"--top-k must be at least 1; got {args.top_k}.")
+        raise CatbreedError("cli.top_k", top_k=args.top_k)
     for image in args.images:  # every photo is checked before the model takes seconds to load
         if not image.is_file():
-            raise CatbreedError(f"No file at '{image}'; give the path of a photo.")
+            raise CatbreedError("cli.no_photo", path=str(image))
         try:
             open_rgb(image)
         except ImageProblem as problem:
-            raise CatbreedError(f"'{image}' cannot be used as a photo: {problem.reason}.") from None
+            raise CatbreedError("photo.not_a_photo", name=str(image), reason=problem.reason) from None
     predictor = Predictor(ModelBundle.load(args.model) if args.model else builtin_bundle())
     results, lines = [], []
     for image in args.images:
@@ -318,7 +315,7 @@ def cmd_default(args) -> None:
 
     store = ModelStore()
     if args.builtin and args.name:
-        raise CatbreedError("Give a model's name or --builtin, not both.")
+        raise CatbreedError("cli.name_or_builtin")
     if args.builtin or args.name:
         store.set_default(None if args.builtin else args.name)
     name = store.default_name()
@@ -344,7 +341,7 @@ def cmd_passes(args) -> None:
     book = PassBook(catbreed_home())
     if args.action == "revoke":
         if not args.identity:
-            raise CatbreedError("Name the identity to revoke: python -m catbreed passes revoke ID.")
+            raise CatbreedError("cli.revoke_whom")
         book.revoke(args.identity)
         text = f"The pass of {args.identity} is refused from now on; its things stay, for the operator to handle."
     else:

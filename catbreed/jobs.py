@@ -261,10 +261,7 @@ class JobManager:
                 j.owner == owner and j.state == QUEUED and not j.cancel_flag.is_set() for j in self._jobs.values()
             )
         if waiting and waiting >= allowed:
-            raise CatbreedError(
-                f"You have {waiting} trainings waiting already, the most one person may on this server; "
-                "start this one when one of them has begun, or cancel one."
-            )
+            raise CatbreedError("jobs.too_many_waiting", n=waiting)
         folder = new_temp_folder("training", self._home_now())
         try:
             job.photos = snapshot(dataset, folder)
@@ -530,11 +527,7 @@ def scheduler_security():
 
     files = [os.environ.get(name) for name in TLS_VARIABLES]
     if not all(files):
-        raise CatbreedError(
-            f"{SCHEDULER_VARIABLE} needs {', '.join(TLS_VARIABLES)} (the authority, the app's certificate and "
-            "key: python -m catbreed certificates makes them); without TLS anyone who reaches the scheduler runs code "
-            "on it and on this server."
-        )
+        raise CatbreedError("jobs.tls_needed", variable=SCHEDULER_VARIABLE, files=list(TLS_VARIABLES))
     ca, cert, key = files
     return Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
 

@@ -65,8 +65,6 @@ def limits() -> Limits:
         except ValueError:
             value = -1
         if value <= 0:
-            raise CatbreedError(
-                f"{Limits.env_name(field.name)}={raw!r} is not a positive number; set it to one or unset it."
-            )
+            raise CatbreedError("limits.not_positive", variable=Limits.env_name(field.name), value=repr(raw))
         values[field.name] = value
     return Limits(**values)

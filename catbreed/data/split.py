@@ -41,7 +41,7 @@ class Split:
 
 def check_test_percent(test_percent: float) -> None:
     if not 0 <= test_percent < 100:
-        raise CatbreedError(f"The test percentage must be from 0 to 99; got {test_percent}.")
+        raise CatbreedError("split.test_percent", percent=test_percent)
 
 
 def is_test(sha256: str, test_percent: float) -> bool:
@@ -84,9 +84,6 @@ def cv_folds(labels: np.ndarray, groups: np.ndarray, seed: int = 0) -> list[tupl
     smallest = min(len(np.unique(groups[labels == c])) for c in np.unique(labels))
     k = min(MAX_FOLDS, smallest)
     if k < 2:
-        raise CatbreedError(
-            "Every breed needs at least 2 photos that are not near-copies of each other to estimate accuracy; "
-            "add more varied photos."
-        )
+        raise CatbreedError("split.too_few_distinct")
     folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
     return list(folds.split(np.zeros(len(labels)), labels, groups))

@@ -66,16 +66,14 @@ class TrainSettings:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise CatbreedError(f"Unknown mode '{self.mode}'; expected one of: {', '.join(MODES)}.")
+            raise CatbreedError("settings.unknown_mode", mode=self.mode, modes=list(MODES))
         if not self.backbone:
             object.__setattr__(self, "backbone", MODE_TABLE[self.mode].backbone)
         if self.augment is None:
             object.__setattr__(self, "augment", MODE_TABLE[self.mode].augment)
         get_spec(self.backbone)
         if not 0 < self.inverse_regularization <= 1e6:
-            raise CatbreedError(
-                f"The inverse regularization must be above 0 and at most 1e6; got {self.inverse_regularization}."
-            )
+            raise CatbreedError("settings.inverse_regularization", value=self.inverse_regularization)
         check_test_percent(self.test_percent)
 
     @property

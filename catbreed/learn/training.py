@@ -133,9 +133,7 @@ class TrainResult:
                 raise ValueError("carries no evaluation")
             return cls(bundle, dataset, Split(train, test), float(plain["seconds"]), answers)
         except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise CatbreedError(
-                f"The training worker sent back a result that does not check out ({error}); train again."
-            ) from None
+            raise CatbreedError("training.bad_result", problem=str(error)) from None
 
 
 def sample_photos(dataset: Dataset, size: int, n: int = SAMPLE_PHOTOS) -> list[bytes]:

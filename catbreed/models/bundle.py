@@ -61,9 +61,7 @@ class ModelBundle:
 
     def __post_init__(self) -> None:
         if self.head is not None and self.head.n_classes != len(self.classes):
-            raise CatbreedError(
-                f"The head predicts {self.head.n_classes} classes but {len(self.classes)} labels were given."
-            )
+            raise CatbreedError("bundle.labels_mismatch", n=self.head.n_classes, labels=len(self.classes))
         if self.metadata is None:
             spec = get_spec(self.backbone)
             self.metadata = ModelMetadata(self.backbone, list(self.classes), spec.image_size, spec.preprocessing)
@@ -76,7 +74,7 @@ class ModelBundle:
         """Write the bundle to `path` in one rename; `extra_files` (name: bytes) go in with it, the
         store's own records (who owns it), so no crash leaves a model without them."""
         if self.head is None:
-            raise CatbreedError("The built-in ImageNet model is not saved; train a model first.")
+            raise CatbreedError("bundle.builtin_not_saved")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         metadata = replace(
@@ -108,12 +106,12 @@ class ModelBundle:
     def load(cls, path: Path) -> ModelBundle:
         path = Path(path)
         if not (path / METADATA_FILE).is_file():
-            raise CatbreedError(f"'{path}' is not a catbreed model folder; expected {METADATA_FILE} inside it.")
+            raise CatbreedError("bundle.not_a_model", path=str(path), file=METADATA_FILE)
         try:
             metadata = read_metadata(path)
             labels = (path / LABELS_FILE).read_text(encoding="utf-8").splitlines()
             if labels != metadata.classes:
-                raise CatbreedError(f"The labels in '{path / LABELS_FILE}' do not match its metadata; train it again.")
+                raise CatbreedError("bundle.labels_do_not_match", path=str(path / LABELS_FILE))
             head = LinearHead.load(path / HEAD_FILE)
             samples = [f.read_bytes() for f in sorted((path / SAMPLES_FOLDER).glob("*.jpg"))]
             familiar = Familiarity.load(path / FAMILIARITY_FILE) if (path / FAMILIARITY_FILE).is_file() else None
@@ -121,9 +119,7 @@ class ModelBundle:
         except CatbreedError:
             raise
         except (ValueError, KeyError, OSError, TypeError, zipfile.BadZipFile) as error:
-            raise CatbreedError(
-                f"The model in '{path}' could not be read ({type(error).__name__}); train it again."
-            ) from None
+            raise CatbreedError("bundle.unreadable", path=str(path), problem=type(error).__name__) from None
 
     def to_files(self) -> dict[str, bytes]:
         """The saved bundle's files by relative path: plain bytes to carry between processes."""
@@ -145,7 +141,7 @@ class ModelBundle:
                 parts = name.split("/")
                 sample = len(parts) == 2 and parts[0] == SAMPLES_FOLDER and parts[1].endswith(".jpg")
                 if not isinstance(data, bytes) or not (name in allowed or sample) or ".." in parts:
-                    raise CatbreedError(f"A model sent by a worker holds an unexpected file '{name}'; not used.")
+                    raise CatbreedError("bundle.unexpected_file", name=name)
                 (folder / "model" / parts[0]).parent.mkdir(parents=True, exist_ok=True)
                 if sample:
                     (folder / "model" / SAMPLES_FOLDER).mkdir(exist_ok=True)
@@ -165,7 +161,7 @@ class ModelBundle:
         from catbreed.models.keras_classifier import compose, familiarity_model, head_model
 
         if self.head is None:
-            raise CatbreedError("The built-in ImageNet model has no breed head to export; train a model first.")
+            raise CatbreedError("bundle.builtin_no_head")
         familiar = familiarity_model(self.familiarity) if self.familiarity is not None else None
         return compose(
             backbone or create_backbone(self.backbone), get_spec(self.backbone).layers, head_model(self.head), familiar
@@ -174,9 +170,9 @@ class ModelBundle:
     def export(self, format: str, out: Path, quantize: bool = False, backbone: keras.Model | None = None) -> Path:
         """Write the classifier as a TFLite file (optionally dynamic-range quantised) or a SavedModel folder."""
         if format not in EXPORT_FORMATS:
-            raise CatbreedError(f"Unknown export format '{format}'; expected one of: {', '.join(EXPORT_FORMATS)}.")
+            raise CatbreedError("export.unknown_format", format=format, formats=list(EXPORT_FORMATS))
         if quantize and format != "tflite":
-            raise CatbreedError("--quantize applies to the tflite format only.")
+            raise CatbreedError("export.quantize_tflite_only")
         model = self.keras_model(backbone)
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -201,4 +197,4 @@ def read_metadata(path: Path) -> ModelMetadata:
     try:
         return ModelMetadata.from_json((path / METADATA_FILE).read_text(encoding="utf-8"))
     except CatbreedError as error:
-        raise CatbreedError(f"The model in '{path}' cannot be used: {error}") from None
+        raise CatbreedError("bundle.cannot_use", path=str(path), reason=error.message) from None

@@ -166,10 +166,10 @@ def export_package(
     """Write the package folder `out` (replacing one there) and check it against `app`, the bundle's
     Predictor; returns the parity report, which export.json also holds."""
     if format not in EXPORT_FORMATS:
-        raise CatbreedError(f"Unknown export format '{format}'; expected one of: {', '.join(EXPORT_FORMATS)}.")
+        raise CatbreedError("export.unknown_format", format=format, formats=list(EXPORT_FORMATS))
     pixels = bundle.sample_pixels()
     if not len(pixels):
-        raise CatbreedError("This model holds no sample photos to check an export on; train it again.")
+        raise CatbreedError("export.no_samples")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with staging_beside(out) as staging:

@@ -52,7 +52,7 @@ class Familiarity:
         classes = np.unique(labels)
         components = int(min(self.components, x.shape[1], len(x) - 1))
         if components < 1:
-            raise CatbreedError("Judging unknown breeds needs at least 2 photos; add photos.")
+            raise CatbreedError("familiarity.too_few")
         pca = PCA(components, svd_solver="randomized", random_state=self.seed).fit(x)
         z = pca.transform(x)
         centres = np.stack([z[labels == c].mean(0) for c in classes])
@@ -68,7 +68,7 @@ class Familiarity:
     def score(self, features: np.ndarray) -> np.ndarray:
         """float32 (N, D) -> float32 (N,): minus the squared distance to the nearest breed's centre."""
         if not hasattr(self, "projection_"):
-            raise CatbreedError("This familiarity scorer is not fitted yet; call fit(features, labels) first.")
+            raise CatbreedError("familiarity.not_fitted")
         w = normalise(features, self.blocks) @ self.projection_ - self.offset_
         distances = (w**2).sum(1)[:, None] - 2 * w @ self.centres_.T + (self.centres_**2).sum(1)[None]
         return -distances.min(1).astype(np.float32)

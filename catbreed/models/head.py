@@ -62,12 +62,12 @@ class LinearHead:
         is a training example with the photo's class id from int (N,) `labels`."""
         n, views, dim = features.shape
         if dim != sum(self.blocks):
-            raise CatbreedError(f"The head expects {sum(self.blocks)} features per photo; got {dim}.")
+            raise CatbreedError("head.wrong_features", expected=sum(self.blocks), got=dim)
         x = normalise(features.reshape(n * views, dim), self.blocks)
         y = np.repeat(np.asarray(labels), views)
         present = np.unique(y)
         if len(present) < 2:
-            raise CatbreedError("Training needs photos of at least 2 breeds.")
+            raise CatbreedError("head.two_breeds")
         model = LogisticRegression(
             C=self.inverse_regularization, class_weight="balanced", max_iter=1000, random_state=self.seed
         )
@@ -90,7 +90,7 @@ class LinearHead:
 
     def check_fitted(self) -> None:
         if not hasattr(self, "weights_"):
-            raise CatbreedError("This head is not trained yet; call fit(features, labels) first.")
+            raise CatbreedError("head.not_trained")
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         """float32 (N, D) -> float32 (N, C) uncalibrated class scores."""

