@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from catbreed.errors import CatbreedError
+from catbreed.messages import ENGLISH, message, percent, shell_language, text
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -28,6 +29,14 @@ class _Parser(argparse.ArgumentParser):
         raise CatbreedError("cli.usage", problem=message, command=self.prog.split()[-1])
 
 
+# The language of what the command line says (LC_ALL, LC_MESSAGES, LANG); --json output has none.
+LANGUAGE = ENGLISH
+
+
+def say(code: str, **params) -> str:
+    return message(code, **params).text(LANGUAGE)
+
+
 class ProgressPrinter:
     """A redrawn bar on a terminal; otherwise one line per stage and per fold, for logs."""
 
@@ -39,14 +48,15 @@ class ProgressPrinter:
     def __call__(self, event) -> None:
         new_stage = event.stage != self.stage
         self.stage = event.stage
-        eta = f" ETA {event.eta_seconds:4.0f}s" if event.eta_seconds is not None else ""
-        metrics = f" fold accuracy {event.accuracy:.3f}" if event.accuracy is not None else ""
+        eta = say("cli.eta", seconds=round(event.eta_seconds)) if event.eta_seconds is not None else ""
+        metrics = say("cli.fold_accuracy", accuracy=round(event.accuracy, 3)) if event.accuracy is not None else ""
+        stage = text(event.stage, LANGUAGE)
         if self.tty:
             bar = "#" * int(30 * event.fraction)
             end = "\n" if event.step >= event.total else ""
-            self.stream.write(f"\r{event.stage:<20} [{bar:<30}] {event.step}/{event.total}{eta}{metrics}\033[K{end}")
+            self.stream.write(f"\r{stage:<24} [{bar:<30}] {event.step}/{event.total}{eta}{metrics}\033[K{end}")
         elif new_stage or event.step >= event.total or event.accuracy is not None:
-            self.stream.write(f"{event.stage}: {event.step}/{event.total}{eta}{metrics}\n")
+            self.stream.write(f"{stage}: {event.step}/{event.total}{eta}{metrics}\n")
         self.stream.flush()
 
 
@@ -135,7 +145,7 @@ def _emit(payload: dict, as_json: bool, text: str) -> None:
 
 
 def _skipped(dataset) -> list[dict]:
-    return [{"path": s.name, "reason": s.reason} for s in dataset.skipped]
+    return [{"path": s.name, "reason": s.reason.to_json()} for s in dataset.skipped]  # codes: any language
 
 
 class _ModelOut:
@@ -172,7 +182,7 @@ def cmd_train(args) -> None:
     with temp_folder("data") as workdir:
         dataset = open_dataset(args.data, workdir, on_event=progress)
         for warning in dataset.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            print(say("cli.warning", warning=warning), file=sys.stderr)
         result = train(dataset, settings, on_event=progress)
         out = target.save(result.bundle)
     metrics = result.bundle.metadata.metrics
@@ -192,20 +202,20 @@ def cmd_train(args) -> None:
 
 
 def _percent(value) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
+    return say("cli.not_available") if value is None else percent(value, LANGUAGE)
 
 
 def _describe_accuracy(metrics) -> str:
-    """'expected accuracy 90.7% (89.3-92.0%) by 5-fold cross-validation ...' of a Metrics record."""
+    """'expected accuracy 90.7% (89.3%-92.0%) by 5-fold cross-validation ...' of a Metrics record."""
     expected = metrics.expected_accuracy
-    text = f"expected accuracy on new photos {expected.describe()}, by {expected.method}"
+    said = say("cli.accuracy", expected=expected.describe(LANGUAGE), method=expected.method)
     if metrics.test_accuracy is not None:
-        text += f"; held-out test photos {_percent(metrics.test_accuracy)}"
-    return text
+        said += say("cli.test_accuracy", accuracy=_percent(metrics.test_accuracy))
+    return said
 
 
 def _describe_metrics(out: Path, metrics, seconds: float) -> str:
-    return f"Saved {out} in {seconds:.1f}s: {_describe_accuracy(metrics)}"
+    return say("cli.saved", path=str(out), seconds=round(seconds, 1), accuracy=_describe_accuracy(metrics))
 
 
 def cmd_evaluate(args) -> None:
@@ -229,9 +239,16 @@ def cmd_evaluate(args) -> None:
             probabilities, [index[p.label] for p in dataset.photos], bundle.classes, [p.name for p in dataset.photos]
         )
     payload = {**result.to_dict(), "skipped": _skipped(dataset)}
-    lines = [f"Accuracy {_percent(result.accuracy)} on {result.n} photos"]
+    lines = [say("cli.evaluated", accuracy=_percent(result.accuracy), n=result.n)]
     lines += [
-        f"  {label:<24} precision {s['precision']:.2f}  recall {s['recall']:.2f}  f1 {s['f1']:.2f}  n={s['support']}"
+        say(
+            "cli.per_breed",
+            breed=f"{label:<24}",
+            precision=f"{s['precision']:.2f}",
+            recall=f"{s['recall']:.2f}",
+            f1=f"{s['f1']:.2f}",
+            n=s["support"],
+        )
         for label, s in result.per_class.items()
         if s["support"]
     ]
@@ -267,7 +284,7 @@ def cmd_predict(args) -> None:
                 "familiarity": None if prediction.familiarity is None else round(prediction.familiarity, 3),
             }
         )
-        said = headline(prediction.verdict, prediction.top[0][0])
+        said = headline(prediction.verdict, prediction.top[0][0]).text(LANGUAGE)
         lines.append(f"{image}: {said}  (" + ", ".join(f"{t['label']} {t['probability']:.2f}" for t in top) + ")")
     _emit({"predictions": results}, args.json, "\n".join(lines))
 
@@ -286,9 +303,9 @@ def cmd_export(args) -> None:
         "quantized": args.quantize,
         "parity": dataclasses.asdict(report),
     }
-    _emit(payload, args.json, f"Wrote {args.out}: the export {report.describe()}.")
+    _emit(payload, args.json, say("cli.wrote_export", path=str(args.out), report=report.describe(LANGUAGE)))
     if report.flagged:
-        raise ExportDisagrees(f"The export in '{args.out}' {report.describe()}; do not use it.")
+        raise ExportDisagrees(say("cli.export_disagrees", path=str(args.out), report=report.describe(LANGUAGE)))
 
 
 def cmd_info(args) -> None:
@@ -296,15 +313,18 @@ def cmd_info(args) -> None:
 
     bundle = ModelBundle.load(args.model)
     meta = bundle.metadata
-    split = f"{meta.split.train} trained on, {meta.split.test} held out" if meta.split else "unknown"
+    split = (
+        say("cli.info.split", train=meta.split.train, test=meta.split.test) if meta.split else say("cli.info.unknown")
+    )
+    accuracy = _describe_accuracy(meta.metrics) if meta.metrics else say("cli.info.not_estimated")
     lines = [
-        f"Model {bundle.path}",
-        f"  created      {meta.created}",
-        f"  backbone     {meta.backbone} ({bundle.image_size} px)",
-        f"  mode         {meta.mode}",
-        f"  breeds       {len(bundle.classes)}: {', '.join(bundle.classes)}",
-        f"  photos       {split}",
-        f"  accuracy     {_describe_accuracy(meta.metrics) if meta.metrics else 'not estimated'}",
+        say("cli.info.model", path=str(bundle.path)),
+        say("cli.info.created", created=meta.created),
+        say("cli.info.backbone", backbone=meta.backbone, size=bundle.image_size),
+        say("cli.info.mode", mode=meta.mode),
+        say("cli.info.breeds", n=len(bundle.classes), breeds=list(bundle.classes)),
+        say("cli.info.photos", split=split),
+        say("cli.info.accuracy", accuracy=accuracy),
     ]
     _emit({"model": str(bundle.path), **meta.to_dict()}, args.json, "\n".join(lines))
 
@@ -319,18 +339,17 @@ def cmd_default(args) -> None:
     if args.builtin or args.name:
         store.set_default(None if args.builtin else args.name)
     name = store.default_name()
-    changed = "is now" if args.builtin or args.name else "is"
-    _emit({"default": name}, args.json, f"The default model for everyone {changed} {name or BUILTIN_NAME}.")
+    said = say("cli.default_now" if args.builtin or args.name else "cli.default_is", name=name or BUILTIN_NAME)
+    _emit({"default": name}, args.json, said)
 
 
 def cmd_certificates(args) -> None:
     from catbreed.certificates import make_certificates
 
     written = make_certificates(args.folder, args.host or ["127.0.0.1", "localhost"])
-    lines = [f"Wrote {len(written)} files to {args.folder}:"] + [
-        f"  {name:14} {path.name}" for name, path in written.items()
-    ]
-    lines += ["Give each machine ca.pem and its own certificate and key only; keep the keys private."]
+    lines = [say("cli.certificates.wrote", n=len(written), folder=str(args.folder))]
+    lines += [f"  {name:14} {path.name}" for name, path in written.items()]
+    lines += [say("cli.certificates.advice")]
     _emit({name: str(path) for name, path in written.items()}, args.json, "\n".join(lines))
 
 
@@ -343,11 +362,13 @@ def cmd_passes(args) -> None:
         if not args.identity:
             raise CatbreedError("cli.revoke_whom")
         book.revoke(args.identity)
-        text = f"The pass of {args.identity} is refused from now on; its things stay, for the operator to handle."
+        said = say("cli.passes.revoked", identity=args.identity)
     else:
         book.sign_out(args.identity)
-        text = f"{'Every browser is' if args.identity is None else args.identity + ' is'} signed out."
-    _emit({"action": args.action, "identity": args.identity}, args.json, text)
+        said = (
+            say("cli.passes.signed_out", identity=args.identity) if args.identity else say("cli.passes.all_signed_out")
+        )
+    _emit({"action": args.action, "identity": args.identity}, args.json, said)
 
 
 def _import_tensorflow_quietly() -> None:
@@ -378,21 +399,23 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    global LANGUAGE
+    LANGUAGE = shell_language()
     try:
         args = build_parser().parse_args(argv)
         COMMANDS[args.command](args)
         return EXIT_OK
     except CatbreedError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(say("cli.error", error=error.message), file=sys.stderr)
         return EXIT_BAD_INPUT
     except ExportDisagrees as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(say("cli.error", error=str(error)), file=sys.stderr)
         return EXIT_INTERNAL
     except KeyboardInterrupt:
-        print("error: interrupted; nothing was saved.", file=sys.stderr)
+        print(say("cli.interrupted"), file=sys.stderr)
         return EXIT_INTERNAL
     except Exception as error:  # the last line of defence: one line, not a traceback
         if os.environ.get("CATBREED_DEBUG"):
             raise
-        print(f"internal error: {type(error).__name__}: {error} (set CATBREED_DEBUG=1 for details)", file=sys.stderr)
+        print(say("cli.internal_error", error=f"{type(error).__name__}: {error}"), file=sys.stderr)
         return EXIT_INTERNAL

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from catbreed.errors import Cancelled
+from catbreed.messages import ENGLISH, Message, message, text
 
-CHECKING = "checking photos"
-FEATURES = "computing features"
-CROSS_VALIDATING = "estimating accuracy"
-TRAINING = "training on every photo"
-EVALUATING = "evaluating"
+CHECKING = "stage.checking"
+FEATURES = "stage.features"
+CROSS_VALIDATING = "stage.estimating"
+TRAINING = "stage.training"
+EVALUATING = "stage.evaluating"
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,12 @@ class Progress:
     def fraction(self) -> float:
         return self.step / self.total if self.total else 1.0
 
-    def describe(self) -> str:
+    def describe(self, language: str = ENGLISH) -> str:
         """'Computing features: 64 of 600', in words a person reads; a stage with nothing to do says so."""
         if self.stage == FEATURES and not self.total:
-            return "Computing features: every photo's are cached already"
-        return f"{self.stage.capitalize()}: {self.step} of {self.total}"
+            return text("progress.all_cached", language)
+        said = message("progress.step", stage=Message(self.stage), step=self.step, total=self.total).text(language)
+        return said[:1].upper() + said[1:]
 
 
 class CancelFlag(Protocol):

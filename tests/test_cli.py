@@ -294,3 +294,24 @@ def test_pip_install_gives_the_library_alone_that_a_worker_needs(tmp_path):
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "1000"
+
+
+def test_under_a_portuguese_lang_it_speaks_portuguese_and_its_json_stays_the_same(
+    cli, cli_model, monkeypatch, tmp_path
+):
+    out, english_report, _ = cli_model
+    for variable in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    english_info = cli("info", out, "--json")
+    monkeypatch.setenv("LANG", "pt_BR.UTF-8")
+    assert last_json(cli("info", out, "--json")) == last_json(english_info)  # codes and numbers: no language
+    info = cli("info", out)
+    assert "  raças        3: blue_squares, green_bars, red_circles" in info.stdout
+    assert "acurácia esperada em fotos novas" in info.stdout and "%" in info.stdout
+    missing = tmp_path / "nenhuma.jpg"
+    refused = cli("predict", missing, "--model", out)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == f"erro: Não há arquivo em '{missing}'; informe o caminho de uma foto."
+    again = cli("train", out.parent / "nowhere.zip", "--out", tmp_path / "m2", "--backbone", STANDIN_BACKBONE)
+    assert again.stderr.startswith("erro: Não há arquivo nem pasta em")

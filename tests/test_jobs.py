@@ -90,7 +90,7 @@ def test_jobs_run_one_after_another_and_keep_their_own_results(manager, shapes_f
     wait(second)
     assert first.state == second.state == DONE, first.error
     assert first.result.bundle.classes == three.classes and second.result.bundle.classes == two.classes
-    assert first.events[-1].stage == "training on every photo" and len(first.folds) >= 2
+    assert first.events[-1].stage == "stage.training" and len(first.folds) >= 2
     assert manager.get(first.id) is first and manager.get("nope") is None
 
 

@@ -48,7 +48,8 @@ def test_a_round_trip_through_json_gives_the_same_record():
     again = ModelMetadata.from_json(metadata.to_json())
     assert again == metadata
     assert again.evaluation.misclassified[0].path == "c.jpg" and again.mode == "quick"
-    assert again.expected_accuracy.describe() == "67.0% (20.0-100.0%)"
+    assert again.expected_accuracy.describe() == "67.0% (20.0%-100.0%)"
+    assert again.expected_accuracy.describe("pt_BR") == "67,0% (20,0%-100,0%)"
 
 
 def test_the_json_is_plain_and_names_its_format():

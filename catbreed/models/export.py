@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from catbreed.errors import CatbreedError
+from catbreed.messages import ENGLISH, Percent, message
 from catbreed.models.bundle import EXPORT_FORMATS, LABELS_FILE, ModelBundle
 from catbreed.models.card import model_card
 from catbreed.models.predict import (
@@ -96,12 +97,14 @@ class ParityReport:
     max_difference: float  # largest |probability difference| over photos and breeds
     flagged: bool  # agreement below AGREEMENT_NEEDED: not to be offered as fine
 
-    def describe(self) -> str:
-        verdict = "DISAGREES with the app" if self.flagged else "answers as the app does"
-        return (
-            f"{verdict}: same top breed and verdict on {self.agreement:.1%} of {self.photos} photos, "
-            f"probabilities within {self.max_difference:.4f}"
+    def describe(self, language: str = ENGLISH) -> str:
+        shown = message(
+            "export.disagrees" if self.flagged else "export.agrees",
+            agreement=Percent(self.agreement),
+            n=self.photos,
+            difference=round(self.max_difference, 4),
         )
+        return shown.text(language)
 
 
 def example_script(format: str, image_size: int) -> str:

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 
 from catbreed.errors import CatbreedError
-from catbreed.messages import Message
+from catbreed.messages import ENGLISH, Message, Percent, message
 from catbreed.models.evaluation import Evaluation
 from catbreed.models.verdict import UNCALIBRATED_NOT_SURE, Thresholds
 
@@ -29,9 +29,10 @@ class Estimate:
     high: float
     method: str
 
-    def describe(self) -> str:
-        """'90.7% (87.2-93.9%)'"""
-        return f"{self.value:.1%} ({100 * self.low:.1f}-{100 * self.high:.1f}%)"
+    def describe(self, language: str = ENGLISH) -> str:
+        """'90.7% (87.2%-93.9%)', '90,7% (87,2%-93,9%)' in Portuguese"""
+        shown = message("estimate.value", value=Percent(self.value), low=Percent(self.low), high=Percent(self.high))
+        return shown.text(language)
 
 
 @dataclass(frozen=True)

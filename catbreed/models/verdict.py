@@ -19,21 +19,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from catbreed.messages import LITERAL, Message, message
+
 BREED, NOT_SURE, UNKNOWN_BREED, NOT_A_CAT = "breed", "not_sure", "unknown_breed", "not_a_cat"
 VERDICTS = (BREED, NOT_SURE, UNKNOWN_BREED, NOT_A_CAT)
 UNCALIBRATED_NOT_SURE = 0.5  # a model with no out-of-fold answers to choose from (the built-in one)
 
 
-_HEADLINES = {
-    NOT_SURE: "Not sure: maybe {breed}",
-    UNKNOWN_BREED: "Not one of my breeds",
-    NOT_A_CAT: "This doesn't look like a cat",
-}
+_HEADLINES = {NOT_SURE: "verdict.not_sure", UNKNOWN_BREED: "verdict.unknown_breed", NOT_A_CAT: "verdict.not_a_cat"}
 
 
-def headline(verdict: str, breed: str) -> str:
-    """The words a person reads first: the breed itself, or what the verdict says instead."""
-    return _HEADLINES[verdict].format(breed=breed) if verdict in _HEADLINES else breed
+def headline(verdict: str, breed: str) -> Message:
+    """What a person reads first: the breed itself, or what the verdict says instead."""
+    return message(_HEADLINES[verdict], breed=breed) if verdict in _HEADLINES else Message(LITERAL, {"text": breed})
 
 
 @dataclass(frozen=True)
