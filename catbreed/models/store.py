@@ -21,6 +21,7 @@ from filelock import FileLock
 
 from catbreed import paths
 from catbreed.errors import CatbreedError
+from catbreed.messages import Message, message
 from catbreed.models.bundle import METADATA_FILE, ModelBundle, read_metadata
 from catbreed.models.metadata import BUILTIN_NAME, Estimate, ModelMetadata
 from catbreed.owners import Ownership, Visitor
@@ -69,7 +70,7 @@ class Choice:
     one they asked for (deleted, damaged), for the page to show once."""
 
     model: SavedModel | None
-    notice: str | None = None
+    notice: Message | None = None
 
     @property
     def key(self) -> str:
@@ -179,9 +180,7 @@ class ModelStore:
             return Choice(model)
         fallback = self.default()
         return Choice(
-            fallback,
-            f"The model '{wanted}' is not here (deleted, or not shared with you); you now use the default, "
-            f"'{fallback.name if fallback else BUILTIN_NAME}'.",
+            fallback, message("store.model_not_here", wanted=wanted, fallback=fallback.name if fallback else BUILTIN_NAME)
         )
 
     def zip_file(self, name: str) -> BinaryIO:

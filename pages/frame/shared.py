@@ -34,6 +34,7 @@ from catbreed.data.images import ImageProblem, open_rgb, thumbnail
 from catbreed.housekeeping import Tidied, tidy_up
 from catbreed.jobs import JobManager
 from catbreed.markdown import escape
+from catbreed.messages import Message, message
 from catbreed.models.bundle import ModelBundle
 from catbreed.models.metadata import BUILTIN_NAME
 from catbreed.models.predict import Prediction, Predictor, builtin_bundle
@@ -42,6 +43,7 @@ from catbreed.nets.backbones import DEFAULT_BACKBONE, create_backbone
 from catbreed.nets.runtime import LiteRTExtractor, load_extractor
 from catbreed.owners import Visitor
 from catbreed.paths import catbreed_home
+from pages.frame.language import language, t
 
 if TYPE_CHECKING:
     import keras
@@ -123,7 +125,7 @@ def admitted() -> bool:
 def keep_pass(token: str) -> NoReturn:
     """Give the browser `token` as its cookie; the page reloads with it."""
     COOKIE.set(token)
-    st.caption("One moment…")
+    st.caption(t("frame.one_moment"))
     st.stop()
 
 
@@ -133,7 +135,7 @@ def let_in() -> NoReturn:
     if configured_password(_secrets()) is None:
         keep_pass(pass_book().issue())
     st.title("catbreed")
-    if address := password_form("sign-in", "Open catbreed", configured_password(_secrets())):
+    if address := password_form("sign-in", t("frame.open"), configured_password(_secrets())):
         token = pass_book().issue(visitor_pass.identity if visitor_pass else None, sign_in=True)
         # Logged where the operator looks, with the identity `catbreed passes revoke` takes.
         log.warning("signed in: identity %s from %s", pass_book().read(token).identity, address)
@@ -151,18 +153,18 @@ def password_form(key: str, button: str, password: str) -> str | None:
     ones are counted per address (THROTTLE), across sessions, and slowed down."""
     address = _client_address()
     with st.form(key):
-        given = st.text_input("Password", type="password", help="Whoever runs this server can tell you.")
+        given = st.text_input(t("frame.password"), type="password", help=t("frame.password_help"))
         if not st.form_submit_button(button, type="primary"):
             return None
     if wait := THROTTLE.wait_seconds(address):
-        st.error(f"Too many wrong passwords from your address; try again in {wait:.0f} s.")
+        st.error(t("frame.too_many_wrong", seconds=round(wait)))
     elif password_matches(given, password):
         THROTTLE.succeeded(address)
         return address
     else:
         THROTTLE.failed(address)
         time.sleep(WRONG_PASSWORD_PAUSE)  # guessing by the thousand takes hours, not seconds
-        st.error("That is not the password; ask whoever runs this server.")
+        st.error(t("frame.wrong_password"))
     return None
 
 
@@ -181,15 +183,15 @@ def operator_form() -> None:
     """Where the operator becomes the operator (the admin password) or stops being one."""
     admin_password = configured_admin_password(_secrets())
     if admin_password is None:
-        st.caption("No admin password is set: anyone may choose the default model, nobody may change others' things.")
+        st.caption(t("frame.no_admin_password"))
         return
     visitor_pass = current_pass()
     if visitor().admin:
-        st.caption("You act as the operator on this server: you may change and delete anyone's things.")
-        if st.button("Stop acting as the operator", key="operator-off"):
+        st.caption(t("frame.acting_operator"))
+        if st.button(t("frame.stop_operator"), key="operator-off"):
             keep_pass(pass_book().issue(visitor_pass.identity, sign_in=visitor_pass.signed_in()))
         return
-    if address := password_form("operator", "Act as the operator", admin_password):
+    if address := password_form("operator", t("frame.act_operator"), admin_password):
         log.warning("acting as the operator: identity %s from %s", visitor_pass.identity, address)
         keep_pass(pass_book().issue(visitor_pass.identity, sign_in=visitor_pass.signed_in(), admin=True))
 
@@ -199,7 +201,7 @@ def sign_out_button() -> None:
     visitor_pass = current_pass()
     if visitor_pass is None or not (visitor_pass.signed_in() or visitor_pass.admin()):
         return
-    if st.sidebar.button("Sign out", icon=":material/logout:"):
+    if st.sidebar.button(t("frame.sign_out"), icon=":material/logout:", key="sign-out"):
         pass_book().sign_out(visitor_pass.identity)
         keep_pass(pass_book().issue(visitor_pass.identity))
 
@@ -217,32 +219,44 @@ def tidied_up() -> Tidied:
 @dataclass(frozen=True)
 class PageEntry:
     path: str
-    title: str  # in the menu
+    title: str  # the code of its name in the menu
     icon: str
-    invitation: str  # Home's link to it
+    invitation: str  # the code of Home's link to it
 
 
 PAGES = [  # the menu (app.py) and Home's links read this one list
-    PageEntry("pages/home.py", "Home", ":material/home:", "Home"),
-    PageEntry("pages/classify.py", "Classify", ":material/photo_camera:", "Classify a photo"),
-    PageEntry("pages/train.py", "Train", ":material/model_training:", "Train on your photos"),
-    PageEntry("pages/models.py", "Models", ":material/folder_open:", "Manage models"),
-    PageEntry("pages/learn.py", "Learn", ":material/school:", "Learn how it sees"),
+    PageEntry("pages/home.py", "page.home", ":material/home:", "page.home.invitation"),
+    PageEntry("pages/classify.py", "page.classify", ":material/photo_camera:", "page.classify.invitation"),
+    PageEntry("pages/train.py", "page.train", ":material/model_training:", "page.train.invitation"),
+    PageEntry("pages/models.py", "page.models", ":material/folder_open:", "page.models.invitation"),
+    PageEntry("pages/learn.py", "page.learn", ":material/school:", "page.learn.invitation"),
 ]
 
 
-@st.cache_resource(show_spinner="Loading the pretrained CNN…")
-def backbone(name: str = DEFAULT_BACKBONE) -> keras.Model:
-    """The Keras network, for what needs gradients or pictures of its layers: TensorFlow is imported
-    here, on first use, and never by a page that only classifies."""
+# Spinners are the callers' (st.spinner shows only after half a second: a cached call shows none),
+# since a cached function's own spinner text is fixed when the module loads, in one language.
+@st.cache_resource(show_spinner=False)
+def _backbone(name: str) -> keras.Model:
     network = create_backbone(name)
     _keep_out_of_collections()  # TensorFlow and Keras: 385,000 objects more
     return network
 
 
-@st.cache_resource(show_spinner="Preparing the CNN for fast answers…")
-def extractor(name: str = DEFAULT_BACKBONE) -> LiteRTExtractor:
+def backbone(name: str = DEFAULT_BACKBONE) -> keras.Model:
+    """The Keras network, for what needs gradients or pictures of its layers: TensorFlow is imported
+    here, on first use, and never by a page that only classifies."""
+    with st.spinner(t("frame.loading_cnn")):
+        return _backbone(name)
+
+
+@st.cache_resource(show_spinner=False)
+def _extractor(name: str) -> LiteRTExtractor:
     return load_extractor(name)
+
+
+def extractor(name: str = DEFAULT_BACKBONE) -> LiteRTExtractor:
+    with st.spinner(t("frame.preparing_cnn")):
+        return _extractor(name)
 
 
 _JOB_MANAGER: JobManager | None = None
@@ -261,7 +275,7 @@ def job_manager() -> JobManager:
         return _JOB_MANAGER
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _predictor(name: str | None, created: str) -> Predictor:
     """One predictor per saved model version (`created` changes when a name is reused), shared by
     everyone who uses that model; a few stay loaded, so several people's models can be in use."""
@@ -277,11 +291,11 @@ class ModelInUse:
 
     predictor: Predictor
     saved: SavedModel | None  # None: the built-in ImageNet model
-    notice: str | None  # why it is not the model the person chose, to show on the page
+    notice: Message | None  # why it is not the model the person chose, to show on the page
 
     @property
     def label(self) -> str:
-        return self.saved.name if self.saved else BUILTIN_NAME
+        return self.saved.name if self.saved else t("builtin.name")
 
     @property
     def version(self) -> tuple[str, str]:
@@ -319,14 +333,10 @@ def model_in_use() -> ModelInUse:
         return ModelInUse(_predictor(choice.model.name, choice.model.created), choice.model, choice.notice)
     except Exception as error:  # whatever a damaged file raises, the page must go on
         log.warning("model %r cannot be loaded: %s", choice.model.name, error)  # the details: for the operator
-        notice = (
-            f"The model '{choice.model.name}' cannot be loaded (its files are damaged or from another version); "
-            "answers below come from the built-in ImageNet model. Choose another model on the Models page."
-        )
-        return ModelInUse(_predictor(None, ""), None, notice)
+        return ModelInUse(_predictor(None, ""), None, message("frame.model_damaged", name=choice.model.name))
 
 
-@st.cache_data(max_entries=16, show_spinner="Finding where it looked…")
+@st.cache_data(max_entries=16, show_spinner=False)
 def _where_it_looked(photo: bytes, label: str, size: int, model_version: tuple[str, str], _bundle) -> np.ndarray:
     from catbreed.explain import gradcam  # Keras and TensorFlow: only once someone asks
 
@@ -337,7 +347,8 @@ def where_it_looked(bundle: ModelBundle, version: tuple[str, str], photo: bytes,
     """uint8 (size, size, 3): the photo with a Grad-CAM heatmap of `bundle`'s answer `label`, made
     once per photo, answer and model `version` (what names this bundle and no other: a saved model's
     name and date, a training's id), whichever page asks."""
-    return _where_it_looked(photo, label, size, version, bundle)
+    with st.spinner(t("frame.finding_where")):
+        return _where_it_looked(photo, label, size, version, bundle)
 
 
 THUMBNAIL = 320  # pixels a side, as Classify shows a photo
@@ -376,7 +387,7 @@ class Answer:
 
     prediction: Prediction | None
     picture: bytes | None  # a JPEG, encoded once: the page sends these bytes as they are
-    problem: str | None = None
+    problem: Message | None = None
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -395,9 +406,9 @@ def answer(model: ModelInUse, photo: bytes, top_k: int) -> Answer:
 
 
 def expected_accuracy_text(model: SavedModel) -> str:
-    """'expected accuracy on new photos 90.7% (87.2-93.9%)', the words Home and Models share."""
+    """'expected accuracy on new photos 90.7% (87.2%-93.9%)', the words Home and Models share."""
     expected = model.expected_accuracy
-    return f"expected accuracy on new photos {expected.describe()}" if expected else "accuracy not estimated"
+    return t("frame.expected_accuracy", estimate=expected.describe(language())) if expected else t("frame.not_estimated")
 
 
 def plain(text: object) -> str:
