@@ -69,7 +69,10 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
     from catbreed.learn.settings import MODES, TrainSettings
 
     for setting in dataclasses.fields(TrainSettings):
-        flag, help_text = "--" + setting.name.replace("_", "-"), TrainSettings.help(setting.name).replace("%", "%%")
+        flag, help_text = (
+            "--" + setting.name.replace("_", "-"),
+            TrainSettings.help(setting.name, LANGUAGE).replace("%", "%%"),
+        )
         if setting.type.startswith("bool"):  # --augment / --no-augment; unset leaves the mode's default
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=setting.default, help=help_text)
         else:

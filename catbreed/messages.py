@@ -62,6 +62,13 @@ class Message:
 class Percent(float):
     """A fraction a message shows as a percentage: 92.5% in English, 92,5% in Portuguese."""
 
+    decimals: int
+
+    def __new__(cls, value: float, decimals: int = 1):
+        shown = super().__new__(cls, value)
+        shown.decimals = decimals
+        return shown
+
 
 def message(code: str, **params: Any) -> Message:
     return Message(code, params)
@@ -161,7 +168,7 @@ def _shown(value: Any, language: str) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, Percent):
-        return percent(value, language)
+        return percent(value, language, value.decimals)
     if isinstance(value, (int, float)):
         return number(value, language)
     if isinstance(value, (list, tuple)):

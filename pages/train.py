@@ -8,6 +8,7 @@ from catbreed.data.saved_datasets import DatasetStore, SavedDataset
 from catbreed.errors import CatbreedError
 from catbreed.jobs import CANCELLED, DONE, FAILED, FINISHED, TrainingJob
 from catbreed.models.metadata import DataSource
+from pages.frame.language import said, t
 from pages.frame.shared import chosen_model, job_manager, plain, visitor
 from pages.training.photos import choose_data, edit_data_set, show_report
 from pages.training.results import show_result
@@ -17,68 +18,57 @@ from pages.training.running import live_progress, settings_form
 def prepare_training(saved: SavedDataset, job: TrainingJob | None) -> None:
     """The data set, its report and the settings: the steps before a training."""
     top, leave = st.columns([4, 1])
-    top.subheader(plain(f"Data set: {saved.name}"), anchor=False)
-    if leave.button("Use other photos"):
+    top.subheader(plain(t("train.data_set", name=saved.name)), anchor=False)
+    if leave.button(t("train.other_photos")):
         for param in ("data", "job"):
             st.query_params.pop(param, None)
         st.rerun()
     # While a training is shown above, the editor folds away: the page leads with what is happening.
-    title = "Add or remove breeds and photos" if visitor().may_change(saved.ownership) else "Download the photos"
+    title = t("train.edit") if visitor().may_change(saved.ownership) else t("train.download_only")
     with st.expander(title, expanded=job is None, icon=":material/edit:"):
         edit_data_set(saved)
     counts = saved.counts()
     if sum(n >= MIN_PHOTOS_PER_CLASS for n in counts.values()) < 2:
-        st.info(
-            f"Add at least two breeds with at least {MIN_PHOTOS_PER_CLASS} photos each; the report on the photos "
-            "and the training appear here then.",
-            icon=":material/info:",
-        )
+        st.info(t("train.need_two_breeds", minimum=MIN_PHOTOS_PER_CLASS), icon=":material/info:")
         return
     try:
         dataset = saved.check()
     except CatbreedError as error:
-        st.info(plain(str(error)), icon=":material/info:")
+        st.info(plain(said(error.message)), icon=":material/info:")
         return
     show_report(dataset)
     if job is not None and job.state not in FINISHED:
-        st.info("A training of yours is running above; start another when it ends.")
+        st.info(t("train.running_above"))
         return
     if job is not None and job.source is not None and job.source.version != saved.version:
-        st.info(
-            f"The data set changed since the training above (version {job.source.version} → {saved.version}). "
-            "Train again: features are cached, so only new photos take time.",
-            icon=":material/refresh:",
-        )
+        st.info(t("train.data_changed", before=job.source.version, now=saved.version), icon=":material/refresh:")
     if settings := settings_form(dataset):
         try:
             job = job_manager().submit(
                 dataset, settings, DataSource(saved.id, saved.version, saved.name), visitor().identity
             )
         except CatbreedError as error:  # this person's waiting trainings at the server's limit
-            st.error(plain(str(error)), icon=":material/hourglass_top:")
+            st.error(plain(said(error.message)), icon=":material/hourglass_top:")
             return
         st.query_params["job"] = job.id
         st.rerun()
 
 
 def show_training(job: TrainingJob, saved: SavedDataset | None) -> None:
-    st.header("Training", anchor=False)
+    st.header(t("train.training"), anchor=False)
     if job.state == DONE:
         fixable = saved and job.source and job.source.dataset_id == saved.id and visitor().may_change(saved.ownership)
         show_result(job, saved if fixable else None)
     elif job.state == FAILED:
-        st.error(plain(job.error))
+        st.error(plain(said(job.error)))
     elif job.state == CANCELLED:
-        st.info("Training was cancelled; nothing was saved.")
+        st.info(t("train.cancelled"))
     else:
         live_progress(job)
 
 
-st.title("Train")
-st.caption(
-    "Collect photos of the breeds to tell apart (a zip, or photo by photo with the webcam); a CNN pretrained on "
-    "ImageNet learns them, and cross-validation tells you how often it will be right on photos it has never seen."
-)
+st.title(t("train.title"))
+st.caption(t("train.intro"))
 chosen_model()  # keeps this person's model in the address while they train
 # The URL keeps the job and the data set, so a reload finds both; a link to someone else's is no link.
 job = job_manager().get(st.query_params.get("job"))
@@ -86,17 +76,9 @@ job = job if job and (job.owner == visitor().identity or visitor().admin) else N
 saved = DatasetStore().get(st.query_params.get("data") or (job.source.dataset_id if job and job.source else None))
 saved = saved if saved and visitor().may_open(saved.ownership) else None
 if st.query_params.get("job") and job is None:
-    st.warning(
-        "That training is not on this server: finished trainings are kept for a while, and none survive a "
-        "restart; one started by someone else is theirs. Train again; features are cached, so it is quicker "
-        "the second time.",
-        icon=":material/history:",
-    )
+    st.warning(t("train.job_gone"), icon=":material/history:")
 if st.query_params.get("data") and saved is None:
-    st.warning(
-        "That data set is not here (deleted, or not shared with you). Choose or make one below.",
-        icon=":material/folder_off:",
-    )
+    st.warning(t("train.data_gone"), icon=":material/folder_off:")
 
 if job is not None:  # first: a reload during a training finds its progress, not the photos
     show_training(job, saved)

@@ -101,7 +101,7 @@ def test_a_model_not_shared_with_the_visitor_is_as_good_as_gone(trained, tmp_pat
     store.save(trained.bundle, "theirs", owner="them")
     assert store.choose("theirs", Visitor("them")).model.name == "theirs"
     refused = store.choose("theirs", Visitor("me"))
-    assert refused.model is None and "is not here (deleted, or not shared with you)" in refused.notice
+    assert refused.model is None and "is not here (deleted, or not shared with you)" in str(refused.notice)
     assert store.choose("theirs", Visitor("me", admin=True)).model.name == "theirs"
     assert store.choose("theirs").model.name == "theirs"  # the CLI: the operator's own machine
 

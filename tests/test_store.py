@@ -41,7 +41,7 @@ def test_a_person_keeps_their_choice_and_learns_when_it_is_gone(trained, tmp_pat
     gone = store.choose("mine")
     assert gone.model == store.find("everyone's")
     assert (
-        gone.notice
+        str(gone.notice)
         == "The model 'mine' is not here (deleted, or not shared with you); you now use the default, 'everyone's'."
     )
     assert store.choose("../../etc").model == store.find("everyone's")  # a crafted link finds nothing else
@@ -68,7 +68,7 @@ def test_a_name_from_a_url_never_reaches_outside_the_models_folder(tmp_path, tra
     for wanted in (str(outside / "secret"), "../elsewhere/secret", "a/../../elsewhere/secret", "x" * 300, "\x00"):
         assert store.find(wanted) is None
         choice = store.choose(wanted)
-        assert choice.model is None and "is not here" in choice.notice
+        assert choice.model is None and "is not here" in str(choice.notice)
 
 
 def test_unicode_names_are_fine():

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
+from catbreed.messages import ENGLISH, text
 from catbreed.models.compare import ModelRow
 from catbreed.models.evaluation import Evaluation
 from catbreed.progress import Progress
@@ -18,21 +19,25 @@ from catbreed.progress import Progress
 ACCENT = "#c0643b"
 
 
-def photo_counts(counts: dict[str, int]) -> alt.Chart:
+def photo_counts(counts: dict[str, int], language: str = ENGLISH) -> alt.Chart:
     data = pd.DataFrame({"breed": list(counts), "photos": list(counts.values())})
+    photos = text("chart.photos", language)
     return (
         alt.Chart(data)
         .mark_bar(color=ACCENT)
         .encode(
-            x=alt.X("photos:Q", title="photos"),
+            x=alt.X("photos:Q", title=photos),
             y=alt.Y("breed:N", sort="-x", title=None),
-            tooltip=["breed", "photos"],
+            tooltip=[
+                alt.Tooltip("breed:N", title=text("chart.breed", language)),
+                alt.Tooltip("photos:Q", title=photos),
+            ],
         )
         .properties(height=alt.Step(28))  # a fixed band per breed, however many there are
     )
 
 
-def fold_accuracies(folds: Sequence[Progress]) -> alt.Chart:
+def fold_accuracies(folds: Sequence[Progress], language: str = ENGLISH) -> alt.Chart:
     """The accuracy of each cross-validation fold on its held-out photos, as the folds finish."""
     data = pd.DataFrame({"fold": [e.step for e in folds], "accuracy": [e.accuracy for e in folds]}).astype(
         {"fold": int, "accuracy": float}
@@ -41,15 +46,23 @@ def fold_accuracies(folds: Sequence[Progress]) -> alt.Chart:
         alt.Chart(data)
         .mark_bar(color=ACCENT)
         .encode(
-            x=alt.X("fold:O", title="fold"),
-            y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="held-out accuracy"),
-            tooltip=["fold", alt.Tooltip("accuracy:Q", format=".1%")],
+            x=alt.X("fold:O", title=text("chart.fold", language)),
+            y=alt.Y(
+                "accuracy:Q",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%"),
+                title=text("chart.held_out_accuracy", language),
+            ),
+            tooltip=[
+                alt.Tooltip("fold:O", title=text("chart.fold", language)),
+                alt.Tooltip("accuracy:Q", format=".1%", title=text("chart.accuracy", language)),
+            ],
         )
         .properties(width=alt.Step(40), height=160)
     )
 
 
-def confusion_matrix(evaluation: Evaluation) -> alt.Chart:
+def confusion_matrix(evaluation: Evaluation, language: str = ENGLISH) -> alt.Chart:
     labels = evaluation.labels
     rows = [
         {"true": labels[t], "predicted": labels[p], "photos": count}
@@ -61,11 +74,11 @@ def confusion_matrix(evaluation: Evaluation) -> alt.Chart:
     # A click picks a cell's photos; before any click no cell is picked (nor drawn as picked).
     cell = alt.selection_point(name="cell", fields=["true", "predicted"], empty=False)
     base = alt.Chart(data).encode(
-        x=alt.X("predicted:N", sort=labels, title="predicted breed"),
-        y=alt.Y("true:N", sort=labels, title="true breed"),
+        x=alt.X("predicted:N", sort=labels, title=text("chart.predicted_breed", language)),
+        y=alt.Y("true:N", sort=labels, title=text("chart.true_breed", language)),
     )
     heat = base.mark_rect().encode(color=alt.Color("photos:Q", scale=alt.Scale(scheme="oranges"), legend=None))
-    text = base.mark_text(fontSize=11).encode(
+    numbers = base.mark_text(fontSize=11).encode(
         text=alt.condition(alt.datum.photos > 0, "photos:Q", alt.value("")),
         color=alt.value("black"),
     )
@@ -74,14 +87,18 @@ def confusion_matrix(evaluation: Evaluation) -> alt.Chart:
         base.mark_rect(fillOpacity=0, fill="white", stroke="black")
         .encode(
             strokeWidth=alt.condition(cell, alt.value(2), alt.value(0)),
-            tooltip=["true", "predicted", "photos"],
+            tooltip=[
+                alt.Tooltip("true:N", title=text("chart.true", language)),
+                alt.Tooltip("predicted:N", title=text("chart.predicted", language)),
+                alt.Tooltip("photos:Q", title=text("chart.photos", language)),
+            ],
         )
         .add_params(cell)
     )
-    return (heat + text + picker).properties(width=size, height=size)
+    return (heat + numbers + picker).properties(width=size, height=size)
 
 
-def expected_accuracies(rows: Sequence[ModelRow]) -> alt.Chart:
+def expected_accuracies(rows: Sequence[ModelRow], language: str = ENGLISH) -> alt.Chart:
     """Each saved model's expected accuracy on new photos as a dot, its 95% interval as a bar."""
     data = pd.DataFrame(
         [
@@ -98,7 +115,7 @@ def expected_accuracies(rows: Sequence[ModelRow]) -> alt.Chart:
         alt.Chart(data)
         .mark_rule(color=ACCENT, strokeWidth=3)
         .encode(
-            x=alt.X("low:Q", scale=scale, axis=alt.Axis(format="%"), title="expected accuracy on new photos"),
+            x=alt.X("low:Q", scale=scale, axis=alt.Axis(format="%"), title=text("chart.expected_accuracy", language)),
             x2="high:Q",
             y=y,
         )
@@ -110,24 +127,27 @@ def expected_accuracies(rows: Sequence[ModelRow]) -> alt.Chart:
             x=alt.X("expected:Q", scale=scale),
             y=y,
             tooltip=[
-                "model",
-                alt.Tooltip("expected:Q", format=".1%"),
-                alt.Tooltip("low:Q", format=".1%", title="95% from"),
-                alt.Tooltip("high:Q", format=".1%", title="to"),
+                alt.Tooltip("model:N", title=text("chart.model", language)),
+                alt.Tooltip("expected:Q", format=".1%", title=text("chart.expected", language)),
+                alt.Tooltip("low:Q", format=".1%", title=text("chart.interval_from", language)),
+                alt.Tooltip("high:Q", format=".1%", title=text("chart.interval_to", language)),
             ],
         )
     )
     return (interval + dots).properties(height=alt.Step(30))
 
 
-def coverage(curve: Sequence[tuple[float, float, float]], threshold: float) -> alt.Chart:
+def coverage(curve: Sequence[tuple[float, float, float]], threshold: float, language: str = ENGLISH) -> alt.Chart:
     """How many photos get an answer (coverage) and how many of those are right, as the
     "not sure" threshold rises; a rule marks the threshold in use."""
     data = pd.DataFrame(
         [
             {"threshold": t, "measure": name, "value": value}
             for t, covered, right in curve
-            for name, value in (("photos answered", covered), ("right among them", right))
+            for name, value in (
+                (text("chart.photos_answered", language), covered),
+                (text("chart.right_among_them", language), right),
+            )
         ],
         columns=["threshold", "measure", "value"],
     ).astype({"threshold": float, "value": float})
@@ -135,10 +155,14 @@ def coverage(curve: Sequence[tuple[float, float, float]], threshold: float) -> a
         alt.Chart(data)
         .mark_line(point=True)
         .encode(
-            x=alt.X("threshold:Q", axis=alt.Axis(format="%"), title="say 'not sure' below"),
+            x=alt.X("threshold:Q", axis=alt.Axis(format="%"), title=text("chart.not_sure_below", language)),
             y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
             color=alt.Color("measure:N", scale=alt.Scale(range=[ACCENT, "#3b6fc0"]), title=None),
-            tooltip=[alt.Tooltip("threshold:Q", format=".0%"), "measure", alt.Tooltip("value:Q", format=".1%")],
+            tooltip=[
+                alt.Tooltip("threshold:Q", format=".0%", title=text("chart.threshold", language)),
+                alt.Tooltip("measure:N", title=text("chart.measure", language)),
+                alt.Tooltip("value:Q", format=".1%", title=text("chart.value", language)),
+            ],
         )
     )
     rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(strokeDash=[4, 4]).encode(x="threshold:Q")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from catbreed.data.split import check_test_percent
 from catbreed.errors import CatbreedError
 from catbreed.learn.pace import Pace
+from catbreed.messages import ENGLISH, text
 from catbreed.models.head import DEFAULT_INVERSE_REGULARIZATION
 from catbreed.nets.backbones import DEFAULT_BACKBONE, ENSEMBLE_BACKBONE, get_spec
 
@@ -15,7 +16,7 @@ from catbreed.nets.backbones import DEFAULT_BACKBONE, ENSEMBLE_BACKBONE, get_spe
 class Mode:
     backbone: str
     augment: bool  # mirror images: measured to pay for the ensemble (+0.3 points), not for Lite0 (+0.03)
-    summary: str
+    summary: str  # the code of its words
     # Measured on a 2-core laptop (README, "Time estimates"): writing the backbone's flatbuffer once,
     # and the rates a machine uses until it has measured its own (learn/pace.py).
     first_use_seconds: float
@@ -27,14 +28,14 @@ MODE_TABLE = {
     QUICK: Mode(
         backbone=DEFAULT_BACKBONE,
         augment=False,
-        summary="EfficientNet-Lite0: about 90% right on new photos of the 12 Oxford cat breeds",
+        summary="mode.quick.summary",
         first_use_seconds=0.3,
         pace=Pace(seconds_per_new_photo=0.006, seconds_per_photo=0.0034),
     ),
     ACCURATE: Mode(
         backbone=ENSEMBLE_BACKBONE,
         augment=True,
-        summary="Lite0, Lite1 and Lite2 side by side: about 2 points more, 6x slower",
+        summary="mode.accurate.summary",
         first_use_seconds=0.5,
         pace=Pace(seconds_per_new_photo=0.065, seconds_per_photo=0.012),
     ),
@@ -42,27 +43,19 @@ MODE_TABLE = {
 MODES = tuple(MODE_TABLE)
 
 
-def _setting(default, help: str):
+def _setting(default, help: str | None):
+    """A setting with the code of its help text (None: made from the modes' summaries)."""
     return field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)
 class TrainSettings:
-    mode: str = _setting(QUICK, "; ".join(f"{name}: {mode.summary}" for name, mode in MODE_TABLE.items()))
-    backbone: str = _setting(
-        "", "the pretrained ImageNet CNN whose features the breeds are learned from (default: the mode's)"
-    )
-    inverse_regularization: float = _setting(
-        DEFAULT_INVERSE_REGULARIZATION,
-        "the logistic regression's C: larger follows the training photos more closely, smaller generalises more",
-    )
-    augment: bool | None = _setting(None, "also learn from each photo's mirror image (default: the mode's)")
-    test_percent: float = _setting(
-        0.0,
-        "share of photos to hold out from everything and score once at the end; 0 uses every photo for "
-        "training, and cross-validation estimates the accuracy",
-    )
-    seed: int = _setting(0, "random seed of the cross-validation folds, so a run can be repeated")
+    mode: str = _setting(QUICK, None)
+    backbone: str = _setting("", "settings.backbone.help")
+    inverse_regularization: float = _setting(DEFAULT_INVERSE_REGULARIZATION, "settings.inverse_regularization.help")
+    augment: bool | None = _setting(None, "settings.augment.help")
+    test_percent: float = _setting(0.0, "settings.test_percent.help")
+    seed: int = _setting(0, "settings.seed.help")
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -82,5 +75,8 @@ class TrainSettings:
         return f"{self.backbone}-{'mirrored' if self.augment else 'original'}"
 
     @classmethod
-    def help(cls, name: str) -> str:
-        return next(f.metadata["help"] for f in fields(cls) if f.name == name)
+    def help(cls, name: str, language: str = ENGLISH) -> str:
+        code = next(f.metadata["help"] for f in fields(cls) if f.name == name)
+        if code is None:
+            return "; ".join(f"{mode}: {text(row.summary, language)}" for mode, row in MODE_TABLE.items())
+        return text(code, language)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from catbreed.markdown import escape
 from catbreed.markdown import escape_line as _cell
+from catbreed.messages import ENGLISH, Percent, message, percent, text
 from catbreed.models.metadata import ModelMetadata
 
 CONFUSIONS_LISTED = 5
@@ -29,109 +30,104 @@ def most_confused(metadata: ModelMetadata, n: int = CONFUSIONS_LISTED) -> list[t
     return sorted(cells, key=lambda cell: -cell[2])[:n]
 
 
-def describe_seconds(seconds: float) -> str:
+def describe_seconds(seconds: float, language: str = ENGLISH) -> str:
     """'0.4 s', '12 s', '3 min 5 s': a retraining on cached features takes well under a second."""
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    return f"{seconds:.0f} s" if seconds < 90 else f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+    if seconds < 90:
+        return text(message("card.seconds", n=round(seconds, 1 if seconds < 10 else None)), language)
+    return text(message("card.minutes", minutes=int(seconds // 60), seconds=round(seconds % 60)), language)
 
 
-def verdict_lines(meta: ModelMetadata) -> list[str]:
+def verdict_lines(meta: ModelMetadata, language: str = ENGLISH) -> list[str]:
     """What the verdicts' default thresholds do, on photos each fold had not seen."""
     metrics = meta.metrics
     if metrics is None or metrics.not_sure_below is None:
         return []
-    lines = [f"It says 'not sure' when its likeliest breed has less than {metrics.not_sure_below:.0%}."]
+    lines = [text(message("card.not_sure_line", threshold=Percent(metrics.not_sure_below, 0)), language)]
     summary = metrics.verdicts
     if summary is not None and metrics.unknown_below is not None:
-        lines += [
-            f"With its default thresholds it named a breed for {summary.named:.0%} of the photos it learned from, "
-            f"right on {summary.named_accuracy:.1%} of those; it said 'not sure' for {summary.not_sure:.0%} and "
-            f"'not one of my breeds' for {summary.unknown:.0%} (each photo judged by a model that had not seen it). "
-            f"Of photos of breeds left out of training, it called {summary.unseen_caught:.0%} 'not one of my breeds'."
-        ]
+        shown = message(
+            "card.verdicts_line",
+            named=Percent(summary.named, 0),
+            named_accuracy=Percent(summary.named_accuracy),
+            not_sure=Percent(summary.not_sure, 0),
+            unknown=Percent(summary.unknown, 0),
+            unseen=Percent(summary.unseen_caught, 0),
+        )
+        lines += [text(shown, language)]
     return lines
 
 
-def model_card(name: str, metadata: ModelMetadata) -> str:
-    """The card of model `name` as Markdown."""
+def model_card(name: str, metadata: ModelMetadata, language: str = ENGLISH) -> str:
+    """The card of model `name` as Markdown, in `language` (the bundle's own MODEL_CARD.md: English)."""
+
+    def say(code: str, **params) -> str:
+        return text(message(code, **params), language)
+
     meta, data, expected = metadata, metadata.data, metadata.expected_accuracy
     lines = [f"# {_cell(name)}", ""]
+    date = meta.created[:10] or say("card.unknown_date")
     lines += [
-        f"Tells apart {len(meta.classes)} cat breeds: {', '.join(map(_cell, meta.classes))}. "
-        f"Made by catbreed on {meta.created[:10] or 'an unknown date'}.",
+        say("card.tells_apart", n=len(meta.classes), breeds=", ".join(map(_cell, meta.classes)), date=date),
         "",
-        "## Data",
+        "## " + say("card.data"),
         "",
     ]
     if data:
-        lines += ["| breed | photos |", "| --- | ---: |"]
+        lines += [say("card.breed_photos_header"), "| --- | ---: |"]
         lines += [f"| {_cell(breed)} | {count} |" for breed, count in data.counts.items()]
-        lines += [
-            "",
-            f"{sum(data.counts.values())} photos; {data.skipped} files skipped (not usable as photos), "
-            f"{data.duplicates} exact duplicates kept once.",
-        ]
-        lines += [f"- Warning: {_cell(w)}" for w in data.warnings]
+        counted = sum(data.counts.values())
+        lines += ["", say("card.photo_summary", n=counted, skipped=data.skipped, duplicates=data.duplicates)]
+        lines += [say("card.warning", warning=_cell(text(w, language))) for w in data.warnings]
         if data.notes:
-            lines += ["", "### Where the photos come from", "", "The data set says:", ""]
+            lines += ["", "### " + say("card.where_from"), "", say("card.data_set_says"), ""]
             lines += [f"> {escape(line)}" if line else ">" for line in data.notes.splitlines()]
     else:
-        lines += ["Not recorded."]
-    lines += ["", "## Training", ""]
-    mode = meta.mode or "unknown"
-    lines += [
-        f"Mode {mode}: the frozen ImageNet network `{meta.backbone}` ({meta.image_size} x {meta.image_size} px, "
-        f"{meta.preprocessing}) computes features; a logistic-regression head learned the breeds from them."
-    ]
+        lines += [say("card.not_recorded")]
+    lines += ["", "## " + say("card.training"), ""]
+    size = meta.image_size
+    mode = meta.mode or say("card.unknown")
+    lines += [say("card.mode", mode=mode, backbone=meta.backbone, size=size, preprocessing=meta.preprocessing)]
     if meta.split:
-        lines += [
-            f"Every one of the {meta.split.train} photos trained the final head; {meta.split.folds}-fold "
-            "cross-validation (near-duplicates kept in one fold) scored each photo with a head that had not seen it."
-            + (f" {meta.split.test} photos were held out as a test set." if meta.split.test else "")
-        ]
+        held_out = say("card.held_out", n=meta.split.test) if meta.split.test else ""
+        lines += [say("card.cross_validation", train=meta.split.train, folds=meta.split.folds) + held_out]
     if meta.seconds is not None:
-        lines += [f"Training took {describe_seconds(meta.seconds)}."]
-    lines += ["", "## How well it does", ""]
+        lines += [say("card.took", time=describe_seconds(meta.seconds, language))]
+    lines += ["", "## " + say("card.how_well"), ""]
     if expected and meta.metrics:
         calibration = meta.metrics.calibration
         lines += [
-            f"Expected accuracy on new photos of these breeds: **{expected.describe()}** (95% interval, "
-            f"by {expected.method}).",
-            f"Probabilities are calibrated (temperature {calibration.temperature:.2f}): calibration error "
-            f"{calibration.ece_before:.1%} before, {calibration.ece_after:.1%} after.",
+            say("card.expected", estimate=expected.describe(language), method=expected.method),
+            say(
+                "card.calibrated",
+                temperature=round(calibration.temperature, 2),
+                before=Percent(calibration.ece_before),
+                after=Percent(calibration.ece_after),
+            ),
         ]
-        lines += verdict_lines(meta)
+        lines += verdict_lines(meta, language)
         if meta.metrics.test_accuracy is not None:
-            lines += [f"On the held-out test photos: {meta.metrics.test_accuracy:.1%}."]
+            lines += [say("card.test", accuracy=Percent(meta.metrics.test_accuracy))]
     else:
-        lines += ["Not estimated."]
+        lines += [say("card.not_estimated")]
     if meta.evaluation:
-        lines += ["", "| breed | precision | recall | photos |", "| --- | ---: | ---: | ---: |"]
+        lines += ["", say("card.per_breed_header"), "| --- | ---: | ---: | ---: |"]
         lines += [
-            f"| {_cell(breed)} | {s['precision']:.0%} | {s['recall']:.0%} | {s['support']} |"
+            f"| {_cell(breed)} | {percent(s['precision'], language, 0)} | {percent(s['recall'], language, 0)} "
+            f"| {s['support']} |"
             for breed, s in meta.evaluation.per_class.items()
         ]
         confusions = most_confused(meta)
-        lines += ["", "Breeds it confuses most:" if confusions else "It confused no two breeds."]
-        lines += [f"- {_cell(t)} taken for {_cell(p)}: {n} photo{'' if n == 1 else 's'}" for t, p, n in confusions]
+        lines += ["", say("card.confuses_most") if confusions else say("card.confuses_none")]
+        lines += [say("card.confusion", true=_cell(t), predicted=_cell(p), n=n) for t, p, n in confusions]
+    judged = meta.metrics and meta.metrics.unknown_below is not None
     lines += [
         "",
-        "## Known limits",
+        "## " + say("card.limits"),
         "",
-        f"- It carries up to {SAMPLE_PHOTOS} of its training photos (in `samples/`, at {meta.image_size} x "
-        f"{meta.image_size} px), which every export is checked against: whoever gets the model gets them.",
-        f"- It knows only these {len(meta.classes)} breeds. "
-        + (
-            "Photos unlike all of them are called 'not one of my breeds', but a cat of another breed that looks "
-            "like one of them gets that breed's name."
-            if meta.metrics and meta.metrics.unknown_below is not None
-            else "Any other cat gets the nearest of them."
-        ),
-        "- It says 'not a cat' from the ImageNet network's own answer when no breed it knows is clear; black "
-        "cats and hairless breeds are the ones ImageNet most often doubts, and a cat-like toy may pass.",
-        "- The expected accuracy holds for photos like the ones it learned from; other light, angles or "
-        "cameras may do worse.",
+        say("card.limit.samples", n=SAMPLE_PHOTOS, size=size),
+        say("card.limit.breeds_unknown" if judged else "card.limit.breeds_nearest", n=len(meta.classes)),
+        say("card.limit.not_a_cat"),
+        say("card.limit.like_these"),
         "",
     ]
     return "\n".join(lines)

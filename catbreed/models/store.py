@@ -180,7 +180,8 @@ class ModelStore:
             return Choice(model)
         fallback = self.default()
         return Choice(
-            fallback, message("store.model_not_here", wanted=wanted, fallback=fallback.name if fallback else BUILTIN_NAME)
+            fallback,
+            message("store.model_not_here", wanted=wanted, fallback=fallback.name if fallback else BUILTIN_NAME),
         )
 
     def zip_file(self, name: str) -> BinaryIO:

@@ -408,7 +408,9 @@ def answer(model: ModelInUse, photo: bytes, top_k: int) -> Answer:
 def expected_accuracy_text(model: SavedModel) -> str:
     """'expected accuracy on new photos 90.7% (87.2%-93.9%)', the words Home and Models share."""
     expected = model.expected_accuracy
-    return t("frame.expected_accuracy", estimate=expected.describe(language())) if expected else t("frame.not_estimated")
+    return (
+        t("frame.expected_accuracy", estimate=expected.describe(language())) if expected else t("frame.not_estimated")
+    )
 
 
 def plain(text: object) -> str:

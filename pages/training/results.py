@@ -15,6 +15,7 @@ from catbreed.jobs import TrainingJob
 from catbreed.models.card import describe_seconds, verdict_lines
 from catbreed.models.store import ModelStore, suggest_name
 from catbreed.models.verdict import BREED, headline
+from pages.frame.language import language, pct, said, t
 from pages.frame.shared import plain, use_model, visitor, where_it_looked
 from pages.training.photos import PHOTOS_SHOWN, act
 
@@ -23,37 +24,37 @@ ROW_PIXELS = 35  # one row of st.dataframe
 
 def show_result(job: TrainingJob, saved: SavedDataset | None) -> None:
     result = job.result
-    st.success(
-        f"Trained on {result.split.sizes()['train']} photos in {describe_seconds(result.seconds)}.",
-        icon=":material/check_circle:",
-    )
+    took = describe_seconds(result.seconds, language())
+    st.success(t("results.trained_on", n=result.split.sizes()["train"], time=took), icon=":material/check_circle:")
     a, b, c = st.columns(3)
+    estimate = result.estimate
+    low, high = pct(estimate.low), pct(estimate.high)
     a.metric(
-        "Expected accuracy on new photos",
-        f"{result.estimate.value:.1%}",
-        help=f"95% interval {result.estimate.low:.1%} to {result.estimate.high:.1%}, by {result.estimate.method}.",
+        t("results.expected"),
+        pct(estimate.value),
+        help=t("results.expected_help", low=low, high=high, method=estimate.method),
     )
-    b.metric("95% interval", f"{result.estimate.low:.1%} – {result.estimate.high:.1%}")
-    c.metric("Held-out test photos", f"{result.test.accuracy:.1%}" if result.test else "none held out")
+    b.metric(t("results.interval"), t("results.interval_value", low=low, high=high))
+    c.metric(t("results.test"), pct(result.test.accuracy) if result.test else t("results.no_test"))
     calibration = result.bundle.metadata.metrics.calibration
+    before, after = pct(calibration.ece_before), pct(calibration.ece_after)
     st.caption(
-        plain(
-            f"Estimated by {result.estimate.method}. Probabilities calibrated: calibration error "
-            f"{calibration.ece_before:.1%} before, {calibration.ece_after:.1%} after. "
-        )
-        + " ".join(plain(line) for line in verdict_lines(result.bundle.metadata))
+        plain(t("results.calibration", method=estimate.method, before=before, after=after) + " ")
+        + " ".join(plain(line) for line in verdict_lines(result.bundle.metadata, language()))
     )
     evaluation = result.evaluation
     table, matrix = st.columns([1, 1])
     with table:
-        st.subheader("Per breed", anchor=False)
-        st.caption("Each photo scored by a model that had not seen it. Select a breed to see its photos.")
+        st.subheader(t("results.per_breed"), anchor=False)
+        st.caption(t("results.per_breed_caption"))
         rows = [
             (label, s["precision"], s["recall"], s["f1"], s["support"]) for label, s in evaluation.per_class.items()
         ]
-        frame = pd.DataFrame(rows, columns=["breed", "precision", "recall", "F1", "photos"])
+        names = [t(f) for f in ("results.column.breed", "results.column.precision", "results.column.recall")]
+        names += [t("results.column.f1"), t("results.column.photos")]
+        frame = pd.DataFrame(rows, columns=names)
         breed_pick = st.dataframe(
-            frame.style.format({"precision": "{:.0%}", "recall": "{:.0%}", "F1": "{:.2f}"}, na_rep="–"),
+            frame.style.format({names[1]: "{:.0%}", names[2]: "{:.0%}", names[3]: "{:.2f}"}, na_rep="–"),
             hide_index=True,
             height=ROW_PIXELS * (len(frame) + 1) + 3,  # every breed in view, however many
             on_select="rerun",
@@ -61,11 +62,11 @@ def show_result(job: TrainingJob, saved: SavedDataset | None) -> None:
             key=f"breeds-{job.id}",
         )
     with matrix:
-        st.subheader("Confusion matrix", anchor=False)
-        st.caption("Click a cell to see its photos.")
+        st.subheader(t("results.confusion"), anchor=False)
+        st.caption(t("results.confusion_caption"))
         # Its own square size: stretched to the column, Streamlit kept its height and squashed the rows.
         cell_pick = st.altair_chart(
-            charts.confusion_matrix(evaluation), on_select="rerun", key=f"cells-{job.id}", width="content"
+            charts.confusion_matrix(evaluation, language()), on_select="rerun", key=f"cells-{job.id}", width="content"
         )
     show_answers(job, saved, chosen_photos(job, breed_pick, cell_pick))
     save_form(job, saved)
@@ -74,9 +75,9 @@ def show_result(job: TrainingJob, saved: SavedDataset | None) -> None:
 class Look(enum.Enum):
     """Which of a training's photos the results show."""
 
-    MISTAKES = "Photos it got wrong"
-    LEAST_SURE = "The photos it was least sure about"
-    CELL = "A cell of the confusion matrix"  # with a true and/or a predicted breed
+    MISTAKES = "results.look.mistakes"
+    LEAST_SURE = "results.look.least_sure"
+    CELL = "results.look.cell"  # with a true and/or a predicted breed
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,9 @@ class Pick:
 
     def describe(self) -> str:
         if self.look is not Look.CELL:
-            return self.look.value
-        return f"{self.true or 'any breed'} taken for {self.predicted or 'any breed'}"
+            return t(self.look.value)
+        anyone = t("results.any_breed")
+        return t(Look.CELL.value, true=self.true or anyone, predicted=self.predicted or anyone)
 
 
 def chosen_photos(job: TrainingJob, breed_pick, cell_pick) -> Pick:
@@ -101,7 +103,7 @@ def chosen_photos(job: TrainingJob, breed_pick, cell_pick) -> Pick:
         for p, n in zip(evaluation.labels, row)
         if n
     ]
-    listed = st.selectbox("Photos to look at", options, format_func=Pick.describe, key=f"look-{job.id}")
+    listed = st.selectbox(t("results.look_at"), options, format_func=Pick.describe, key=f"look-{job.id}")
     if cells := cell_pick.selection.get("cell", []):
         return Pick(Look.CELL, cells[0]["true"], cells[0]["predicted"])
     if breed_pick.selection.rows:
@@ -120,28 +122,30 @@ def show_answers(job: TrainingJob, saved: SavedDataset | None, pick: Pick) -> No
     title = pick.describe()
     st.subheader(plain(title), anchor=False)
     if not answers:
-        st.write("Every photo was classified right by a model that had not seen it.")
+        st.write(t("results.all_right"))
         return
     if saved is None:
-        st.caption("Photos from a zip cannot be changed here; start from a data set kept in the app to fix them.")
-    looked = st.toggle("Show where it looked", key=f"looked-{job.id}")
+        st.caption(t("results.zip_cannot_change"))
+    looked = st.toggle(t("results.show_where"), key=f"looked-{job.id}")
     paths = {p.name: p.path for p in job.dataset.photos}
     columns = st.columns(4)
     for index, answer in enumerate(answers):
         with columns[index % 4], st.container(border=True):
             photo = paths[answer.path].read_bytes() if paths[answer.path].exists() else None
             if photo is None:
-                st.caption(plain(f"{answer.path}: changed since this training"))
+                st.caption(plain(t("results.changed", name=answer.path)))
                 continue
             if looked:
                 shown = where_it_looked(result.bundle, ("training", job.id), photo, answer.predicted, 200)
             else:
                 shown = thumbnail(photo, 200)
             st.image(shown, width="stretch")
-            said = "right" if answer.right else f"taken for {answer.predicted}"
+            words = t("results.right") if answer.right else t("results.taken_for", breed=answer.predicted)
             if answer.verdict not in (None, BREED):
-                said += f", but it said: {headline(answer.verdict, answer.predicted)}"
-            st.caption(plain(f"{answer.path}: {said} ({answer.probability:.0%})"))
+                words += t("results.but_it_said", headline=said(headline(answer.verdict, answer.predicted)))
+            st.caption(
+                plain(t("results.caption", name=answer.path, said=words, probability=pct(answer.probability, 0)))
+            )
             if saved is not None:
                 fix_photo(saved, answer.path, index)
 
@@ -151,26 +155,31 @@ def fix_photo(saved: SavedDataset, name: str, index: int) -> None:
     breed = name.split("/")[0]
     others = [b for b in saved.breeds() if b != breed]
     move_to = st.selectbox(
-        "Move to", others, index=None, placeholder="Move to…", key=f"move-{name}-{index}", label_visibility="collapsed"
+        t("results.move_to"),
+        others,
+        index=None,
+        placeholder=t("results.move_to_placeholder"),
+        key=f"move-{name}-{index}",
+        label_visibility="collapsed",
     )
     if move_to:
-        act(lambda: saved.move_photo(name, move_to), f"Moved {name} to {move_to}.")
-    if st.button("Remove", key=f"remove-{name}-{index}", icon=":material/delete:"):
-        act(lambda: saved.remove_photo(name), f"Removed {name} from the data set.")
+        act(lambda: saved.move_photo(name, move_to), t("results.moved", name=name, breed=move_to))
+    if st.button(t("train.remove"), key=f"remove-{name}-{index}", icon=":material/delete:"):
+        act(lambda: saved.remove_photo(name), t("results.removed", name=name))
 
 
 def save_form(job: TrainingJob, saved: SavedDataset | None) -> None:
     names = st.session_state.get("saved_models", {})
     if job.id in names:
-        st.success(f"Saved as “{plain(names[job.id])}”: now your model on the Classify page.", icon=":material/save:")
+        st.success(t("results.saved_as", name=plain(names[job.id])), icon=":material/save:")
         return
     with st.form(f"save-{job.id}"):
-        name = st.text_input("Model name", value=suggest_name(job.settings.mode, job.dataset.classes))
-        if st.form_submit_button("Save and use this model", type="primary"):
+        name = st.text_input(t("results.model_name"), value=suggest_name(job.settings.mode, job.dataset.classes))
+        if st.form_submit_button(t("results.save"), type="primary"):
             try:
                 model = ModelStore().save(job.result.bundle, name, owner=visitor().identity)
             except CatbreedError as error:
-                st.error(plain(str(error)))
+                st.error(plain(said(error.message)))
                 return
             use_model(model.name)
             st.session_state.setdefault("saved_models", {})[job.id] = model.name
