@@ -38,6 +38,7 @@ from catbreed.learn.pace import PaceBook
 from catbreed.learn.settings import TrainSettings
 from catbreed.learn.training import ExpectedTime, TrainResult, expected_time, train
 from catbreed.limits import limits
+from catbreed.messages import Message, message
 from catbreed.models.metadata import DataSource
 from catbreed.nets.backbones import DEFAULT_BACKBONE
 from catbreed.paths import catbreed_home, new_temp_folder
@@ -59,13 +60,8 @@ _CANCEL_CHECK_SECONDS = 0.5  # how often a worker asks the scheduler whether its
 _LATE_EVENTS_SECONDS = 5.0  # events travel apart from the result: wait this long for the last ones
 _RECONNECT_SECONDS = 20.0  # how long a job waits for an unreachable scheduler before it fails
 _NO_WORKER_SECONDS = 30.0  # how long a job waits for a worker to join the scheduler before it fails
-SCHEDULER_LOST = (
-    "The connection to the training scheduler was lost while this training ran (it stopped or restarted); train again."
-)
-WORKER_DIED = (
-    "The training process stopped unexpectedly (it may have run out of memory); the server goes on. "
-    "Try again, or with fewer photos."
-)
+SCHEDULER_LOST = message("jobs.scheduler_lost")
+WORKER_DIED = message("jobs.worker_died")
 
 # What a worker runs: (dataset, settings, source, home, on_event, cancel) -> TrainResult.
 Training = Callable[[Dataset, TrainSettings, DataSource | None, Path, ProgressCallback, CancelFlag], TrainResult]
@@ -81,7 +77,7 @@ class TrainingJob:
     events: list[Progress] = field(default_factory=list)  # appended as they arrive, read by pages
     stage_started: dict[str, float] = field(default_factory=dict)  # when each stage's first event arrived
     result: TrainResult | None = None
-    error: str | None = None
+    error: Message | None = None  # why it failed, for the page to say in its person's language
     cancel_flag: threading.Event = field(default_factory=threading.Event)
     submitted: float = field(default_factory=time.time)
     started: float | None = None
@@ -111,7 +107,7 @@ class TrainingJob:
         fits_started = min(t for stage, t in self.stage_started.items() if stage != FEATURES)
         return max(after - ((now or time.time()) - fits_started), 0.5)
 
-    def end(self, state: str, result: TrainResult | None = None, error: str | None = None) -> None:
+    def end(self, state: str, result: TrainResult | None = None, error: Message | None = None) -> None:
         """Finish with `state`: the time, result and error are set first, so whoever sees the state
         finished sees them too."""
         self.finished, self.result, self.error = time.time(), result, error
@@ -206,7 +202,7 @@ def _run_on_worker(training: Training, dataset, settings, source, home, topic: s
     except Cancelled:
         outcome = {"cancelled": True}
     except CatbreedError as error:
-        outcome = {"error": str(error)}
+        outcome = {"error": error.message.to_json()}  # codes: the server says it in each person's language
     except Exception as error:  # as text: an exception object would have to be unpickled in the server
         log.exception("training failed on the worker")
         outcome = {"failed": f"{type(error).__name__}: {error}"}
@@ -362,7 +358,7 @@ class JobManager:
                     return waiting[0]  # still QUEUED until _run starts it: this thread alone runs jobs
                 self._wakeup.wait()
 
-    def _connected(self) -> str | None:
+    def _connected(self) -> Message | None:
         """None once a client is connected to a scheduler with workers to run trainings (started
         here, or found again after the scheduler restarted); otherwise, for the job's page, why not.
         Asked before every job, so a scheduler that started late or came back is used without
@@ -387,11 +383,8 @@ class JobManager:
                 self._client.close()
                 self._client = None
             if self._scheduler:
-                return (
-                    f"The training scheduler at {self._scheduler} cannot be reached ({type(error).__name__}); "
-                    "ask whoever runs this server to start it, then train again."
-                )
-            return f"The training workers could not be started ({type(error).__name__}: {error})."
+                return message("jobs.scheduler_unreachable", address=self._scheduler, problem=type(error).__name__)
+            return message("jobs.workers_not_started", problem=f"{type(error).__name__}: {error}")
         if self._warm_up and not self._ready.is_set():
             started = time.perf_counter()
             try:
@@ -425,15 +418,12 @@ class JobManager:
             )
         return Client(self._cluster, security=self._security, deserializers=PLAIN_DATA)
 
-    def _workers_present(self) -> str | None:
+    def _workers_present(self) -> Message | None:
         """None when the scheduler has a worker, or gets one within `_NO_WORKER_SECONDS`."""
         deadline = time.monotonic() + _NO_WORKER_SECONDS
         while not self._client.nthreads():
             if time.monotonic() > deadline:
-                return (
-                    f"No training worker is connected to the scheduler at {self._scheduler}; ask whoever runs "
-                    "this server to start one, then train again."
-                )
+                return message("jobs.no_worker", address=self._scheduler)
             time.sleep(0.5)
         return None
 
@@ -496,9 +486,9 @@ class JobManager:
             if outcome.get("cancelled"):
                 job.end(CANCELLED)
             elif "error" in outcome:
-                job.end(FAILED, error=str(outcome["error"]))
+                job.end(FAILED, error=Message.from_json(outcome["error"]))
             elif "failed" in outcome:
-                job.end(FAILED, error=f"Training failed unexpectedly ({outcome['failed']}).")
+                job.end(FAILED, error=message("jobs.failed", problem=str(outcome["failed"])))
             else:
                 result = TrainResult.from_plain(outcome["result"], job.dataset)
                 around = time.time() - job.started - float(outcome["seconds"])  # the hand-over, both ways
@@ -541,9 +531,9 @@ def _no_retries(dask_scheduler) -> None:
     dask_scheduler.allowed_failures = 0
 
 
-def _failure(error: Exception) -> str:
+def _failure(error: Exception) -> Message:
     from distributed.scheduler import KilledWorker
 
     if isinstance(error, KilledWorker):
         return WORKER_DIED
-    return f"Training failed unexpectedly ({type(error).__name__}: {error})."
+    return message("jobs.failed", problem=f"{type(error).__name__}: {error}")

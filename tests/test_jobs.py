@@ -116,7 +116,7 @@ def test_a_failing_job_reports_why_and_the_worker_goes_on(request, shapes_folder
     fine = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
     wait(broken)
     wait(fine)
-    assert broken.state == FAILED and "RuntimeError: out of memory" in broken.error
+    assert broken.state == FAILED and "RuntimeError: out of memory" in str(broken.error)
     assert fine.state == DONE
 
 
@@ -304,7 +304,7 @@ def test_a_photo_changed_between_its_check_and_the_start_fails_the_training_in_o
     changed.path.write_bytes((folder / checked.photos[-1].name).read_bytes() + b"\0")
     job = manager.submit(checked, TrainSettings(backbone=STANDIN_BACKBONE))
     wait(job)
-    assert job.state == FAILED and job.error == (
+    assert job.state == FAILED and str(job.error) == (
         f"'{changed.name}' was changed or removed after the data set was checked; check it again and start again."
     )
     changed.path.unlink()

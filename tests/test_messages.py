@@ -117,3 +117,42 @@ def test_a_stored_message_reads_back_in_either_language_and_old_text_stays_as_it
     assert Message.from_json(stored) == warning
     assert Message.from_json(stored).text(PORTUGUESE) == "Raças com menos de 20 fotos são aprendidas pior: 'Persa' (3)."
     assert Message.from_json("Breeds are unbalanced").text(PORTUGUESE) == "Breeds are unbalanced"  # a model from before
+
+
+PROSE = re.compile(r"[A-Za-z]{2,}[,.;:]? [A-Za-z]{2,}")
+
+
+def words_on_pages() -> list[str]:
+    """String literals of the pages that read as words (two words or more), docstrings aside."""
+    found = []
+    for path in [*ROOT.glob("pages/**/*.py"), ROOT / "app.py"]:
+        tree = ast.parse(path.read_text(), str(path))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        # Not for people to read: the operator's log lines, names the library gives its data (dict
+        # keys), and code (the cookie's JavaScript, the network drawing's Graphviz).
+        skipped = set(docstrings)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "value", None) is not None:
+                if getattr(node.func.value, "id", None) == "log" and node.args:
+                    skipped.add(id(node.args[0]))
+            if isinstance(node, ast.Dict):
+                skipped |= {id(key) for key in node.keys if key is not None}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skipped:
+                code = "{" in node.value and ";" in node.value
+                if PROSE.search(node.value) and not code:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:60]!r}")
+    return found
+
+
+def test_no_words_reach_a_page_but_through_the_catalogues():
+    """A sentence written into a page would show in English to a Portuguese reader: pages say
+    everything through t(code)."""
+    assert words_on_pages() == []

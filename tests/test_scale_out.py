@@ -151,14 +151,14 @@ def test_a_scheduler_that_starts_late_stops_or_restarts_is_found_again_without_r
     dataset = check_folder(shapes_folder)
     early = manager.submit(dataset, standin_settings)  # no scheduler yet
     wait(early)
-    assert early.state == FAILED and early.error == (
+    assert early.state == FAILED and str(early.error) == (
         f"The training scheduler at {cluster.address} cannot be reached (OSError); "
         "ask whoever runs this server to start it, then train again."
     )
     cluster.start_scheduler()
     lonely = manager.submit(dataset, standin_settings)  # a scheduler, but no worker
     wait(lonely, timeout=60)
-    assert lonely.state == FAILED and "No training worker is connected" in lonely.error
+    assert lonely.state == FAILED and "No training worker is connected" in str(lonely.error)
     cluster.start_worker()
     interrupted = manager.submit(dataset, standin_settings)
     assert wait_for_file(started, timeout=120), cluster.log("worker")

@@ -94,8 +94,12 @@ class BrowserCookie:
         return value if isinstance(value, str) else None
 
     def set(self, token: str) -> None:
-        blocked = "catbreed keeps who you are in a cookie; allow cookies for this site, then reload the page."
-        data = {"name": PASS_COOKIE, "value": token, "max_age": IDENTITY_DAYS * 86400, "blocked": blocked}
+        data = {
+            "name": PASS_COOKIE,
+            "value": token,
+            "max_age": IDENTITY_DAYS * 86400,
+            "blocked": t("frame.cookies_blocked"),
+        }
         _PASS_SETTER(data=data, key="pass-cookie")
 
 
