@@ -19,12 +19,13 @@ from catbreed.models.compare import (
 from catbreed.models.export import ParityReport, export_zip
 from catbreed.models.predict import Predictor
 from catbreed.models.store import BUILTIN, ModelStore, SavedModel
-from pages.frame.language import TAGS, language, said, t
+from pages.frame.language import TAGS, language, num, pct, said, t
 from pages.frame.shared import (
     backbone,
     chosen_model,
     expected_accuracy_text,
     extractor,
+    mode_name,
     operator_form,
     plain,
     use_model,
@@ -97,7 +98,7 @@ def compare_two(models: list[SavedModel]) -> None:
     ]
     frame = pd.DataFrame(rows, columns=[*columns, t("models.column.change")])
     frame[frame.columns[1:]] = frame[frame.columns[1:]].astype(float)  # a breed one model lacks: blank, not "None"
-    st.dataframe(frame.style.format("{:.0%}", subset=frame.columns[1:], na_rep="–"), hide_index=True)
+    st.dataframe(frame.style.format(lambda v: pct(v, 0), subset=frame.columns[1:], na_rep="–"), hide_index=True)
     st.caption(t("models.recall_caption"))
     disagreements = photo_disagreements(a, b)
     if disagreements is None:
@@ -153,7 +154,7 @@ def model_details(model: SavedModel) -> None:
     meta = model.metadata
     st.caption(whose(model))
     accuracy = expected_accuracy_text(model)
-    st.write(t("models.details", backbone=plain(meta.backbone), mode=plain(meta.mode or "?"), accuracy=accuracy))
+    st.write(t("models.details", backbone=plain(meta.backbone), mode=plain(mode_name(meta.mode)), accuracy=accuracy))
     source = meta.data.source if meta.data else None
     learned_from = DatasetStore().get(source.dataset_id) if source else None
     if learned_from and visitor().may_open(learned_from.ownership):
@@ -245,8 +246,9 @@ if not models:
 
 rows = model_rows(models)
 table = comparison_frame(rows)
-formats = {c: "{:.1%}" for c in RATE_COLUMNS} | {c: "{:.0%}" for c in table if c.startswith(RECALL_PREFIX)}
-formats["training s"] = "{:.1f}"
+table["mode"] = table["mode"].map(mode_name)
+formats = {c: pct for c in RATE_COLUMNS} | {c: lambda v: pct(v, 0) for c in table if c.startswith(RECALL_PREFIX)}
+formats["training s"] = num
 shown = {c: t(COLUMNS[c]) if c in COLUMNS else t("models.column.recall", breed=c[len(RECALL_PREFIX) :]) for c in table}
 styled = table.rename(columns=shown).style.format({shown[c]: f for c, f in formats.items()}, na_rep="–")
 st.dataframe(styled, hide_index=True, width="stretch")

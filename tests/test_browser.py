@@ -627,3 +627,79 @@ def test_a_sign_in_lasts_across_reloads_and_a_session_id_alone_opens_nothing(bro
         raise
     finally:
         context.close()
+
+
+MENUS = {
+    "pt-BR": ["Início", "Classificar", "Treinar", "Modelos", "Aprender"],
+    "en-US": ["Home", "Classify", "Train", "Models", "Learn"],
+}
+HEADINGS = {
+    "pt-BR": {
+        "": "catbreed",
+        "classify": "Classificar",
+        "train": "Treinar",
+        "models": "Modelos",
+        "learn": "Aprenda como uma CNN enxerga",
+    },
+    "en-US": PAGE_TITLES,
+}
+
+
+@pytest.mark.parametrize("locale", list(MENUS))
+def test_every_page_speaks_the_browsers_language_and_the_switch_changes_it(browser, server, locale):
+    context = browser.new_context(viewport=VIEWPORT, locale=locale)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        for path, heading in HEADINGS[locale].items():
+            page.goto(f"{server}/{path}")
+            page.get_by_role("heading", name=heading, exact=True).first.wait_for()
+            wait_for_app(page)
+            links = page.get_by_test_id("stSidebarNav").get_by_role("link")
+            assert [text.split("\n")[-1].strip() for text in links.all_inner_texts()] == MENUS[locale]
+            assert page.get_by_test_id("stException").count() == 0
+            screenshot(page, f"lang-{locale}-{path or 'home'}")
+        other = "English" if locale == "pt-BR" else "Português (Brasil)"
+        choose(page, "Idioma" if locale == "pt-BR" else "Language", other, stays=False)  # its label changes too
+        page.get_by_role("heading", name=HEADINGS["en-US" if locale == "pt-BR" else "pt-BR"]["learn"]).wait_for()
+        assert "lang=" in page.url  # the URL keeps the choice, as it keeps the model
+    finally:
+        context.close()
+
+
+def test_in_portuguese_a_bad_zip_the_report_a_training_and_the_model_card_read_in_portuguese(
+    browser, server, cats_zip, tmp_path
+):
+    context = browser.new_context(viewport=VIEWPORT, locale="pt-BR")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(f"{server}/train")
+        wait_for_app(page)
+        bad = tmp_path / "gatos.zip"
+        bad.write_bytes(b"isto nao e um zip")
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(bad)
+        page.get_by_text("'gatos.zip' não é um arquivo zip legível").wait_for()
+        page.goto(f"{server}/train")
+        wait_for_app(page)
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(cats_zip)
+        page.get_by_text("Suas fotos").wait_for(timeout=120_000)
+        wait_for_app(page)
+        screenshot(page, "lang-pt-BR-train-report")
+        page.get_by_role("button", name="Treinar", exact=True).click()
+        page.get_by_text("Acurácia esperada em fotos novas").first.wait_for(timeout=300_000)
+        wait_for_app(page)
+        assert "," in page.get_by_test_id("stMetricValue").first.inner_text()  # 92,5%: the language's numbers
+        screenshot(page, "lang-pt-BR-train-result")
+        page.get_by_label("Nome do modelo").fill("três gatos")
+        page.get_by_role("button", name="Salvar e usar este modelo").click()
+        page.get_by_text("agora é seu modelo").wait_for()
+        go_to(page, "Modelos")
+        expander = page.get_by_test_id("stExpander").filter(has_text="três gatos").first
+        expander.locator("summary").click()
+        expander.get_by_role("heading", name="Dados").wait_for()
+        expander.get_by_text("Acurácia esperada em fotos novas destas raças").wait_for()
+        screenshot(page, "lang-pt-BR-model-card")
+        assert page.get_by_test_id("stException").count() == 0
+    finally:
+        context.close()

@@ -417,6 +417,14 @@ def expected_accuracy_text(model: SavedModel) -> str:
     )
 
 
+MODE_WORDS = {"quick": "train.mode.quick", "accurate": "train.mode.accurate"}  # learn/settings.MODES' words
+
+
+def mode_name(mode: str | None) -> str:
+    """A training mode as the person's language names it; an unknown one (older models) as it is."""
+    return t(MODE_WORDS[mode]) if mode in MODE_WORDS else (mode or "?")
+
+
 def plain(text: object) -> str:
     """User text (breed and file names) made safe for Markdown: every special character escaped."""
     return escape(text)

@@ -15,7 +15,7 @@ from catbreed.jobs import TrainingJob
 from catbreed.models.card import describe_seconds, verdict_lines
 from catbreed.models.store import ModelStore, suggest_name
 from catbreed.models.verdict import BREED, headline
-from pages.frame.language import language, pct, said, t
+from pages.frame.language import language, num, pct, said, t
 from pages.frame.shared import plain, use_model, visitor, where_it_looked
 from pages.training.photos import PHOTOS_SHOWN, act
 
@@ -54,7 +54,10 @@ def show_result(job: TrainingJob, saved: SavedDataset | None) -> None:
         names += [t("results.column.f1"), t("results.column.photos")]
         frame = pd.DataFrame(rows, columns=names)
         breed_pick = st.dataframe(
-            frame.style.format({names[1]: "{:.0%}", names[2]: "{:.0%}", names[3]: "{:.2f}"}, na_rep="–"),
+            frame.style.format(
+                {names[1]: lambda v: pct(v, 0), names[2]: lambda v: pct(v, 0), names[3]: lambda v: num(v, 2)},
+                na_rep="–",
+            ),
             hide_index=True,
             height=ROW_PIXELS * (len(frame) + 1) + 3,  # every breed in view, however many
             on_select="rerun",

@@ -8,9 +8,7 @@ from catbreed.explain import charts
 from catbreed.jobs import FINISHED, QUEUED, TrainingJob
 from catbreed.learn.settings import MODE_TABLE, MODES, TrainSettings
 from pages.frame.language import language, said, t
-from pages.frame.shared import job_manager, plain
-
-MODE_WORDS = {"quick": "train.mode.quick", "accurate": "train.mode.accurate"}  # MODES, as the page names them
+from pages.frame.shared import job_manager, mode_name, plain
 
 
 def about(seconds: float) -> str:
@@ -30,7 +28,7 @@ def settings_form(dataset: Dataset) -> TrainSettings | None:
             t("train.mode"),
             MODES,
             index=MODES.index(defaults.mode),
-            format_func=lambda m: t(MODE_WORDS[m]),
+            format_func=mode_name,
             captions=[t("train.mode_caption", summary=t(MODE_TABLE[m].summary), time=times[m]) for m in MODES],
             help=t("train.mode_help"),
         )
