@@ -722,3 +722,19 @@ def test_pages_that_only_classify_never_import_tensorflow(lite0_extractor, catbr
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("page", "title"),
+    [
+        ("pages/home.py", "catbreed"),
+        ("pages/classify.py", "Classificar"),
+        ("pages/train.py", "Treinar"),
+        ("pages/models.py", "Modelos"),
+    ],
+)
+def test_a_page_asked_in_portuguese_speaks_portuguese(app, page, title):
+    app.query_params["lang"] = "pt-BR"
+    app.switch_page(page).run()
+    assert not app.exception and app.title[0].value == title
+    assert app.sidebar.selectbox[0].value == "pt_BR" and app.sidebar.selectbox[0].label == "Idioma"

@@ -661,8 +661,11 @@ def test_every_page_speaks_the_browsers_language_and_the_switch_changes_it(brows
             screenshot(page, f"lang-{locale}-{path or 'home'}")
         other = "English" if locale == "pt-BR" else "Português (Brasil)"
         choose(page, "Idioma" if locale == "pt-BR" else "Language", other, stays=False)  # its label changes too
-        page.get_by_role("heading", name=HEADINGS["en-US" if locale == "pt-BR" else "pt-BR"]["learn"]).wait_for()
+        switched = "en-US" if locale == "pt-BR" else "pt-BR"
+        page.get_by_role("heading", name=HEADINGS[switched]["learn"]).wait_for()
         assert "lang=" in page.url  # the URL keeps the choice, as it keeps the model
+        go_to(page, MENUS[switched][1])  # and the session keeps it from page to page
+        page.get_by_role("heading", name=HEADINGS[switched]["classify"], exact=True).wait_for()
     finally:
         context.close()
 
