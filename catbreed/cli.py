@@ -61,7 +61,7 @@ class ProgressPrinter:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+    parser.add_argument("--json", action="store_true", help=say("cli.help.json"))
 
 
 def _add_settings(parser: argparse.ArgumentParser) -> None:
@@ -82,62 +82,54 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m catbreed", description="Teach a computer to tell cat breeds apart.")
+    parser = _Parser(prog="python -m catbreed", description=say("cli.help.description"))
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    train = commands.add_parser("train", help="train a breed model on a .zip or folder of breed folders")
-    train.add_argument("data", type=Path, help="a .zip or folder with one sub-folder of photos per breed")
-    train.add_argument("--out", type=Path, help="model folder to write (default: CATBREED_HOME/models/<data name>)")
-    train.add_argument("--replace", action="store_true", help="replace the model folder if it exists")
+    train = commands.add_parser("train", help=say("cli.help.train"))
+    train.add_argument("data", type=Path, help=say("cli.help.data"))
+    train.add_argument("--out", type=Path, help=say("cli.help.out"))
+    train.add_argument("--replace", action="store_true", help=say("cli.help.replace"))
     _add_settings(train)
     _add_common(train)
 
-    evaluate = commands.add_parser("evaluate", help="measure a model on a .zip or folder of breed folders")
+    evaluate = commands.add_parser("evaluate", help=say("cli.help.evaluate"))
     evaluate.add_argument("data", type=Path)
-    evaluate.add_argument("--model", type=Path, required=True, help="model folder made by train")
+    evaluate.add_argument("--model", type=Path, required=True, help=say("cli.help.model_by_train"))
     _add_common(evaluate)
 
-    predict = commands.add_parser("predict", help="name the breeds in photos")
+    predict = commands.add_parser("predict", help=say("cli.help.predict"))
     predict.add_argument("images", type=Path, nargs="+")
-    predict.add_argument("--model", type=Path, help="model folder (default: the built-in ImageNet model)")
-    predict.add_argument("--top-k", type=int, default=3, help="how many breeds to list per photo")
+    predict.add_argument("--model", type=Path, help=say("cli.help.model_or_builtin"))
+    predict.add_argument("--top-k", type=int, default=3, help=say("cli.help.top_k"))
     _add_common(predict)
 
-    export = commands.add_parser(
-        "export", help="write a model as a TFLite or SavedModel package, checked against the app's answers"
-    )
+    export = commands.add_parser("export", help=say("cli.help.export"))
     export.add_argument("--model", type=Path, required=True)
     export.add_argument("--format", choices=("tflite", "saved_model"), required=True)
-    export.add_argument("--quantize", action="store_true", help="dynamic-range quantisation (tflite only)")
-    export.add_argument("--out", type=Path, required=True, help="package folder to write (model, labels, example)")
+    export.add_argument("--quantize", action="store_true", help=say("cli.help.quantize"))
+    export.add_argument("--out", type=Path, required=True, help=say("cli.help.package"))
     _add_common(export)
 
-    info = commands.add_parser("info", help="describe a saved model")
+    info = commands.add_parser("info", help=say("cli.help.info"))
     info.add_argument("model", type=Path)
     _add_common(info)
 
-    default = commands.add_parser(
-        "default", help="show or set the server's default model, used by everyone who has not chosen one"
-    )
-    default.add_argument("name", nargs="?", help="a saved model's name; omit to show the default")
-    default.add_argument("--builtin", action="store_true", help="make the built-in ImageNet model the default")
+    default = commands.add_parser("default", help=say("cli.help.default"))
+    default.add_argument("name", nargs="?", help=say("cli.help.default_name"))
+    default.add_argument("--builtin", action="store_true", help=say("cli.help.builtin"))
     _add_common(default)
 
-    certificates = commands.add_parser(
-        "certificates", help="make the TLS certificates a scheduler, its workers and the app need to train elsewhere"
-    )
-    certificates.add_argument("folder", type=Path, help="a new, empty folder to write them into")
-    certificates.add_argument(
-        "--host", action="append", default=[], help="a name or address the machines reach each other at (repeat)"
-    )
+    certificates = commands.add_parser("certificates", help=say("cli.help.certificates"))
+    certificates.add_argument("folder", type=Path, help=say("cli.help.folder"))
+    certificates.add_argument("--host", action="append", default=[], help=say("cli.help.host"))
     _add_common(certificates)
 
-    passes = commands.add_parser("passes", help="sign browsers out of the app, or refuse one browser for good")
+    passes = commands.add_parser("passes", help=say("cli.help.passes"))
     passes.add_argument("action", choices=["sign-out", "revoke"])
     passes.add_argument(
         "identity",
         nargs="?",
-        help="the browser's identity, as the sign-in log lines give it (sign-out: all if omitted)",
+        help=say("cli.help.identity"),
     )
     _add_common(passes)
     return parser

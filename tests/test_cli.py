@@ -315,3 +315,21 @@ def test_under_a_portuguese_lang_it_speaks_portuguese_and_its_json_stays_the_sam
     assert refused.stderr.strip() == f"erro: Não há arquivo em '{missing}'; informe o caminho de uma foto."
     again = cli("train", out.parent / "nowhere.zip", "--out", tmp_path / "m2", "--backbone", STANDIN_BACKBONE)
     assert again.stderr.startswith("erro: Não há arquivo nem pasta em")
+
+
+def test_a_model_trained_in_portuguese_reads_in_english_and_the_other_way(cli, shapes_zip, tmp_path, monkeypatch):
+    from catbreed.models.bundle import ModelBundle
+    from catbreed.models.card import model_card
+
+    for variable in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LANG", "pt_BR.UTF-8")
+    out = tmp_path / "modelo"
+    trained = cli("train", shapes_zip, "--out", out, "--backbone", STANDIN_BACKBONE)
+    assert trained.returncode == 0 and "aviso: Raças com menos de 20 fotos são aprendidas pior" in trained.stderr
+    assert "verificando as fotos" in trained.stderr and "Salvo" in trained.stdout
+    meta = ModelBundle.load(out).metadata
+    assert model_card("modelo", meta).count("- Warning: Breeds with fewer than 20 photos learn less well") == 1
+    assert "- Aviso: Raças com menos de 20 fotos são aprendidas pior" in model_card("modelo", meta, "pt_BR")
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    assert "expected accuracy on new photos" in cli("info", out).stdout
