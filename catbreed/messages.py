@@ -159,7 +159,15 @@ def text(item: Message | str, language: str = ENGLISH) -> str:
     words = chosen.words(found.code, found.params.get("n"))
     if words == found.code and found.code not in chosen.codes:
         return found.code
-    return words.format(**values)
+    return words.format_map(_Filled(values))
+
+
+class _Filled(dict):
+    """Parameters for the words; one the words name but the message lacks (a message from an older
+    version, or from a worker) shows as its placeholder instead of failing the page."""
+
+    def __missing__(self, name: str) -> str:
+        return "{" + name + "}"
 
 
 def _shown(value: Any, language: str) -> str:

@@ -156,3 +156,8 @@ def test_no_words_reach_a_page_but_through_the_catalogues():
     """A sentence written into a page would show in English to a Portuguese reader: pages say
     everything through t(code)."""
     assert words_on_pages() == []
+
+
+def test_a_message_missing_a_parameter_its_words_name_still_shows():
+    """A message from an older version, or a worker's, may lack one: the page shows the rest."""
+    assert text(message("archive.empty")) == "'{name}' is empty; expected a .zip of breed folders."

@@ -37,7 +37,7 @@ def example() -> ModelMetadata:
         ),
         split=SplitSummary(train=3, test=0, folds=2, test_percent=0),
         settings={"mode": "quick", "seed": 0},
-        metrics=Metrics(Estimate(0.67, 0.2, 1.0, "2-fold cross-validation"), Calibration(1.0, 0.1, 0.05)),
+        metrics=Metrics(Estimate(0.67, 0.2, 1.0, message("estimate.method", folds=2, n=3, batch=3)), Calibration(1.0, 0.1, 0.05)),
         evaluation=evaluation,
         created="2026-11-30T12:00:00+00:00",
     )
@@ -59,7 +59,7 @@ def test_the_json_is_plain_and_names_its_format():
         "value": 0.67,
         "low": 0.2,
         "high": 1.0,
-        "method": "2-fold cross-validation",
+        "method": {"code": "estimate.method", "params": {"folds": 2, "n": 3, "batch": 3}},  # no language
     }
     assert data["evaluation"]["confusion"] == {"labels": ["Bengal", "Birman"], "matrix": [[1, 1], [0, 1]]}
 

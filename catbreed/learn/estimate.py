@@ -20,6 +20,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.stats import betabinom
 
+from catbreed.messages import Message, message
 from catbreed.models.head import LinearHead
 from catbreed.models.metadata import Estimate
 from catbreed.progress import CROSS_VALIDATING, Reporter
@@ -35,7 +36,7 @@ def prediction_interval(correct: int, n: int, batch: int, level: float = 0.95) -
     return float(right.ppf(tail)) / batch, float(right.ppf(1 - tail)) / batch
 
 
-def accuracy_estimate(predicted: np.ndarray, labels: np.ndarray, batch: int, method: str) -> Estimate:
+def accuracy_estimate(predicted: np.ndarray, labels: np.ndarray, batch: int, method: Message) -> Estimate:
     """The out-of-fold accuracy, and the interval for a new batch of `batch` photos."""
     correct = int((np.asarray(predicted) == np.asarray(labels)).sum())
     low, high = prediction_interval(correct, len(labels), batch)
@@ -67,8 +68,5 @@ def out_of_fold_logits(
     return logits
 
 
-def describe_method(n_folds: int, n_photos: int, batch: int) -> str:
-    return (
-        f"{n_folds}-fold cross-validation on {n_photos} photos, near-duplicates kept in one fold; "
-        f"95% interval for the accuracy on {batch} new photos"
-    )
+def describe_method(n_folds: int, n_photos: int, batch: int) -> Message:
+    return message("estimate.method", folds=n_folds, n=n_photos, batch=batch)

@@ -27,7 +27,7 @@ class Estimate:
     value: float  # fraction of photos right
     low: float
     high: float
-    method: str
+    method: Message  # how it was estimated; stored as its code (older models: text)
 
     def describe(self, language: str = ENGLISH) -> str:
         """'90.7% (87.2%-93.9%)', '90,7% (87,2%-93,9%)' in Portuguese"""
@@ -150,7 +150,12 @@ class ModelMetadata:
         metrics = values.get("metrics")
         if metrics:
             values["metrics"] = Metrics(
-                expected_accuracy=Estimate(**metrics["expected_accuracy"]),
+                expected_accuracy=Estimate(
+                    **{
+                        **metrics["expected_accuracy"],
+                        "method": Message.from_json(metrics["expected_accuracy"]["method"]),
+                    }
+                ),
                 calibration=Calibration(**metrics["calibration"]),
                 test_accuracy=metrics.get("test_accuracy"),
                 not_sure_below=metrics.get("not_sure_below"),
