@@ -181,7 +181,7 @@ def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zi
     # The server's very first request is a deep link: it must still get the app's navigation.
     page.goto(f"{server}/train")
     wait_for_app(page)
-    assert page.get_by_test_id("stSidebarNav").get_by_role("link", name="Home").is_visible()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Home").wait_for()  # after the pass's reload
     page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(cats_zip)
     page.get_by_text("Your photos").wait_for(timeout=120_000)
     wait_for_app(page)
