@@ -25,7 +25,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal, format_percent, get_decimal_symbol, get_group_symbol
 
 LOCALE_FOLDER = Path(__file__).with_name("locale")
 DOMAIN = "catbreed"
@@ -140,6 +140,12 @@ def number(value: float, language: str = ENGLISH, decimals: int = 3) -> str:
     """A number as the language writes it: 1,799.5 in English, 1.799,5 in Portuguese."""
     pattern = "#,##0" + ("." + "#" * decimals if decimals and not float(value).is_integer() else "")
     return format_decimal(value, format=pattern, locale=catalogue(language).locale)
+
+
+def number_symbols(language: str) -> tuple[str, str]:
+    """(decimal mark, thousands separator) of the language: ('.', ',') in English, (',', '.') in Portuguese."""
+    locale = catalogue(language).locale
+    return get_decimal_symbol(locale), get_group_symbol(locale)
 
 
 def percent(fraction: float, language: str = ENGLISH, decimals: int = 1) -> str:

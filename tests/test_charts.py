@@ -60,3 +60,11 @@ def test_the_coverage_chart_marks_the_threshold_in_use():
     lines, rule = charts.coverage(curve, 0.5).to_dict()["layer"]
     assert lines["encoding"]["y"]["scale"]["domain"] == [0, 1]
     assert rule["mark"]["type"] == "rule" and charts.coverage(curve, 0.5).layer[1].data["threshold"].tolist() == [0.5]
+
+
+def test_a_charts_words_and_numbers_follow_the_language():
+    chart = charts.photo_counts({"Persa": 3, "Siamês": 1200}, "pt_BR").to_dict()
+    assert chart["encoding"]["x"]["title"] == "fotos"
+    number = chart["config"]["locale"]["number"]
+    assert (number["decimal"], number["thousands"]) == (",", ".")
+    assert charts.photo_counts({"Persian": 3}).to_dict()["config"]["locale"]["number"]["decimal"] == "."

@@ -37,7 +37,9 @@ def example() -> ModelMetadata:
         ),
         split=SplitSummary(train=3, test=0, folds=2, test_percent=0),
         settings={"mode": "quick", "seed": 0},
-        metrics=Metrics(Estimate(0.67, 0.2, 1.0, message("estimate.method", folds=2, n=3, batch=3)), Calibration(1.0, 0.1, 0.05)),
+        metrics=Metrics(
+            Estimate(0.67, 0.2, 1.0, message("estimate.method", folds=2, n=3, batch=3)), Calibration(1.0, 0.1, 0.05)
+        ),
         evaluation=evaluation,
         created="2026-11-30T12:00:00+00:00",
     )

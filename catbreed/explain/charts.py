@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
-from catbreed.messages import ENGLISH, text
+from catbreed.messages import ENGLISH, number_symbols, text
 from catbreed.models.compare import ModelRow
 from catbreed.models.evaluation import Evaluation
 from catbreed.progress import Progress
@@ -19,10 +19,18 @@ from catbreed.progress import Progress
 ACCENT = "#c0643b"
 
 
+def _in(language: str, chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """The chart with its axes' and tooltips' numbers written as `language` writes them (88,9%)."""
+    decimal, thousands = number_symbols(language)
+    return chart.configure(
+        locale={"number": {"decimal": decimal, "thousands": thousands, "grouping": [3], "currency": ["", ""]}}
+    )
+
+
 def photo_counts(counts: dict[str, int], language: str = ENGLISH) -> alt.Chart:
     data = pd.DataFrame({"breed": list(counts), "photos": list(counts.values())})
     photos = text("chart.photos", language)
-    return (
+    chart = (
         alt.Chart(data)
         .mark_bar(color=ACCENT)
         .encode(
@@ -35,6 +43,7 @@ def photo_counts(counts: dict[str, int], language: str = ENGLISH) -> alt.Chart:
         )
         .properties(height=alt.Step(28))  # a fixed band per breed, however many there are
     )
+    return _in(language, chart)
 
 
 def fold_accuracies(folds: Sequence[Progress], language: str = ENGLISH) -> alt.Chart:
@@ -42,7 +51,7 @@ def fold_accuracies(folds: Sequence[Progress], language: str = ENGLISH) -> alt.C
     data = pd.DataFrame({"fold": [e.step for e in folds], "accuracy": [e.accuracy for e in folds]}).astype(
         {"fold": int, "accuracy": float}
     )  # typed even before the first fold ends
-    return (
+    chart = (
         alt.Chart(data)
         .mark_bar(color=ACCENT)
         .encode(
@@ -60,6 +69,7 @@ def fold_accuracies(folds: Sequence[Progress], language: str = ENGLISH) -> alt.C
         )
         .properties(width=alt.Step(40), height=160)
     )
+    return _in(language, chart)
 
 
 def confusion_matrix(evaluation: Evaluation, language: str = ENGLISH) -> alt.Chart:
@@ -95,7 +105,7 @@ def confusion_matrix(evaluation: Evaluation, language: str = ENGLISH) -> alt.Cha
         )
         .add_params(cell)
     )
-    return (heat + numbers + picker).properties(width=size, height=size)
+    return _in(language, (heat + numbers + picker).properties(width=size, height=size))
 
 
 def expected_accuracies(rows: Sequence[ModelRow], language: str = ENGLISH) -> alt.Chart:
@@ -134,7 +144,7 @@ def expected_accuracies(rows: Sequence[ModelRow], language: str = ENGLISH) -> al
             ],
         )
     )
-    return (interval + dots).properties(height=alt.Step(30))
+    return _in(language, (interval + dots).properties(height=alt.Step(30)))
 
 
 def coverage(curve: Sequence[tuple[float, float, float]], threshold: float, language: str = ENGLISH) -> alt.Chart:
@@ -166,4 +176,4 @@ def coverage(curve: Sequence[tuple[float, float, float]], threshold: float, lang
         )
     )
     rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(strokeDash=[4, 4]).encode(x="threshold:Q")
-    return (lines + rule).properties(height=200)
+    return _in(language, (lines + rule).properties(height=200))
