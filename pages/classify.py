@@ -3,9 +3,11 @@ import streamlit as st
 from catbreed.data.images import PHOTO_TYPES
 from catbreed.models.verdict import NOT_A_CAT, NOT_SURE, UNKNOWN_BREED, Thresholds, headline
 from pages.frame.language import pct, said, t
+from pages.frame.live_camera import live_camera, newest_frame
 from pages.frame.shared import THUMBNAIL, ModelInUse, answer, model_in_use, plain, where_it_looked
 
 TOP_K = 5
+LIVE_KEY = "live-camera"
 
 
 def show_prediction(model: ModelInUse, name: str, data: bytes, thresholds: Thresholds, looked: bool) -> None:
@@ -36,6 +38,22 @@ def show_prediction(model: ModelInUse, name: str, data: bytes, thresholds: Thres
         for breed, p in prediction.top:  # bars, not a chart: a tenth of the server's time per photo
             st.progress(p, text=plain(t("classify.bar", breed=breed, probability=pct(p))))
         st.caption(t("classify.answered_in", ms=round(prediction.seconds * 1000)))
+
+
+@st.fragment
+def live_answers(model: ModelInUse, thresholds: Thresholds, looked: bool) -> None:
+    """The newest frame's answer first, then the camera told it was answered: a rerun that the next
+    frame asks for never cuts an answer short."""
+    video, words = st.container(), st.container()
+    frame = newest_frame(LIVE_KEY)
+    with words:
+        if frame is None:
+            st.info(t("classify.live_waiting"), icon=":material/videocam:")
+        else:
+            with st.container(border=True):
+                show_prediction(model, t("classify.live_frame", n=frame[0] + 1), frame[1], thresholds, looked)
+    with video:
+        live_camera(LIVE_KEY, frame[0] if frame else -1, t("classify.camera_blocked"))
 
 
 def chosen_thresholds(model: ModelInUse) -> Thresholds:
@@ -78,9 +96,12 @@ other.page_link("pages/models.py", label=t("classify.choose_another"), icon=":ma
 
 sources, answers = st.columns([2, 3], gap="large")
 with sources:
+    live = st.toggle(t("classify.live"), key="live", help=t("classify.live_help"))
     camera_tab, upload_tab = st.tabs([t("classify.webcam_tab"), t("classify.upload_tab")])
-    with camera_tab:
-        snapshot = st.camera_input(t("classify.snap"), key="snapshot")
+    with camera_tab:  # one camera at a time: while live answers run, the live one
+        snapshot = None if live else st.camera_input(t("classify.snap"), key="snapshot")
+        if live:
+            st.caption(t("classify.live_in_use"))
     with upload_tab:
         uploads = st.file_uploader(
             t("classify.photos"),
@@ -95,7 +116,9 @@ with sources:
 photos = [(t("classify.webcam_snapshot"), snapshot.getvalue())] if snapshot else []
 photos += [(upload.name, upload.getvalue()) for upload in uploads or []]
 with answers:
-    if not photos:
+    if live:  # where it looked is for still photos: Grad-CAM costs a second, a frame lasts a fifth
+        live_answers(model, thresholds, looked=False)
+    elif not photos:
         st.info(t("classify.nothing_yet"))
     for name, data in photos:
         with st.container(border=True):

@@ -36,16 +36,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_y4m(photo: Path, out: Path, frames: int = 10) -> Path:
-    """A short 640x480 Y4M video of one photo, for Chromium's fake webcam."""
-    image = Image.open(photo).convert("RGB")
-    image = image.resize((640, 480))
-    y, cb, cr = (np.asarray(channel) for channel in image.convert("YCbCr").split())
-    chroma = [c.reshape(240, 2, 320, 2).mean(axis=(1, 3)).astype(np.uint8) for c in (cb, cr)]
+def write_y4m(photos: Path | list[Path], out: Path, frames: int = 10) -> Path:
+    """A 640x480 Y4M video at 15 frames a second for Chromium's fake webcam: each photo in turn for
+    `frames` frames (Chromium plays it in a loop, so several photos make a moving camera)."""
     with open(out, "wb") as f:
         f.write(b"YUV4MPEG2 W640 H480 F15:1 Ip A1:1 C420jpeg\n")
-        for _ in range(frames):
-            f.write(b"FRAME\n" + y.tobytes() + chroma[0].tobytes() + chroma[1].tobytes())
+        for photo in photos if isinstance(photos, list) else [photos]:
+            image = Image.open(photo).convert("RGB").resize((640, 480))
+            y, cb, cr = (np.asarray(channel) for channel in image.convert("YCbCr").split())
+            chroma = [c.reshape(240, 2, 320, 2).mean(axis=(1, 3)).astype(np.uint8) for c in (cb, cr)]
+            for _ in range(frames):
+                f.write(b"FRAME\n" + y.tobytes() + chroma[0].tobytes() + chroma[1].tobytes())
     return out
 
 
@@ -706,3 +707,36 @@ def test_in_portuguese_a_bad_zip_the_report_a_training_and_the_model_card_read_i
         assert page.get_by_test_id("stException").count() == 0
     finally:
         context.close()
+
+
+def test_live_answers_follow_a_moving_camera_without_a_click(oxford_cats, tmp_path):
+    """A fake webcam shows a Siamese, then a Persian, a second each, in a loop: with live answers on,
+    the named breed follows the camera by itself."""
+    from playwright.sync_api import sync_playwright
+
+    cats = [oxford_cats / "Siamese" / "Siamese_100.jpg", oxford_cats / "Persian" / "Persian_100.jpg"]
+    camera = write_y4m(cats, tmp_path / "two-cats.y4m", frames=15)
+    server = run_server(tmp_path / "live", {})
+    url = next(server)
+    args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--use-fake-ui-for-media-stream"]
+    args += ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"]
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+            page = chromium.new_context(viewport=VIEWPORT).new_page()
+            page.set_default_timeout(120_000)
+            page.goto(f"{url}/classify")
+            wait_for_app(page)
+            page.get_by_text("Answer live while the camera moves").click()
+            page.get_by_text("Live frame").first.wait_for()
+            seen, started = set(), time.monotonic()
+            while time.monotonic() - started < 20 and len(seen) < 2:  # how fast: benchmarks/, not a test
+                heading = page.locator("[data-testid='stHeading'] h3").first
+                if heading.count():
+                    seen.add(heading.inner_text())
+                page.wait_for_timeout(100)
+            screenshot(page, "9-classify-live")
+            chromium.close()
+        assert {"Siamese cat", "Persian cat"} <= seen, seen  # no click: the answers followed the camera
+    finally:
+        server.close()
