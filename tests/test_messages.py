@@ -136,7 +136,7 @@ def words_on_pages() -> list[str]:
             and isinstance(node.body[0].value, ast.Constant)
         }
         # Not for people to read: the operator's log lines, names the library gives its data (dict
-        # keys), and code (the cookie's JavaScript, the network drawing's Graphviz).
+        # keys), and code (the cookie's JavaScript, the camera's HTML, the network drawing's Graphviz).
         skipped = set(docstrings)
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "value", None) is not None:
@@ -146,7 +146,7 @@ def words_on_pages() -> list[str]:
                 skipped |= {id(key) for key in node.keys if key is not None}
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skipped:
-                code = "{" in node.value and ";" in node.value
+                code = ("{" in node.value and ";" in node.value) or node.value.lstrip().startswith("<")
                 if PROSE.search(node.value) and not code:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:60]!r}")
     return found
