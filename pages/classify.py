@@ -8,6 +8,7 @@ from pages.frame.shared import THUMBNAIL, ModelInUse, answer, model_in_use, plai
 
 TOP_K = 5
 LIVE_KEY = "live-camera"
+LAST_FRAME = "live-last-frame"  # (number, JPEG) of the last frame answered, kept for a pause
 
 
 def show_prediction(model: ModelInUse, name: str, data: bytes, thresholds: Thresholds, looked: bool) -> None:
@@ -41,19 +42,25 @@ def show_prediction(model: ModelInUse, name: str, data: bytes, thresholds: Thres
 
 
 @st.fragment
-def live_answers(model: ModelInUse, thresholds: Thresholds, looked: bool) -> None:
+def live_answers(model: ModelInUse, thresholds: Thresholds, looked: bool, paused: bool) -> None:
     """The newest frame's answer first, then the camera told it was answered: a rerun that the next
-    frame asks for never cuts an answer short."""
+    frame asks for never cuts an answer short. Paused: the last frame answered stays, the camera
+    stops, and where it looked may be shown for that frame (Grad-CAM costs a second, a live frame
+    lasts a fifth)."""
     video, words = st.container(), st.container()
-    frame = newest_frame(LIVE_KEY)
+    frame = st.session_state.get(LAST_FRAME) if paused else newest_frame(LIVE_KEY)
+    if frame is not None and not paused:
+        st.session_state[LAST_FRAME] = frame
     with words:
         if frame is None:
             st.info(t("classify.live_waiting"), icon=":material/videocam:")
         else:
             with st.container(border=True):
-                show_prediction(model, t("classify.live_frame", n=frame[0] + 1), frame[1], thresholds, looked)
-    with video:
-        live_camera(LIVE_KEY, frame[0] if frame else -1, t("classify.camera_blocked"))
+                name = t("classify.live_frame", n=frame[0] + 1)
+                show_prediction(model, name, frame[1], thresholds, looked and paused)
+    if not paused:
+        with video:
+            live_camera(LIVE_KEY, frame[0] if frame else -1, t("classify.camera_blocked"))
 
 
 def chosen_thresholds(model: ModelInUse) -> Thresholds:
@@ -97,6 +104,7 @@ other.page_link("pages/models.py", label=t("classify.choose_another"), icon=":ma
 sources, answers = st.columns([2, 3], gap="large")
 with sources:
     live = st.toggle(t("classify.live"), key="live", help=t("classify.live_help"))
+    paused = live and st.toggle(t("classify.pause"), key="live-paused", help=t("classify.pause_help"))
     camera_tab, upload_tab = st.tabs([t("classify.webcam_tab"), t("classify.upload_tab")])
     with camera_tab:  # one camera at a time: while live answers run, the live one
         snapshot = None if live else st.camera_input(t("classify.snap"), key="snapshot")
@@ -116,8 +124,8 @@ with sources:
 photos = [(t("classify.webcam_snapshot"), snapshot.getvalue())] if snapshot else []
 photos += [(upload.name, upload.getvalue()) for upload in uploads or []]
 with answers:
-    if live:  # where it looked is for still photos: Grad-CAM costs a second, a frame lasts a fifth
-        live_answers(model, thresholds, looked=False)
+    if live:
+        live_answers(model, thresholds, looked, paused)
     elif not photos:
         st.info(t("classify.nothing_yet"))
     for name, data in photos:

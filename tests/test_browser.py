@@ -735,6 +735,16 @@ def test_live_answers_follow_a_moving_camera_without_a_click(browser, oxford_cat
             page.wait_for_timeout(100)
         screenshot(page, "9-classify-live")
         assert {"Siamese cat", "Persian cat"} <= seen, seen  # no click: the answers followed the camera
+        page.get_by_text("Pause on this frame").click()
+        page.wait_for_function("() => !document.querySelector('video')")  # the camera is gone
+        settle(page)
+        frozen = page.get_by_text("Live frame").first.inner_text()
+        page.get_by_text("Show where it looked").click()
+        page.get_by_text("Where it looked", exact=True).wait_for(timeout=180_000)  # Grad-CAM of the frozen frame
+        wait_for_app(page)
+        page.wait_for_timeout(1500)
+        assert page.get_by_text("Live frame").first.inner_text() == frozen  # no frame came since
+        screenshot(page, "9b-classify-live-paused")
     finally:
         chromium.close()
         server.close()
