@@ -10,9 +10,10 @@ workers on other machines that share CATBREED_HOME (photos, feature cache) with 
 Jobs run one after another (two trainings at once would only halve each other's share of the
 cores), each on a snapshot of its photos taken at submit. Before each job the manager makes sure it
 is connected to a scheduler with a worker, connecting again if the scheduler started late or came
-back, so a cluster's failures fail the job at hand with a message, never the server. Progress crosses the process boundary as Dask worker events on a topic of the job's own;
-cancelling sets a Dask `Event` the training checks between steps, and drops its future at once. A page keeps nothing but a job
-id, so a reload, another tab or another browser session can find the job again. Finished jobs
+back, so a cluster's failures fail the job at hand with a message, never the server. Progress
+crosses the process boundary as Dask worker events on a topic of the job's own; cancelling sets a
+Dask `Event` the training checks between steps, and drops its future at once. A page keeps nothing
+but a job id, so a reload, another tab or another browser session can find the job again. Finished jobs
 are dropped after `limits.keep_jobs_hours`, and beyond `KEPT_FINISHED` of them, oldest first.
 """
 

@@ -130,13 +130,14 @@ class SavedDataset:
     def counts(self) -> dict[str, int]:
         return {breed: len(self.photos(breed)) for breed in self.breeds()}
 
-    def size_bytes(self) -> int:
-        """What its photos take on the disk together."""
-        total = 0
+    def _sized_photos(self) -> list[tuple[SavedPhoto, int]]:
+        """Its photos with their sizes on disk, listed and stat'ed once (the photos removed meanwhile
+        aside): an add checks the count, the byte quota and identical photos from this one list."""
+        sized = []
         for photo in self.photos():
-            with contextlib.suppress(FileNotFoundError):  # removed meanwhile
-                total += photo.path.stat().st_size
-        return total
+            with contextlib.suppress(FileNotFoundError):
+                sized.append((photo, photo.path.stat().st_size))
+        return sized
 
     def check(self, on_event=None, cancel=None) -> Dataset:
         """The photos as a checked Dataset, ready to train on (CatbreedError while it has too few);
@@ -206,15 +207,16 @@ class SavedDataset:
         extension = FORMAT_SUFFIXES.get(image.format or "", ".jpg")
         with self._lock:
             folder = self._breed_folder(breed)
-            if len(self.photos()) >= limit.archive_entries:  # no larger than a zip may be
+            photos = self._sized_photos()
+            if len(photos) >= limit.archive_entries:  # no larger than a zip may be
                 raise CatbreedError("saved.full", n=limit.archive_entries)
             _within_quota(
-                self.size_bytes() + len(data),
+                sum(size for _, size in photos) + len(data),
                 message("saved.this_data_set"),
                 message("saved.not_added", name=file_name),
             )
             digest = hashlib.sha256(data).hexdigest()
-            if same := self._identical(data, digest):
+            if same := _identical(photos, data, digest):
                 raise CatbreedError("saved.same_photo", name=file_name, same=same)
             path = _free_path(folder, file_name, extension, digest)
             try:
@@ -225,20 +227,6 @@ class SavedDataset:
                 ) from None
             self._changed()
         return SavedPhoto(f"{folder.name}/{path.name}", folder.name, path)
-
-    def _identical(self, data: bytes, digest: str) -> str | None:
-        """The name of a photo with exactly these bytes, if the data set has one. Only files of the
-        same size are read, so a snapshot added to a large data set costs a few stat calls."""
-        for photo in self.photos():
-            try:
-                if (
-                    photo.path.stat().st_size == len(data)
-                    and hashlib.sha256(photo.path.read_bytes()).hexdigest() == digest
-                ):
-                    return photo.name
-            except OSError:
-                continue  # removed meanwhile by someone else
-        return None
 
     def _photo(self, name: str) -> Path:
         breed, _, file = name.partition("/")
@@ -283,6 +271,18 @@ class SavedDataset:
                 zf.writestr("README.txt", notes)
         file.seek(0)
         return file
+
+
+def _identical(photos: list[tuple[SavedPhoto, int]], data: bytes, digest: str) -> str | None:
+    """The name of a photo among `photos` (with their sizes) with exactly these bytes, if there is
+    one. Only files of the same size are read, so a snapshot added to a large data set reads none."""
+    for photo, size in photos:
+        try:
+            if size == len(data) and hashlib.sha256(photo.path.read_bytes()).hexdigest() == digest:
+                return photo.name
+        except OSError:
+            continue  # removed meanwhile by someone else
+    return None
 
 
 def _within_quota(size: int, subject: Message, outcome: Message = NOTHING) -> None:
