@@ -37,6 +37,7 @@ class Limits:
     waiting_per_person: int = 2  # trainings one person may have waiting at once (one more may run)
     keep_datasets_days: float = 90.0  # a data set nobody opened for this long is deleted
     dataset_mb: float = 2048.0  # the photos of one data set together (the 1,799 Oxford cats: 74 MB)
+    burst_photos: int = 100  # photos one hold of the camera's record button adds: ten seconds of frames
     datasets_per_person: int = 50  # data sets one person keeps (the command line's are the house's)
 
     @property

@@ -3,7 +3,7 @@ import streamlit as st
 from catbreed.data.images import PHOTO_TYPES
 from catbreed.models.verdict import NOT_A_CAT, NOT_SURE, UNKNOWN_BREED, Thresholds, headline
 from pages.frame.language import pct, said, t
-from pages.frame.live_camera import live_camera, newest_frame
+from pages.frame.live_camera import answering_camera, newest_frame
 from pages.frame.shared import THUMBNAIL, ModelInUse, answer, model_in_use, plain, where_it_looked
 
 TOP_K = 5
@@ -60,7 +60,7 @@ def live_answers(model: ModelInUse, thresholds: Thresholds, looked: bool, paused
                 show_prediction(model, name, frame[1], thresholds, looked and paused)
     if not paused:
         with video:
-            live_camera(LIVE_KEY, frame[0] if frame else -1, t("classify.camera_blocked"))
+            answering_camera(LIVE_KEY, frame[0] if frame else -1, t("camera.blocked"))
 
 
 def chosen_thresholds(model: ModelInUse) -> Thresholds:

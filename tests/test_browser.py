@@ -4,8 +4,10 @@ export. Screenshots land in test-artifacts/."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -36,11 +38,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_y4m(photos: Path | list[Path], out: Path, frames: int = 10) -> Path:
-    """A 640x480 Y4M video at 15 frames a second for Chromium's fake webcam: each photo in turn for
+def write_y4m(photos: Path | list[Path], out: Path, frames: int = 10, fps: int = 15) -> Path:
+    """A 640x480 Y4M video at `fps` frames a second for Chromium's fake webcam: each photo in turn for
     `frames` frames (Chromium plays it in a loop, so several photos make a moving camera)."""
     with open(out, "wb") as f:
-        f.write(b"YUV4MPEG2 W640 H480 F15:1 Ip A1:1 C420jpeg\n")
+        f.write(f"YUV4MPEG2 W640 H480 F{fps}:1 Ip A1:1 C420jpeg\n".encode())
         for photo in photos if isinstance(photos, list) else [photos]:
             image = Image.open(photo).convert("RGB").resize((640, 480))
             y, cb, cr = (np.asarray(channel) for channel in image.convert("YCbCr").split())
@@ -710,13 +712,11 @@ def test_in_portuguese_a_bad_zip_the_report_a_training_and_the_model_card_read_i
         context.close()
 
 
-def test_live_answers_follow_a_moving_camera_without_a_click(browser, oxford_cats, tmp_path):
-    """A fake webcam shows a Siamese, then a Persian, a second each, in a loop: with live answers on,
-    the named breed follows the camera by itself. (A Chromium of its own, for its own camera, from
-    the module's Playwright: a second Playwright in one process is refused.)"""
-    cats = [oxford_cats / "Siamese" / "Siamese_100.jpg", oxford_cats / "Persian" / "Persian_100.jpg"]
-    camera = write_y4m(cats, tmp_path / "two-cats.y4m", frames=15)
-    server = run_server(tmp_path / "live", {})
+@contextlib.contextmanager
+def filming(browser, camera: Path, home: Path):
+    """A new server and a page in a Chromium of its own, whose fake webcam plays `camera` (from the
+    module's Playwright: a second Playwright in one process is refused); yields (page, the server's URL)."""
+    server = run_server(home, {})
     url = next(server)
     args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--use-fake-ui-for-media-stream"]
     args += ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"]
@@ -724,6 +724,18 @@ def test_live_answers_follow_a_moving_camera_without_a_click(browser, oxford_cat
     try:
         page = chromium.new_context(viewport=VIEWPORT).new_page()
         page.set_default_timeout(120_000)
+        yield page, url
+    finally:
+        chromium.close()
+        server.close()
+
+
+def test_live_answers_follow_a_moving_camera_without_a_click(browser, oxford_cats, tmp_path):
+    """A fake webcam shows a Siamese, then a Persian, a second each, in a loop: with live answers on,
+    the named breed follows the camera by itself."""
+    cats = [oxford_cats / "Siamese" / "Siamese_100.jpg", oxford_cats / "Persian" / "Persian_100.jpg"]
+    camera = write_y4m(cats, tmp_path / "two-cats.y4m", frames=15)
+    with filming(browser, camera, tmp_path / "live") as (page, url):
         page.goto(f"{url}/classify")
         wait_for_app(page)
         page.get_by_text("Answer live while the camera moves").click()
@@ -737,7 +749,7 @@ def test_live_answers_follow_a_moving_camera_without_a_click(browser, oxford_cat
         screenshot(page, "9-classify-live")
         assert {"Siamese cat", "Persian cat"} <= seen, seen  # no click: the answers followed the camera
         page.get_by_text("Pause on this frame").click()
-        page.wait_for_function("() => !document.querySelector('video')")  # the camera is gone
+        page.locator("video").wait_for(state="detached")  # the camera is gone (a locator sees into shadow roots)
         settle(page)
         frozen = page.get_by_text("Live frame").first.inner_text()
         page.get_by_text("Show where it looked").click()
@@ -746,6 +758,57 @@ def test_live_answers_follow_a_moving_camera_without_a_click(browser, oxford_cat
         page.wait_for_timeout(1500)
         assert page.get_by_text("Live frame").first.inner_text() == frozen  # no frame came since
         screenshot(page, "9b-classify-live-paused")
-    finally:
-        chromium.close()
-        server.close()
+
+
+def test_hold_to_record_adds_a_burst_of_photos_that_trains_and_the_last_burst_can_be_undone(
+    browser, oxford_cats, tmp_path
+):
+    """A fake webcam that moves (a different Siamese every 40 ms): holding the record button for 2 s
+    adds at least 15 photos to the breed, a second burst is taken back, and the photos train."""
+    siamese = sorted((oxford_cats / "Siamese").iterdir())[:100]  # a 4 s loop: two bursts see new frames
+    camera = write_y4m(siamese, tmp_path / "siamese.y4m", frames=1, fps=25)
+    with filming(browser, camera, tmp_path / "record") as (page, url):
+        page.goto(f"{url}/train")
+        wait_for_app(page)
+        page.get_by_role("tab", name="Start from nothing").click()
+        page.get_by_label("Name of the new data set").fill("recorded cats")
+        page.get_by_role("button", name="Create it").click()
+        page.get_by_text("Data set: recorded cats").wait_for()
+        for breed in ("Persian", "Siamese"):
+            settle(page)
+            page.get_by_label("Add a breed").fill(breed)
+            page.get_by_role("button", name="Add breed").click()
+            page.get_by_text(f"{breed}: 0", exact=False).wait_for()
+        persians = sorted((oxford_cats / "Persian").iterdir())[:16]
+        page.get_by_test_id("stFileUploaderDropzoneInput").last.set_input_files(persians)
+        page.get_by_text("Persian: 16", exact=False).wait_for(timeout=120_000)
+        choose(page, "Add photos to", "Siamese")
+        page.get_by_text("Use the webcam").click()
+        page.get_by_text("Hold to record", exact=True).click()
+        button = page.get_by_role("button", name="Hold to record (up to 100 photos")
+        page.wait_for_function("video => video.readyState >= 2", arg=page.locator("video").element_handle())
+        settle(page)
+
+        def hold(seconds: float, before: int) -> int:
+            """Hold the button; the breed's count once the whole page shows the burst."""
+            button.hover()
+            page.mouse.down()
+            page.wait_for_timeout(seconds * 1000)
+            page.mouse.up()
+            count = "n => Number(/Siamese: (\\d+)/.exec(document.body.innerText)?.[1]) > n"
+            page.wait_for_function(count, arg=before)
+            settle(page)  # the batches after the release, then the whole page's run
+            return int(re.search(r"Siamese: (\d+)", page.locator("body").inner_text())[1])
+
+        first = hold(2, 0)
+        screenshot(page, "15-train-hold-to-record")
+        assert first >= 15, page.get_by_text("Last burst: ").inner_text()
+        assert hold(1, first) > first
+        page.get_by_role("button", name="Undo the last burst").click()
+        page.get_by_text(f"Siamese: {first}", exact=False).wait_for()
+
+        page.get_by_role("button", name="Train").click()
+        page.get_by_text("Expected accuracy on new photos").wait_for(timeout=300_000)
+        wait_for_app(page)
+        screenshot(page, "16-train-result-of-recorded-set")
+        assert page.get_by_test_id("stException").count() == 0

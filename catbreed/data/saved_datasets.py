@@ -54,6 +54,7 @@ from catbreed.paths import (
 )
 
 INFO_FILE, PHOTOS_FOLDER = "dataset.json", "photos"
+SAME_PHOTO = "saved.same_photo"  # the code of the error an add of a photo kept already raises
 ID_LENGTH = 12
 _ID = re.compile(f"[0-9a-f]{{{ID_LENGTH}}}")
 
@@ -217,7 +218,7 @@ class SavedDataset:
             )
             digest = hashlib.sha256(data).hexdigest()
             if same := _identical(photos, data, digest):
-                raise CatbreedError("saved.same_photo", name=file_name, same=same)
+                raise CatbreedError(SAME_PHOTO, name=file_name, same=same)
             path = _free_path(folder, file_name, extension, digest)
             try:
                 atomic_write_bytes(path, data)
@@ -239,6 +240,21 @@ class SavedDataset:
         with self._lock:
             self._photo(name).unlink()
             self._changed()
+
+    def remove_photos(self, names: list[str]) -> int:
+        """Remove those of `names` still here, as one change (a burst taken back); how many there were.
+        A photo moved or removed meanwhile is no longer one of them and stays as it is."""
+        with self._lock:
+            removed = 0
+            for name in names:
+                try:
+                    self._photo(name).unlink()
+                except (CatbreedError, FileNotFoundError):
+                    continue
+                removed += 1
+            if removed:
+                self._changed()
+        return removed
 
     def move_photo(self, name: str, breed: str) -> SavedPhoto:
         """Relabel: the photo now belongs to `breed`."""

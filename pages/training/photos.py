@@ -14,9 +14,12 @@ from catbreed.errors import CatbreedError
 from catbreed.explain import charts
 from pages.frame.language import language, said, t
 from pages.frame.shared import plain, small_copy, visitor
+from pages.training.recording import record_photos
 
 THUMBNAILS_PER_BREED = 4
 PHOTOS_SHOWN = 12
+SNAPSHOTS, RECORDING = "train.camera_snapshots", "train.camera_record"
+CAMERA_WAYS = (SNAPSHOTS, RECORDING)  # codes of the words, as the radio's options
 
 
 def describe(event) -> str:
@@ -141,10 +144,21 @@ def edit_data_set(saved: SavedDataset) -> None:
             return
         breed = st.selectbox(t("train.add_to"), breeds, key="add-to")
         camera, files = st.columns(2)
+        snapshot = None
         # The webcam only on request: opening it asks the browser for the camera and streams video.
-        use_camera = camera.toggle(t("train.use_webcam"), key="data-camera")
-        # One camera and one uploader per breed: switching breeds starts from an empty one.
-        snapshot = camera.camera_input(t("train.snap"), key=f"data-snapshot-{breed}") if use_camera else None
+        if camera.toggle(t("train.use_webcam"), key="data-camera"):
+            with camera:
+                how = st.radio(
+                    t("train.camera_how"),
+                    CAMERA_WAYS,
+                    format_func=lambda way: t(way),
+                    horizontal=True,
+                    key="camera-how",
+                )
+                if how == SNAPSHOTS:  # one camera per breed: switching breeds starts from an empty one
+                    snapshot = st.camera_input(t("train.snap"), key=f"data-snapshot-{breed}")
+                else:
+                    record_photos(saved, breed)
         uploads = files.file_uploader(
             t("train.upload_photos"), type=list(PHOTO_TYPES), accept_multiple_files=True, key=f"data-photos-{breed}"
         )
