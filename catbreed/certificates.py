@@ -20,14 +20,14 @@ MEMBERS = ("scheduler", "worker", "app")
 VALID_DAYS = 825  # the longest a browser accepts for a server certificate; plenty for a cluster
 
 
-def _name(common_name: str):
+def certificate_name(common_name: str):
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def _alternative_names(hosts: list[str]):
+def alternative_names(hosts: list[str]):
     from cryptography import x509
 
     names = []
@@ -39,7 +39,7 @@ def _alternative_names(hosts: list[str]):
     return x509.SubjectAlternativeName(names)
 
 
-def _write_key(path: Path, key) -> None:
+def write_key(path: Path, key) -> None:
     from cryptography.hazmat.primitives import serialization
 
     data = key.private_bytes(
@@ -67,8 +67,8 @@ def make_certificates(folder: Path, hosts: list[str]) -> dict[str, Path]:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
         x509.CertificateBuilder()
-        .subject_name(_name("catbreed cluster authority"))
-        .issuer_name(_name("catbreed cluster authority"))
+        .subject_name(certificate_name("catbreed cluster authority"))
+        .issuer_name(certificate_name("catbreed cluster authority"))
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
@@ -82,18 +82,18 @@ def make_certificates(folder: Path, hosts: list[str]) -> dict[str, Path]:
         key = ec.generate_private_key(ec.SECP256R1())
         certificate = (
             x509.CertificateBuilder()
-            .subject_name(_name(f"catbreed {member}"))
+            .subject_name(certificate_name(f"catbreed {member}"))
             .issuer_name(ca.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
-            .add_extension(_alternative_names(hosts), critical=False)
+            .add_extension(alternative_names(hosts), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .sign(ca_key, hashes.SHA256())
         )
         written[member] = folder / f"{member}.pem"
         written[member].write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         written[f"{member}-key"] = folder / f"{member}.key"
-        _write_key(written[f"{member}-key"], key)
+        write_key(written[f"{member}-key"], key)
     return written

@@ -1,4 +1,4 @@
-"""The command line: `python -m catbreed train|evaluate|predict|export|info|default|certificates`.
+"""The command line: `python -m catbreed train|evaluate|predict|export|info|default|certificates|serve|passes`.
 
 Progress goes to stderr; with --json the last line of stdout is one JSON object. Exit codes: 0 on
 success, 2 on input the user can fix (one line on stderr saying what), 1 on an internal error.
@@ -123,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     certificates.add_argument("folder", type=Path, help=say("cli.help.folder"))
     certificates.add_argument("--host", action="append", default=[], help=say("cli.help.host"))
     _add_common(certificates)
+
+    serve = commands.add_parser("serve", help=say("cli.help.serve"))
+    serve.add_argument("--https", action="store_true", help=say("cli.help.https"))
+    serve.add_argument("--cert", type=Path, help=say("cli.help.cert"))
+    serve.add_argument("--key", type=Path, help=say("cli.help.key"))
+    serve.add_argument("--address", default="0.0.0.0", help=say("cli.help.address"))
+    serve.add_argument("--port", type=int, default=8501, help=say("cli.help.port"))
 
     passes = commands.add_parser("passes", help=say("cli.help.passes"))
     passes.add_argument("action", choices=["sign-out", "revoke"])
@@ -348,6 +355,40 @@ def cmd_certificates(args) -> None:
     _emit({name: str(path) for name, path in written.items()}, args.json, "\n".join(lines))
 
 
+def cmd_serve(args) -> None:
+    """Run the app (from the checkout this package sits in) on this machine's network, over HTTPS
+    with --https (a certificate made here) or --cert/--key (the operator's own): the process
+    becomes Streamlit's server."""
+    from catbreed.serving import check_certificate_pair, phone_urls, server_certificate
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "app.py").is_file():
+        raise CatbreedError("serve.no_app", folder=str(root))
+    if (args.cert is None) != (args.key is None):
+        raise CatbreedError("serve.cert_and_key")
+    if not 1 <= args.port <= 65535:
+        raise CatbreedError("serve.bad_port", port=str(args.port))
+    https = args.https or args.cert is not None
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.address={args.address}"]
+    # Our own lines say where to open it: Streamlit's banner would look up a public address on the internet.
+    command += [f"--server.port={args.port}", "--server.headless=true", "--logger.hideWelcomeMessage=true"]
+    if https:
+        certificate, key = (args.cert, args.key) if args.cert else server_certificate()
+        check_certificate_pair(certificate, key)
+        command += [f"--server.sslCertFile={Path(certificate).resolve()}", f"--server.sslKeyFile={Path(key).resolve()}"]
+    scheme = "https" if https else "http"
+    lines = [say("cli.serve.here", url=f"{scheme}://localhost:{args.port}/")]
+    urls = phone_urls(args.address, args.port, https)
+    lines += [say("cli.serve.phone", url=url) for url in urls]
+    if https and args.cert is None:
+        lines.append(say("cli.serve.self_signed"))
+    if urls and not https:
+        lines.append(say("cli.serve.no_phone_camera"))
+    print("\n".join(lines), flush=True)
+    os.chdir(root)  # Streamlit reads .streamlit/config.toml from the folder it runs in
+    os.execv(sys.executable, command)
+
+
 def cmd_passes(args) -> None:
     from catbreed.access import PassBook
     from catbreed.paths import catbreed_home
@@ -389,6 +430,7 @@ COMMANDS = {
     "info": cmd_info,
     "default": cmd_default,
     "certificates": cmd_certificates,
+    "serve": cmd_serve,
     "passes": cmd_passes,
 }
 

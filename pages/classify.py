@@ -9,10 +9,15 @@ from pages.frame.shared import THUMBNAIL, ModelInUse, answer, model_in_use, plai
 TOP_K = 5
 LIVE_KEY = "live-camera"
 LAST_FRAME = "live-last-frame"  # (number, JPEG) of the last frame answered, kept for a pause
+FRAMES_ANSWERED = "live-frames-answered"  # how many, this session: the frame's name ("Live frame 42")
 
 
-def show_prediction(model: ModelInUse, name: str, data: bytes, thresholds: Thresholds, looked: bool) -> None:
-    picture, words = st.columns([1, 2])
+def show_prediction(
+    model: ModelInUse, name: str, data: bytes, thresholds: Thresholds, looked: bool, pictured: bool = True
+) -> None:
+    """`pictured`: the photo is shown beside its answer (a live frame is not: the video above is
+    the picture, and on a phone a second copy would push the answer off the screen)."""
+    picture, words = st.columns([1, 2]) if pictured else (None, st.container())
     shown = answer(model, data, TOP_K)
     if shown.prediction is None:
         st.error(t("classify.not_a_photo", name=plain(name), reason=said(shown.problem)))
@@ -20,11 +25,12 @@ def show_prediction(model: ModelInUse, name: str, data: bytes, thresholds: Thres
     prediction = shown.prediction
     label, probability = prediction.top[0]
     verdict = prediction.judged(thresholds)
-    with picture:
-        st.image(shown.picture, caption=plain(name), width="stretch")
-        if looked:
-            heat = where_it_looked(model.predictor.bundle, model.version, data, label, THUMBNAIL)
-            st.image(heat, caption=t("classify.where_it_looked"), width="stretch")
+    if picture is not None:
+        with picture:
+            st.image(shown.picture, caption=plain(name), width="stretch")
+            if looked:
+                heat = where_it_looked(model.predictor.bundle, model.version, data, label, THUMBNAIL)
+                st.image(heat, caption=t("classify.where_it_looked"), width="stretch")
     with words:
         st.subheader(plain(said(headline(verdict, label))), anchor=False)
         if verdict == NOT_A_CAT:
@@ -49,15 +55,18 @@ def live_answers(model: ModelInUse, thresholds: Thresholds, looked: bool, paused
     lasts a fifth)."""
     video, words = st.container(), st.container()
     frame = st.session_state.get(LAST_FRAME) if paused else newest_frame(LIVE_KEY)
-    if frame is not None and not paused:
+    if frame is not None and not paused and frame[0] != st.session_state.get(LAST_FRAME, (None,))[0]:
         st.session_state[LAST_FRAME] = frame
+        st.session_state[FRAMES_ANSWERED] = st.session_state.get(FRAMES_ANSWERED, 0) + 1
     with words:
         if frame is None:
             st.info(t("classify.live_waiting"), icon=":material/videocam:")
         else:
             with st.container(border=True):
-                name = t("classify.live_frame", n=frame[0] + 1)
-                show_prediction(model, name, frame[1], thresholds, looked and paused)
+                name = t("classify.live_frame", n=st.session_state.get(FRAMES_ANSWERED, 0))
+                if not paused:  # the video above is its picture
+                    st.caption(name)
+                show_prediction(model, name, frame[1], thresholds, looked and paused, pictured=paused)
     if not paused:
         with video:
             answering_camera(LIVE_KEY, frame[0] if frame else -1, t("camera.blocked"))

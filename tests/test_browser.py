@@ -713,16 +713,17 @@ def test_in_portuguese_a_bad_zip_the_report_a_training_and_the_model_card_read_i
 
 
 @contextlib.contextmanager
-def filming(browser, camera: Path, home: Path):
+def filming(browser, camera: Path, home: Path, **context):
     """A new server and a page in a Chromium of its own, whose fake webcam plays `camera` (from the
-    module's Playwright: a second Playwright in one process is refused); yields (page, the server's URL)."""
+    module's Playwright: a second Playwright in one process is refused); yields (page, the server's URL).
+    `context`: the browser context's options (a phone's screen)."""
     server = run_server(home, {})
     url = next(server)
     args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--use-fake-ui-for-media-stream"]
     args += ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"]
     chromium = browser.browser_type.launch(executable_path=CHROMIUM, args=args)
     try:
-        page = chromium.new_context(viewport=VIEWPORT).new_page()
+        page = chromium.new_context(**{"viewport": VIEWPORT, **context}).new_page()
         page.set_default_timeout(120_000)
         yield page, url
     finally:
@@ -812,3 +813,52 @@ def test_hold_to_record_adds_a_burst_of_photos_that_trains_and_the_last_burst_ca
         wait_for_app(page)
         screenshot(page, "16-train-result-of-recorded-set")
         assert page.get_by_test_id("stException").count() == 0
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+
+
+def test_on_a_phone_sized_screen_the_live_camera_and_its_answer_fit_and_hold_to_record_works(
+    browser, oxford_cats, tmp_path
+):
+    """390 px wide, as a phone: nothing scrolls sideways, the live answer follows the camera below
+    its video, and the record button is there to hold."""
+    cats = [oxford_cats / "Siamese" / "Siamese_100.jpg", oxford_cats / "Persian" / "Persian_100.jpg"]
+    camera = write_y4m(cats, tmp_path / "two-cats.y4m", frames=15)
+    fits = "() => document.documentElement.scrollWidth <= window.innerWidth"
+    with filming(browser, camera, tmp_path / "phone", **PHONE) as (page, url):
+        page.goto(f"{url}/classify")
+        wait_for_app(page)
+        page.get_by_text("Answer live while the camera moves").click()
+        page.get_by_text("Live frame").first.wait_for()
+        video = page.locator("video").bounding_box()
+        heading = page.locator("[data-testid='stHeading'] h3").first
+        heading.wait_for()
+        assert page.evaluate(fits) and video["x"] >= 0 and video["x"] + video["width"] <= 390
+        # The answer comes right below the video: one frame's picture, not two.
+        assert heading.bounding_box()["y"] - (video["y"] + video["height"]) < 200
+        heading.scroll_into_view_if_needed()
+        screenshot(page, "17-phone-classify-live")
+
+        page.goto(f"{url}/train")
+        wait_for_app(page)
+        page.get_by_role("tab", name="Start from nothing").click()
+        page.get_by_role("button", name="Create it").click()
+        page.get_by_label("Add a breed").fill("Siamese")
+        page.get_by_role("button", name="Add breed").click()
+        page.get_by_text("Siamese: 0", exact=False).wait_for()
+        page.get_by_text("Use the webcam").click()
+        page.get_by_text("Hold to record", exact=True).click()
+        button = page.get_by_role("button", name="Hold to record (up to 100 photos")
+        page.wait_for_function("video => video.readyState >= 2", arg=page.locator("video").element_handle())
+        settle(page)
+        box = button.bounding_box()
+        assert page.evaluate(fits) and box["x"] + box["width"] <= 390
+        button.hover()
+        page.mouse.down()
+        page.wait_for_timeout(1000)
+        page.mouse.up()
+        page.wait_for_function("() => /Siamese: [1-9]/.test(document.body.innerText)")
+        settle(page)
+        page.get_by_text("Last burst: ").scroll_into_view_if_needed()
+        screenshot(page, "18-phone-train-recorded")

@@ -14,7 +14,19 @@ WINGS = [
     {"learn"},
     {"models"},
     {"data", "nets"},
-    {"progress", "paths", "limits", "access", "owners", "errors", "messages", "markdown", "versions", "certificates"},
+    {
+        "progress",
+        "paths",
+        "limits",
+        "access",
+        "owners",
+        "errors",
+        "messages",
+        "markdown",
+        "versions",
+        "certificates",
+        "serving",
+    },
 ]
 SIBLINGS_APART = {("data", "nets"), ("nets", "data")}  # the two lowest wings know nothing of each other
 
