@@ -862,3 +862,7 @@ def test_on_a_phone_sized_screen_the_live_camera_and_its_answer_fit_and_hold_to_
         settle(page)
         page.get_by_text("Last burst: ").scroll_into_view_if_needed()
         screenshot(page, "18-phone-train-recorded")
+        for path in ("", "models", "learn"):  # the other pages fit the phone too
+            page.goto(f"{url}/{path}")
+            wait_for_app(page)
+            assert page.evaluate(fits), path
