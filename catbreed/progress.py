@@ -18,6 +18,7 @@ from catbreed.messages import ENGLISH, Message, message, text
 CHECKING = "stage.checking"
 FEATURES = "stage.features"
 CROSS_VALIDATING = "stage.estimating"
+LEARNING_CURVE = "stage.learning_curve"
 TRAINING = "stage.training"
 EVALUATING = "stage.evaluating"
 

@@ -74,6 +74,10 @@ def test_train_writes_a_model_and_reports_json(cli_model):
     assert set(expected) == {"value", "low", "high", "method"}
     assert 0 <= expected["low"] <= expected["value"] <= expected["high"] <= 1
     assert "estimating accuracy" in result.stderr  # progress goes to stderr, not into the JSON
+    curve = report["metrics"]["learning_curve"]  # how many photos it needs: smallest first, then its own estimate
+    assert [p["photos_per_breed"] for p in curve] == sorted(p["photos_per_breed"] for p in curve) and curve
+    assert {"photos_per_breed", "value", "low", "high"} <= set(curve[0])
+    assert [curve[-1][k] for k in ("value", "low", "high")] == [expected[k] for k in ("value", "low", "high")]
 
 
 def test_evaluate_reports_per_class_scores(cli_model, shapes_folder, cli):

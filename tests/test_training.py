@@ -39,7 +39,7 @@ def test_progress_streams_features_folds_and_the_final_fit(shapes_folder, extrac
     events = []
     train(check_folder(shapes_folder), standin_settings, on_event=events.append, extractor=extractor)
     stages = list(dict.fromkeys(e.stage for e in events))
-    assert stages == [progress.FEATURES, progress.CROSS_VALIDATING, progress.TRAINING]
+    assert stages == [progress.FEATURES, progress.CROSS_VALIDATING, progress.LEARNING_CURVE, progress.TRAINING]
     folds = [e for e in events if e.stage == progress.CROSS_VALIDATING and e.step]
     assert len(folds) >= 2 and all(0 <= e.accuracy <= 1 for e in folds)
     assert folds[-1].eta_seconds == 0 and folds[-1].step == folds[-1].total

@@ -14,9 +14,11 @@ import pandas as pd
 from catbreed.messages import ENGLISH, number_symbols, text
 from catbreed.models.compare import ModelRow
 from catbreed.models.evaluation import Evaluation
+from catbreed.models.metadata import CurvePoint
 from catbreed.progress import Progress
 
 ACCENT = "#c0643b"
+BREED_COLOURS = ["#4c78a8", "#54a24b", "#b279a2", "#eeca3b", "#72b7b2", "#9d755d", "#bab0ac", "#e45756"]
 
 
 def _in(language: str, chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
@@ -177,3 +179,51 @@ def coverage(curve: Sequence[tuple[float, float, float]], threshold: float, lang
     )
     rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(strokeDash=[4, 4]).encode(x="threshold:Q")
     return _in(language, (lines + rule).properties(height=200))
+
+
+def learning_curve(curve: Sequence[CurvePoint], breeds: Sequence[str] = (), language: str = ENGLISH) -> alt.LayerChart:
+    """Out-of-fold accuracy against photos per breed (a log scale: each step doubles), its 95%
+    interval as a band; the recall of each of `breeds` as a thinner line beside it."""
+    model = text("chart.all_breeds", language)
+    rows = [
+        {"photos": p.photos_per_breed, "line": model, "value": p.value, "low": p.low, "high": p.high} for p in curve
+    ]
+    rows += [
+        {"photos": p.photos_per_breed, "line": breed, "value": p.recall.get(breed, 0.0), "low": None, "high": None}
+        for breed in breeds
+        for p in curve
+    ]
+    data = pd.DataFrame(rows, columns=["photos", "line", "value", "low", "high"])
+    sizes = [p.photos_per_breed for p in curve]
+    x = alt.X(
+        "photos:Q",
+        scale=alt.Scale(type="log", base=2),
+        axis=alt.Axis(values=sizes, format="d"),  # a tick at each point, not the log scale's own
+        title=text("chart.photos_per_breed", language),
+    )
+    lowest = min([p.low for p in curve] + [float(data["value"].min())]) if len(data) else 0.0
+    scale = alt.Scale(domain=[max(0.0, lowest - 0.05), 1])  # a few points' difference stays visible
+    y = alt.Y("value:Q", scale=scale, axis=alt.Axis(format="%"), title=text("chart.accuracy", language))
+    band = (
+        alt.Chart(data[data["line"] == model])
+        .mark_area(opacity=0.2, color=ACCENT)
+        .encode(x=x, y=alt.Y("low:Q", scale=scale), y2="high:Q")
+    )
+    lines = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color(
+                "line:N", title=None, scale=alt.Scale(domain=[model, *breeds], range=[ACCENT, *BREED_COLOURS])
+            ),
+            strokeWidth=alt.condition(alt.datum.line == model, alt.value(3), alt.value(1.5)),
+            tooltip=[
+                alt.Tooltip("line:N", title=text("chart.breed", language)),
+                alt.Tooltip("photos:Q", title=text("chart.photos_per_breed", language)),
+                alt.Tooltip("value:Q", format=".1%", title=text("chart.accuracy", language)),
+            ],
+        )
+    )
+    return _in(language, (band + lines).properties(height=240))

@@ -34,6 +34,7 @@ from catbreed.learn.calibration import (
 )
 from catbreed.learn.estimate import accuracy_estimate, describe_method, out_of_fold_logits
 from catbreed.learn.features import ORIGINAL, VIEWS, FeatureCache, extract_features
+from catbreed.learn.learning_curve import learning_curve
 from catbreed.learn.pace import MIN_PHOTOS_FITTED, MIN_PHOTOS_MEASURED, PaceBook
 from catbreed.learn.settings import MODE_TABLE, TrainSettings
 from catbreed.learn.verdicts import (
@@ -231,6 +232,9 @@ def train(
     x, y = features[train_ids], labels[train_ids]
     folds = cv_folds(y, near_duplicate_groups([dataset.photos[i] for i in train_ids]), settings.seed)
     oof_logits = out_of_fold_logits(x, y, folds, make_head, reporter)
+    batch = len(y) // len(folds)  # a fold's worth of new photos
+    estimate = accuracy_estimate(oof_logits.argmax(1), y, batch, describe_method(len(folds), len(y), batch))
+    curve = learning_curve(x, y, folds, make_head, classes, estimate, oof_logits, batch, settings.seed, reporter)
     temperature = fit_temperature(oof_logits, y)
 
     oof_probabilities = calibrated(oof_logits, temperature)
@@ -243,8 +247,6 @@ def train(
     head.temperature_ = temperature
     reporter.step(1)
 
-    batch = len(y) // len(folds)  # a fold's worth of new photos
-    estimate = accuracy_estimate(oof_logits.argmax(1), y, batch, describe_method(len(folds), len(y), batch))
     names = [dataset.photos[i].name for i in train_ids]
     evaluation = evaluate(oof_probabilities, y, classes, names)
     test = None
@@ -284,6 +286,7 @@ def train(
             unknown_below=chosen.thresholds.unknown_below,
             unknown_curve=chosen.curve,
             verdicts=chosen.summary,
+            learning_curve=curve,
         ),
         evaluation=evaluation,
         test_evaluation=test,

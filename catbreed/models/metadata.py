@@ -55,6 +55,18 @@ class VerdictSummary:
 
 
 @dataclass(frozen=True)
+class CurvePoint:
+    """One point of the learning curve (learn/learning_curve.py): the out-of-fold accuracy, its
+    interval and each breed's recall with at most this many photos per breed."""
+
+    photos_per_breed: int
+    value: float
+    low: float
+    high: float
+    recall: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Metrics:
     expected_accuracy: Estimate
     calibration: Calibration
@@ -65,6 +77,7 @@ class Metrics:
     # (share of its own photos called unknown, familiarity threshold, share of left-out breeds caught)
     unknown_curve: list[tuple[float, float, float]] = field(default_factory=list)
     verdicts: VerdictSummary | None = None
+    learning_curve: list[CurvePoint] = field(default_factory=list)  # smallest first; older models: none
 
 
 @dataclass(frozen=True)
@@ -163,6 +176,7 @@ class ModelMetadata:
                 unknown_below=metrics.get("unknown_below"),
                 unknown_curve=[tuple(point) for point in metrics.get("unknown_curve", [])],
                 verdicts=VerdictSummary(**metrics["verdicts"]) if metrics.get("verdicts") else None,
+                learning_curve=[CurvePoint(**point) for point in metrics.get("learning_curve", [])],
             )
         if values.get("data"):
             source = values["data"].get("source")

@@ -12,6 +12,7 @@ from catbreed.data.saved_datasets import SavedDataset
 from catbreed.errors import CatbreedError
 from catbreed.explain import charts
 from catbreed.jobs import TrainingJob
+from catbreed.learn.learning_curve import advice
 from catbreed.models.card import describe_seconds, verdict_lines
 from catbreed.models.store import ModelStore, suggest_name
 from catbreed.models.verdict import BREED, headline
@@ -71,8 +72,30 @@ def show_result(job: TrainingJob, saved: SavedDataset | None) -> None:
         cell_pick = st.altair_chart(
             charts.confusion_matrix(evaluation, language()), on_select="rerun", key=f"cells-{job.id}", width="content"
         )
+    show_learning_curve(job)
     show_answers(job, saved, chosen_photos(job, breed_pick, cell_pick))
     save_form(job, saved)
+
+
+def show_learning_curve(job: TrainingJob) -> None:
+    """How many photos do I need: the curve, and what it says in words."""
+    curve = job.result.bundle.metadata.metrics.learning_curve
+    if len(curve) < 2:
+        return
+    st.subheader(t("results.curve_title"), anchor=False)
+    said_now = advice(curve)
+    chart, words = st.columns([3, 2])
+    with words:
+        st.write(said(said_now.model))
+        if said_now.breed is not None:
+            st.write(said(said_now.breed))
+        named = [said_now.focus] if said_now.focus else []
+        breeds = st.multiselect(
+            t("results.curve_breeds"), list(curve[-1].recall), default=named, key=f"curve-breeds-{job.id}"
+        )
+        st.caption(t("results.curve_caption"))
+    with chart:
+        st.altair_chart(charts.learning_curve(curve, breeds, language()), width="stretch")
 
 
 class Look(enum.Enum):

@@ -1,0 +1,136 @@
+"""How many photos do I need? Out-of-fold accuracy against photos per breed, from the cached features.
+
+At each size k (photos per breed, doubling), every cross-validation fold trains a head on at most
+k photos of each breed from its training part and answers its held-out photos, the same ones the
+estimate used (estimate.py). So each point is an out-of-fold accuracy over every photo, with the
+estimate's interval, and the curve ends at the training's own estimate (every photo). The photos
+kept at each size are the same draw for every fold (a seeded order per breed), and a size keeps
+the smaller ones' photos, so the curve shows what more photos add, not a new draw's luck.
+
+Where the curve still climbs, more photos help; the last doubling's gain says roughly how much
+another one would add (at most: gains shrink as photos grow), for the model and for each breed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from catbreed.learn.estimate import accuracy_estimate
+from catbreed.messages import Message, Percent, message
+from catbreed.models.head import LinearHead
+from catbreed.models.metadata import CurvePoint, Estimate
+from catbreed.progress import LEARNING_CURVE, Reporter
+
+FIRST_SIZE = 4  # photos per breed at the curve's first point
+LITTLE = 0.01  # a doubling that adds less than this is "little"
+WELL_KNOWN = 0.95  # a breed recalled this often needs no more photos first
+
+
+def curve_sizes(largest: int) -> list[int]:
+    """4, 8, 16, ... below `largest` (the photos per breed of the full training)."""
+    sizes, k = [], FIRST_SIZE
+    while k < largest:
+        sizes.append(k)
+        k *= 2
+    return sizes
+
+
+def _first_of_each_breed(train: np.ndarray, rank: np.ndarray, labels: np.ndarray, k: int, n_classes: int) -> np.ndarray:
+    """Of a fold's training photos, the first `k` of each breed in the draw's order."""
+    taken, kept = np.zeros(n_classes, int), []
+    for i in train[np.argsort(rank[train], kind="stable")]:
+        if taken[labels[i]] < k:
+            taken[labels[i]] += 1
+            kept.append(i)
+    return np.array(kept, dtype=int)
+
+
+def _recalls(predicted: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict[str, float]:
+    return {
+        breed: float((predicted[labels == c] == c).mean()) if (labels == c).any() else 0.0
+        for c, breed in enumerate(classes)
+    }
+
+
+def learning_curve(
+    features: np.ndarray,
+    labels: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    make_head: Callable[[], LinearHead],
+    classes: list[str],
+    estimate: Estimate,
+    full_logits: np.ndarray,
+    batch: int,
+    seed: int = 0,
+    reporter: Reporter | None = None,
+) -> list[CurvePoint]:
+    """The curve's points, smallest first; the last is the training's own `estimate`, from its
+    out-of-fold `full_logits`. `features` float32 (N, V, D) as the estimate's; `batch` its interval's."""
+    order = np.random.default_rng(seed).permutation(len(labels))  # one draw, shared by every size and fold
+    rank = np.empty(len(labels), int)
+    for c in range(len(classes)):
+        members = order[labels[order] == c]
+        rank[members] = np.arange(len(members))  # a photo's place in its breed's draw
+    per_breed = [np.bincount(labels[train], minlength=len(classes)) for train, _ in folds]
+    largest = int(np.median(np.mean(per_breed, axis=0)))
+    sizes = curve_sizes(largest)
+    reporter = reporter or Reporter()
+    reporter.start(LEARNING_CURVE, len(sizes) * len(folds))
+    points = []
+    for step, k in enumerate(sizes):
+        predicted = np.zeros(len(labels), int)
+        for done, (train, held_out) in enumerate(folds, start=1):
+            kept = _first_of_each_breed(train, rank, labels, k, len(classes))
+            head = make_head().fit(features[kept], labels[kept])
+            predicted[held_out] = head.logits(features[held_out, 0]).argmax(1)
+            reporter.step(step * len(folds) + done)
+        point = accuracy_estimate(predicted, labels, batch, estimate.method)
+        points.append(CurvePoint(k, point.value, point.low, point.high, _recalls(predicted, labels, classes)))
+    full = _recalls(full_logits.argmax(1), labels, classes)
+    points.append(CurvePoint(largest, estimate.value, estimate.low, estimate.high, full))
+    return points
+
+
+@dataclass(frozen=True)
+class Advice:
+    """What the curve says, in words: for the model, and for the breed more photos would help most."""
+
+    model: Message
+    breed: Message | None = None
+    focus: str | None = None  # the breed `breed` speaks of
+
+
+def advice(curve: list[CurvePoint]) -> Advice | None:
+    """From the last doubling (the last two points); None with fewer than two points."""
+    if len(curve) < 2:
+        return None
+    before, now = curve[-2], curve[-1]
+    gain = now.value - before.value
+    common = {"n": now.photos_per_breed, "value": Percent(now.value, 0), "before": before.photos_per_breed}
+    if gain < LITTLE:
+        model = message("curve.flat", gain=Percent(max(gain, 0.0), 1), **common)
+    else:
+        model = message("curve.climbing", gain=Percent(gain, 0), **common)
+    gains = {
+        breed: now.recall[breed] - before.recall.get(breed, 0.0)
+        for breed in now.recall
+        if now.recall[breed] < WELL_KNOWN
+    }
+    breed = max(gains, key=lambda b: (gains[b], -now.recall[b]), default=None)
+    if breed is None or gains[breed] < LITTLE:
+        worst = min(now.recall, key=now.recall.get) if now.recall else None
+        if worst is None or now.recall[worst] >= WELL_KNOWN:
+            return Advice(model)
+        return Advice(model, message("curve.breed_stuck", breed=worst, recall=Percent(now.recall[worst], 0)), worst)
+    said = message(
+        "curve.breed_helps",
+        breed=breed,
+        before=Percent(before.recall[breed], 0),
+        now=Percent(now.recall[breed], 0),
+        before_n=before.photos_per_breed,
+        n=now.photos_per_breed,
+    )
+    return Advice(model, said, breed)
