@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("images", type=Path, nargs="+")
     predict.add_argument("--model", type=Path, help=say("cli.help.model_or_builtin"))
     predict.add_argument("--top-k", type=int, default=3, help=say("cli.help.top_k"))
+    predict.add_argument("--nearest", type=int, default=0, metavar="N", help=say("cli.help.nearest"))
     _add_common(predict)
 
     export = commands.add_parser("export", help=say("cli.help.export"))
@@ -260,11 +261,14 @@ def cmd_evaluate(args) -> None:
 def cmd_predict(args) -> None:
     from catbreed.data.images import ImageProblem, open_rgb
     from catbreed.models.bundle import ModelBundle
+    from catbreed.models.metadata import BUILTIN_NAME
     from catbreed.models.predict import Predictor, builtin_bundle
     from catbreed.models.verdict import headline
 
     if args.top_k < 1:
         raise CatbreedError("cli.top_k", top_k=args.top_k)
+    if args.nearest < 0:
+        raise CatbreedError("cli.nearest", nearest=str(args.nearest))
     for image in args.images:  # every photo is checked before the model takes seconds to load
         if not image.is_file():
             raise CatbreedError("cli.no_photo", path=str(image))
@@ -273,6 +277,8 @@ def cmd_predict(args) -> None:
         except ImageProblem as problem:
             raise CatbreedError("photo.not_a_photo", name=str(image), reason=problem.reason) from None
     predictor = Predictor(ModelBundle.load(args.model) if args.model else builtin_bundle())
+    if args.nearest and predictor.bundle.neighbours is None:
+        raise CatbreedError("cli.no_neighbours", model=str(args.model or BUILTIN_NAME))
     results, lines = [], []
     for image in args.images:
         prediction = predictor.predict(image, top_k=args.top_k)
@@ -288,6 +294,16 @@ def cmd_predict(args) -> None:
         )
         said = headline(prediction.verdict, prediction.top[0][0]).text(LANGUAGE)
         lines.append(f"{image}: {said}  (" + ", ".join(f"{t['label']} {t['probability']:.2f}" for t in top) + ")")
+        if args.nearest:
+            classes = predictor.bundle.classes
+            near = [
+                {"photo": n.name, "breed": classes[n.breed], "similarity": round(n.similarity, 4)}
+                for n in predictor.nearest(prediction, args.nearest)
+            ]
+            results[-1]["nearest"] = near
+            lines += [
+                say("cli.nearest_line", photo=n["photo"], breed=n["breed"], similarity=n["similarity"]) for n in near
+            ]
     _emit({"predictions": results}, args.json, "\n".join(lines))
 
 

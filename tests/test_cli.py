@@ -13,6 +13,7 @@ import pytest
 from conftest import drawn_photo, jpeg_bytes
 
 from catbreed.cli import main
+from catbreed.models.bundle import ModelBundle
 from catbreed.models.verdict import VERDICTS
 from catbreed.nets.backbones import STANDIN_BACKBONE
 
@@ -122,7 +123,26 @@ def test_predict_names_the_top_breeds(cli_model, tmp_path, cli):
     (prediction,) = report["predictions"]
     assert prediction["image"] == str(photo) and isinstance(prediction["is_cat"], bool)
     assert prediction["top"][0]["label"] == "green_bars" and len(prediction["top"]) == 2
+    assert "nearest" not in prediction  # only when asked
     assert prediction["verdict"] in VERDICTS and isinstance(prediction["familiarity"], float)
+
+
+def test_predict_lists_the_nearest_photos_of_the_models_own_data_set(cli_model, shapes_zip, tmp_path, cli):
+    out, _, _ = cli_model
+    name = next(n for n in ModelBundle.load(out).neighbours.names_ if n.startswith("red_circles/"))
+    with zipfile.ZipFile(shapes_zip) as zf:  # a photo it learned from: its nearest is itself
+        (tmp_path / "own.jpg").write_bytes(zf.read(name))
+    drawn = tmp_path / "new.jpg"
+    drawn.write_bytes(jpeg_bytes(drawn_photo("blue_squares", 77)))
+    report = last_json(cli("predict", tmp_path / "own.jpg", drawn, "--model", out, "--nearest", 3, "--json"))
+    own, new = report["predictions"]
+    assert [set(n) for n in own["nearest"]] == [{"photo", "breed", "similarity"}] * 3
+    assert own["nearest"][0] == {"photo": name, "breed": "red_circles", "similarity": 1.0}
+    assert [n["breed"] for n in new["nearest"]] == ["blue_squares"] * 3  # alike photos are of its breed
+    sims = [n["similarity"] for n in new["nearest"]]
+    assert sims == sorted(sims, reverse=True) and all(-1 <= x <= 1 for x in sims)
+    refused = cli("predict", drawn, "--nearest", 2)  # the built-in model keeps no photos
+    assert refused.returncode == 2 and "keeps no photos to compare with" in refused.stderr
 
 
 def test_export_and_info(cli_model, tmp_path, cli):

@@ -56,6 +56,7 @@ from catbreed.models.metadata import (
     ModelMetadata,
     SplitSummary,
 )
+from catbreed.models.neighbours import Neighbours
 from catbreed.models.verdict import VERDICTS
 from catbreed.nets.backbones import get_spec
 from catbreed.nets.runtime import FeatureExtractor, flatbuffer_path, load_extractor
@@ -293,7 +294,13 @@ def train(
         seconds=round(time.perf_counter() - started, 2),
     )
     bundle = ModelBundle(
-        spec.name, classes, head, metadata, samples=sample_photos(dataset, spec.image_size), familiarity=familiarity
+        spec.name,
+        classes,
+        head,
+        metadata,
+        samples=sample_photos(dataset, spec.image_size),
+        familiarity=familiarity,
+        neighbours=Neighbours(spec.feature_blocks, settings.seed).fit(x[:, 0], y, names),
     )
     seconds = time.perf_counter() - started
     _record_pace(home, settings, new, features_seconds, len(dataset.photos), time.perf_counter() - features_started)

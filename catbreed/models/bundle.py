@@ -2,6 +2,8 @@
 
     MODEL_DIR/head.npz         the head's weights, bias and temperature (see head.py)
     MODEL_DIR/familiarity.npz  how like its breeds a photo looks (see familiarity.py; older models lack it)
+    MODEL_DIR/neighbours.npz   where its training photos sit in the head's features, to name the
+                               nearest ones and draw the map (see neighbours.py; older models lack it)
     MODEL_DIR/labels.txt       one label per line, line i = class id i (for other tools)
     MODEL_DIR/metadata.json    ModelMetadata (metadata.py): format version, backbone, image size,
                                preprocessing, classes, data summary, settings, metrics, evaluation,
@@ -36,6 +38,7 @@ from catbreed.models.card import model_card
 from catbreed.models.familiarity import Familiarity
 from catbreed.models.head import LinearHead
 from catbreed.models.metadata import FORMAT_VERSION, ModelMetadata
+from catbreed.models.neighbours import Neighbours
 from catbreed.nets.backbones import create_backbone, get_spec
 from catbreed.paths import replace_folder, staging_beside, temp_folder
 from catbreed.versions import library_versions
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
 
 HEAD_FILE, LABELS_FILE, METADATA_FILE, CARD_FILE = "head.npz", "labels.txt", "metadata.json", "MODEL_CARD.md"
 FAMILIARITY_FILE = "familiarity.npz"  # absent in models trained before "not one of my breeds"
+NEIGHBOURS_FILE = "neighbours.npz"  # absent in models trained before "it looks most like these"
 SAMPLES_FOLDER = "samples"  # a few training photos at the model's size: what exports are checked on
 EXPORT_FORMATS = ("tflite", "saved_model")
 
@@ -58,6 +62,7 @@ class ModelBundle:
     path: Path | None = None
     samples: list[bytes] = field(default_factory=list)  # JPEGs of sample photos' central squares
     familiarity: Familiarity | None = None  # how like its breeds a photo looks; None: not judged
+    neighbours: Neighbours | None = None  # its training photos' places; None: an older model
 
     def __post_init__(self) -> None:
         if self.head is not None and self.head.n_classes != len(self.classes):
@@ -90,6 +95,8 @@ class ModelBundle:
             self.head.save(staging / HEAD_FILE)
             if self.familiarity is not None:
                 self.familiarity.save(staging / FAMILIARITY_FILE)
+            if self.neighbours is not None:
+                self.neighbours.save(staging / NEIGHBOURS_FILE)
             (staging / LABELS_FILE).write_text("".join(f"{label}\n" for label in self.classes), encoding="utf-8")
             (staging / METADATA_FILE).write_text(metadata.to_json(), encoding="utf-8")
             (staging / CARD_FILE).write_text(model_card(path.name, metadata), encoding="utf-8")
@@ -115,7 +122,8 @@ class ModelBundle:
             head = LinearHead.load(path / HEAD_FILE)
             samples = [f.read_bytes() for f in sorted((path / SAMPLES_FOLDER).glob("*.jpg"))]
             familiar = Familiarity.load(path / FAMILIARITY_FILE) if (path / FAMILIARITY_FILE).is_file() else None
-            return cls(metadata.backbone, metadata.classes, head, metadata, path, samples, familiar)
+            near = Neighbours.load(path / NEIGHBOURS_FILE) if (path / NEIGHBOURS_FILE).is_file() else None
+            return cls(metadata.backbone, metadata.classes, head, metadata, path, samples, familiar, near)
         except CatbreedError:
             raise
         except (ValueError, KeyError, OSError, TypeError, zipfile.BadZipFile) as error:
@@ -135,7 +143,7 @@ class ModelBundle:
     def from_files(cls, files: dict[str, bytes]) -> ModelBundle:
         """A bundle from `to_files`' output, read with every check `load` makes; names with a path
         outside the bundle, or files a bundle does not have, are refused."""
-        allowed = {HEAD_FILE, FAMILIARITY_FILE, LABELS_FILE, METADATA_FILE, CARD_FILE}
+        allowed = {HEAD_FILE, FAMILIARITY_FILE, NEIGHBOURS_FILE, LABELS_FILE, METADATA_FILE, CARD_FILE}
         with temp_folder("bundle") as folder:
             for name, data in files.items():
                 parts = name.split("/")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 
@@ -17,6 +17,7 @@ import numpy as np
 from catbreed.data.images import ImageSource, iter_image_batches, load_for_model
 from catbreed.models.bundle import ModelBundle
 from catbreed.models.metadata import BUILTIN_NAME, IMAGENET, ModelMetadata
+from catbreed.models.neighbours import Near
 from catbreed.models.verdict import BREED, Thresholds, decide
 from catbreed.nets.backbones import DEFAULT_BACKBONE, get_spec
 from catbreed.nets.runtime import FeatureExtractor, load_extractor
@@ -51,6 +52,8 @@ class Prediction:
     seconds: float = 0.0
     familiarity: float | None = None  # how like the breeds learned (familiarity.py); None: not judged
     verdict: str = BREED  # with the model's own thresholds
+    # float32 (D,): the pooled features the head read, for what explains the answer (neighbours.py)
+    features: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def judged(self, thresholds: Thresholds) -> str:
         """The verdict with other thresholds (a person's own, on the Classify page)."""
@@ -84,11 +87,15 @@ class Predictor:
 
     def outputs(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """`probabilities` and float32 (N,) familiarity (None when the model does not judge it), one pass."""
+        return self._outputs(pixels)[:3]
+
+    def _outputs(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+        """`outputs` and the float32 (N, D) features they came from."""
         features, imagenet = self._extractor.predict_on_batch(pixels.astype(np.float32))
         imagenet, features = np.asarray(imagenet), np.asarray(features)
         head, familiarity = self.bundle.head, self.bundle.familiarity
         breeds = imagenet if head is None else head.predict_proba(features)
-        return breeds, imagenet, None if familiarity is None else familiarity.score(features)
+        return breeds, imagenet, None if familiarity is None else familiarity.score(features), features
 
     def _top(self, probabilities: np.ndarray, top_k: int, first: range = range(0)) -> list[tuple[str, float]]:
         """The `top_k` likeliest labels; those in `first` ahead of the rest, each group by probability."""
@@ -98,7 +105,7 @@ class Predictor:
     def predict(self, source: ImageSource, top_k: int = 3) -> Prediction:
         """Top `top_k` labels of one photo (path, bytes or PIL image); raises ImageProblem if unusable."""
         started = time.perf_counter()
-        breeds, imagenet, familiarity = self.outputs(load_for_model(source, self.bundle.image_size)[None])
+        breeds, imagenet, familiarity, features = self._outputs(load_for_model(source, self.bundle.image_size)[None])
         is_cat, cat_probability = cat_verdict(imagenet[0])
         # The built-in model's 1000 classes hold 5 cat breeds; for a cat, those are the answer.
         first = DOMESTIC_CAT_CLASSES if is_cat and self.bundle.head is None else range(0)
@@ -106,7 +113,15 @@ class Predictor:
         familiar = None if familiarity is None else float(familiarity[0])
         verdict = decide(top[0][1], familiar, is_cat, self.bundle.metadata.thresholds)
         seconds = time.perf_counter() - started
-        return Prediction(top, is_cat, cat_probability, seconds, familiar, verdict)
+        return Prediction(top, is_cat, cat_probability, seconds, familiar, verdict, features[0])
+
+    def nearest(self, prediction: Prediction, n: int, leave_out: str | None = None) -> list[Near]:
+        """The `n` photos the model learned from that are most like the one `prediction` answered
+        (none for a model that keeps none: the built-in one, older ones)."""
+        kept = self.bundle.neighbours
+        if kept is None or prediction.features is None:
+            return []
+        return kept.nearest(prediction.features[None], n, leave_out)[0]
 
     def breed_probabilities(self, sources: Sequence[ImageSource], reporter: Reporter | None = None) -> np.ndarray:
         """float32 (N, C) breed probabilities of many photos, batched."""
