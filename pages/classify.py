@@ -1,7 +1,9 @@
 import streamlit as st
 
 from catbreed.data.images import PHOTO_TYPES
+from catbreed.models.predict import Prediction
 from catbreed.models.verdict import NOT_A_CAT, NOT_SURE, UNKNOWN_BREED, Thresholds, headline
+from pages.frame.alike import PhotoFinder, kept_data_set_photos, show_map, show_nearest
 from pages.frame.language import pct, said, t
 from pages.frame.live_camera import answering_camera, newest_frame
 from pages.frame.shared import THUMBNAIL, ModelInUse, answer, model_in_use, plain, where_it_looked
@@ -13,15 +15,22 @@ FRAMES_ANSWERED = "live-frames-answered"  # how many, this session: the frame's 
 
 
 def show_prediction(
-    model: ModelInUse, name: str, data: bytes, thresholds: Thresholds, looked: bool, pictured: bool = True
-) -> None:
+    model: ModelInUse,
+    name: str,
+    data: bytes,
+    thresholds: Thresholds,
+    looked: bool,
+    pictured: bool = True,
+    alike: PhotoFinder | None = None,
+) -> Prediction | None:
     """`pictured`: the photo is shown beside its answer (a live frame is not: the video above is
-    the picture, and on a phone a second copy would push the answer off the screen)."""
+    the picture, and on a phone a second copy would push the answer off the screen). `alike`: where
+    the model's own photos are, to show those most like this one. The prediction, if there is one."""
     picture, words = st.columns([1, 2]) if pictured else (None, st.container())
     shown = answer(model, data, TOP_K)
     if shown.prediction is None:
         st.error(t("classify.not_a_photo", name=plain(name), reason=said(shown.problem)))
-        return
+        return None
     prediction = shown.prediction
     label, probability = prediction.top[0]
     verdict = prediction.judged(thresholds)
@@ -45,10 +54,15 @@ def show_prediction(
         for breed, p in prediction.top:  # bars, not a chart: a tenth of the server's time per photo
             st.progress(p, text=plain(t("classify.bar", breed=breed, probability=pct(p))))
         st.caption(t("classify.answered_in", ms=round(prediction.seconds * 1000)))
+    if alike is not None:
+        show_nearest(model.predictor.bundle, prediction, alike)
+    return prediction
 
 
 @st.fragment
-def live_answers(model: ModelInUse, thresholds: Thresholds, looked: bool, paused: bool) -> None:
+def live_answers(
+    model: ModelInUse, thresholds: Thresholds, looked: bool, paused: bool, alike: PhotoFinder | None
+) -> None:
     """The newest frame's answer first, then the camera told it was answered: a rerun that the next
     frame asks for never cuts an answer short. Paused: the last frame answered stays, the camera
     stops, and where it looked may be shown for that frame (Grad-CAM costs a second, a live frame
@@ -66,7 +80,8 @@ def live_answers(model: ModelInUse, thresholds: Thresholds, looked: bool, paused
                 name = t("classify.live_frame", n=st.session_state.get(FRAMES_ANSWERED, 0))
                 if not paused:  # the video above is its picture
                     st.caption(name)
-                show_prediction(model, name, frame[1], thresholds, looked and paused, pictured=paused)
+                paused_alike = alike if paused else None  # a live frame lasts a fifth of a second
+                show_prediction(model, name, frame[1], thresholds, looked and paused, paused, paused_alike)
     if not paused:
         with video:
             answering_camera(LIVE_KEY, frame[0] if frame else -1, t("camera.blocked"))
@@ -129,14 +144,23 @@ with sources:
 
     thresholds = chosen_thresholds(model)
     looked = st.toggle(t("classify.show_where"), key="looked", help=t("classify.show_where_help"))
+    compared = model.predictor.bundle.neighbours is not None and st.toggle(
+        t("classify.alike"), key="alike", help=t("classify.alike_help")
+    )
+    alike = kept_data_set_photos(model.predictor.bundle) if compared else None
 
 photos = [(t("classify.webcam_snapshot"), snapshot.getvalue())] if snapshot else []
 photos += [(upload.name, upload.getvalue()) for upload in uploads or []]
 with answers:
     if live:
-        live_answers(model, thresholds, looked, paused)
+        live_answers(model, thresholds, looked, paused, alike)
     elif not photos:
         st.info(t("classify.nothing_yet"))
+    answered = []
     for name, data in photos:
         with st.container(border=True):
-            show_prediction(model, name, data, thresholds, looked)
+            if prediction := show_prediction(model, name, data, thresholds, looked, alike=alike):
+                answered.append((name, prediction))
+    if alike is not None and answered:
+        st.subheader(t("classify.map"), anchor=False)
+        show_map(model.predictor.bundle, alike, answered, key="map")

@@ -199,8 +199,11 @@ def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zi
     page.get_by_text("Expected accuracy on new photos").wait_for(timeout=300_000)  # first use converts the CNN
     wait_for_app(page)
     screenshot(page, "3-train-result")
-    page.get_by_text("Confusion matrix").scroll_into_view_if_needed()
+    page.get_by_text("Confusion matrix", exact=True).scroll_into_view_if_needed()
     screenshot(page, "3b-train-result-details")
+    page.get_by_role("heading", name="How many photos do I need?").scroll_into_view_if_needed()
+    page.get_by_text("photos per breed it is right").wait_for()  # what the learning curve says, in words
+    screenshot(page, "3c-train-learning-curve")
 
     send_clear_cache(server)  # from a session that never signed in nor trained: it once dropped every job
     page.reload()
@@ -215,6 +218,27 @@ def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zi
     page.get_by_text("Your model: three cats").wait_for()
     assert snap(page) in BREEDS
     screenshot(page, "4-classify-webcam")
+    page.get_by_text("Compare with the photos it learned from").click()
+    page.get_by_text("Most like it among the photos this model learned from").wait_for()
+    nearest = page.get_by_test_id("stImageCaption").filter(has_text="alike")
+    nearest.first.wait_for()
+    assert nearest.count() == 5 and all(c.split(" · ")[0] in BREEDS for c in nearest.all_inner_texts())
+    page.get_by_role("heading", name="Where these photos sit among the model's photos").scroll_into_view_if_needed()
+    wait_for_app(page)
+    dots = page.get_by_test_id("stVegaLiteChart").last
+    dots.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)  # the scroll settles
+    box = dots.bounding_box()
+    for x in range(0, int(box["width"]), 8):  # hover across the map until a dot shows its photo
+        for y in range(0, int(box["height"]), 10):
+            page.mouse.move(box["x"] + x, box["y"] + y)
+            if page.locator("#vg-tooltip-element img").count() and page.locator("#vg-tooltip-element").is_visible():
+                break
+        else:
+            continue
+        break
+    assert page.locator("#vg-tooltip-element img").count(), "no dot of the map showed its photo"
+    screenshot(page, "4b-classify-alike-and-map")
 
     go_to(page, "Models")
     expander = page.get_by_test_id("stExpander").filter(has_text="three cats").first

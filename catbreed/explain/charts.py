@@ -227,3 +227,45 @@ def learning_curve(curve: Sequence[CurvePoint], breeds: Sequence[str] = (), lang
         )
     )
     return _in(language, (band + lines).properties(height=240))
+
+
+def data_map(
+    points: Sequence[tuple[float, float]],
+    breeds: Sequence[str],
+    pictures: Sequence[str | None] = (),
+    placed: Sequence[tuple[float, float, str]] = (),
+    language: str = ENGLISH,
+) -> alt.LayerChart:
+    """A data set as a map: each photo a dot where its features put it (neighbours.py's first two
+    components), coloured by breed; a photo's picture (a data URL) shows on hover where given; the
+    photos being classified, `placed` (x, y, name), black diamonds among them."""
+    data = pd.DataFrame(
+        {
+            "x": [float(p[0]) for p in points],
+            "y": [float(p[1]) for p in points],
+            "breed": list(breeds),
+            "image": list(pictures) if pictures else [None] * len(points),
+        }
+    )
+    axis = alt.Axis(labels=False, ticks=False, title=None, grid=False)
+    tooltip = [alt.Tooltip("breed:N", title=text("chart.breed", language))]
+    if pictures:
+        tooltip.append(alt.Tooltip("image:N", title="image"))  # the tooltip shows a field named image as a picture
+    dots = (
+        alt.Chart(data)
+        .mark_circle(size=45, opacity=0.75)
+        .encode(
+            x=alt.X("x:Q", axis=axis),
+            y=alt.Y("y:Q", axis=axis),
+            color=alt.Color("breed:N", title=None, scale=alt.Scale(range=BREED_COLOURS + [ACCENT])),
+            tooltip=tooltip,
+        )
+    )
+    layers = [dots]
+    if placed:
+        here = pd.DataFrame([{"x": x, "y": y, "photo": name} for x, y, name in placed])
+        star = alt.Chart(here).mark_point(shape="diamond", size=260, filled=True, color="black")
+        layers.append(
+            star.encode(x="x:Q", y="y:Q", tooltip=[alt.Tooltip("photo:N", title=text("chart.this_photo", language))])
+        )
+    return _in(language, alt.layer(*layers).properties(height=360))

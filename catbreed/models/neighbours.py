@@ -67,8 +67,16 @@ class Neighbours:
     def nearest(self, features: np.ndarray, n: int, leave_out: str | None = None) -> list[list[Near]]:
         """For each of float32 (M, D) `features`, the `n` most alike kept photos, most alike first;
         `leave_out`: a name not to count (the photo itself, when it is one of them)."""
+        return self._nearest(self.place(np.atleast_2d(features)), n, leave_out)
+
+    def nearest_to_kept(self, name: str, n: int) -> list[Near]:
+        """The `n` kept photos most like the kept photo `name`, itself left out; none if not kept."""
+        at = np.flatnonzero(self.names_ == name)[:1]
+        return self._nearest(self.points_[at].astype(np.float32), n, name)[0] if len(at) else []
+
+    def _nearest(self, places: np.ndarray, n: int, leave_out: str | None) -> list[list[Near]]:
         kept = _unit(self.points_.astype(np.float32))
-        similarity = _unit(self.place(np.atleast_2d(features))) @ kept.T
+        similarity = _unit(places) @ kept.T
         if leave_out is not None:
             similarity[:, self.names_ == leave_out] = -np.inf
         order = np.argsort(-similarity, axis=1)[:, :n]
@@ -76,6 +84,23 @@ class Neighbours:
             [Near(str(self.names_[i]), int(self.labels_[i]), float(row[i])) for i in ranks if np.isfinite(row[i])]
             for ranks, row in zip(order, similarity)
         ]
+
+    def mixing(self, k: int = 5) -> list[tuple[int, int, float]]:
+        """Pairs of breeds (a, b) whose photos sit among each other, most mixed first: the share of
+        the `k` nearest photos of a's and b's photos that are of the other breed. Breeds that mix on
+        the map are the ones a head finds hard to tell apart."""
+        points = _unit(self.points_.astype(np.float32))
+        similarity = points @ points.T
+        np.fill_diagonal(similarity, -np.inf)
+        near = self.labels_[np.argsort(-similarity, axis=1)[:, :k]]
+        pairs = []
+        breeds = np.unique(self.labels_)
+        for i, a in enumerate(breeds):
+            for b in breeds[i + 1 :]:
+                of_a, of_b = self.labels_ == a, self.labels_ == b
+                crossed = (near[of_a] == b).sum() + (near[of_b] == a).sum()
+                pairs.append((int(a), int(b), float(crossed / (k * (of_a.sum() + of_b.sum())))))
+        return sorted(pairs, key=lambda pair: -pair[2])
 
     def save(self, path: Path) -> None:
         with open(path, "wb") as file:

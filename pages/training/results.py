@@ -16,6 +16,7 @@ from catbreed.learn.learning_curve import advice
 from catbreed.models.card import describe_seconds, verdict_lines
 from catbreed.models.store import ModelStore, suggest_name
 from catbreed.models.verdict import BREED, headline
+from pages.frame.alike import PhotoFinder, show_map, show_nearest
 from pages.frame.language import language, num, pct, said, t
 from pages.frame.shared import plain, use_model, visitor, where_it_looked
 from pages.training.photos import PHOTOS_SHOWN, act
@@ -73,6 +74,9 @@ def show_result(job: TrainingJob, saved: SavedDataset | None) -> None:
             charts.confusion_matrix(evaluation, language()), on_select="rerun", key=f"cells-{job.id}", width="content"
         )
     show_learning_curve(job)
+    # On request: the first drawing reads a small copy of every photo on the map (~1 s for 600).
+    if job.result.bundle.neighbours is not None and st.toggle(t("results.map"), key=f"show-map-{job.id}"):
+        show_map(job.result.bundle, training_photos(job), [], key=f"map-{job.id}")
     show_answers(job, saved, chosen_photos(job, breed_pick, cell_pick))
     save_form(job, saved)
 
@@ -91,7 +95,11 @@ def show_learning_curve(job: TrainingJob) -> None:
             st.write(said(said_now.breed))
         named = [said_now.focus] if said_now.focus else []
         breeds = st.multiselect(
-            t("results.curve_breeds"), list(curve[-1].recall), default=named, key=f"curve-breeds-{job.id}"
+            t("results.curve_breeds"),
+            list(curve[-1].recall),
+            default=named,
+            placeholder=t("results.curve_pick"),
+            key=f"curve-breeds-{job.id}",
         )
         st.caption(t("results.curve_caption"))
     with chart:
@@ -153,6 +161,7 @@ def show_answers(job: TrainingJob, saved: SavedDataset | None, pick: Pick) -> No
     if saved is None:
         st.caption(t("results.zip_cannot_change"))
     looked = st.toggle(t("results.show_where"), key=f"looked-{job.id}")
+    compared = result.bundle.neighbours is not None and st.toggle(t("results.alike"), key=f"alike-{job.id}")
     paths = {p.name: p.path for p in job.dataset.photos}
     columns = st.columns(4)
     for index, answer in enumerate(answers):
@@ -172,8 +181,16 @@ def show_answers(job: TrainingJob, saved: SavedDataset | None, pick: Pick) -> No
             st.caption(
                 plain(t("results.caption", name=answer.path, said=words, probability=pct(answer.probability, 0)))
             )
+            if compared:
+                show_nearest(result.bundle, answer.path, training_photos(job))
             if saved is not None:
                 fix_photo(saved, answer.path, index)
+
+
+def training_photos(job: TrainingJob) -> PhotoFinder:
+    """The training's own photos by name, as it read them."""
+    paths = {p.name: p.path for p in job.dataset.photos}
+    return lambda name: paths[name] if name in paths and paths[name].exists() else None
 
 
 def fix_photo(saved: SavedDataset, name: str, index: int) -> None:
