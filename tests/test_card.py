@@ -5,6 +5,7 @@ from dataclasses import replace
 from test_metadata import example
 
 from catbreed.models.card import model_card, most_confused
+from catbreed.models.metadata import CurvePoint
 
 
 def test_the_card_lists_every_breed_with_its_counts_and_results(trained):
@@ -79,3 +80,13 @@ def test_user_text_never_becomes_markup_in_the_card():
     assert html.count("**bold** _it_ `code`") == 2  # in the table and the quote, as typed
     for text in ("Sign in again", "99.9% accurate", "onerror=alert(1)"):
         assert text in html  # the words stay
+
+
+def test_the_card_says_what_more_photos_would_add_and_that_it_keeps_its_photos_names(trained):
+    meta = trained.bundle.metadata
+    curve = [CurvePoint(8, 0.7, 0.6, 0.8, {"Red*": 0.5}), CurvePoint(16, 0.8, 0.7, 0.9, {"Red*": 0.7})]
+    card = model_card("shapes", replace(meta, metrics=replace(meta.metrics, learning_curve=curve)))
+    assert "With about 16 photos per breed it is right 80% of the time; with 8 it was 10% less" in card
+    assert "More photos of Red\\* would help most" in card  # a breed's name is text, never Markdown
+    assert f"It keeps where {len(trained.bundle.neighbours.names_)} of its training photos sit" in card
+    assert "With about" not in model_card("shapes", replace(meta, metrics=replace(meta.metrics, learning_curve=[])))

@@ -6,8 +6,9 @@ import pytest
 from catbreed.data.dataset import check_folder
 from catbreed.data.split import cv_folds
 from catbreed.learn.estimate import accuracy_estimate, out_of_fold_logits
-from catbreed.learn.learning_curve import _first_of_each_breed, advice, curve_sizes, learning_curve
+from catbreed.learn.learning_curve import _first_of_each_breed, curve_sizes, learning_curve
 from catbreed.learn.training import train
+from catbreed.models.card import curve_advice as advice
 from catbreed.models.head import LinearHead
 from catbreed.models.metadata import CurvePoint, ModelMetadata
 

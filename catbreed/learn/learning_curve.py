@@ -7,26 +7,21 @@ estimate's interval, and the curve ends at the training's own estimate (every ph
 kept at each size are the same draw for every fold (a seeded order per breed), and a size keeps
 the smaller ones' photos, so the curve shows what more photos add, not a new draw's luck.
 
-Where the curve still climbs, more photos help; the last doubling's gain says roughly how much
-another one would add (at most: gains shrink as photos grow), for the model and for each breed.
+Where the curve still climbs, more photos help: models/card.curve_advice says so in words.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from catbreed.learn.estimate import accuracy_estimate
-from catbreed.messages import Message, Percent, message
 from catbreed.models.head import LinearHead
 from catbreed.models.metadata import CurvePoint, Estimate
 from catbreed.progress import LEARNING_CURVE, Reporter
 
 FIRST_SIZE = 4  # photos per breed at the curve's first point
-LITTLE = 0.01  # a doubling that adds less than this is "little"
-WELL_KNOWN = 0.95  # a breed recalled this often needs no more photos first
 
 
 def curve_sizes(largest: int) -> list[int]:
@@ -92,45 +87,3 @@ def learning_curve(
     full = _recalls(full_logits.argmax(1), labels, classes)
     points.append(CurvePoint(largest, estimate.value, estimate.low, estimate.high, full))
     return points
-
-
-@dataclass(frozen=True)
-class Advice:
-    """What the curve says, in words: for the model, and for the breed more photos would help most."""
-
-    model: Message
-    breed: Message | None = None
-    focus: str | None = None  # the breed `breed` speaks of
-
-
-def advice(curve: list[CurvePoint]) -> Advice | None:
-    """From the last doubling (the last two points); None with fewer than two points."""
-    if len(curve) < 2:
-        return None
-    before, now = curve[-2], curve[-1]
-    gain = now.value - before.value
-    common = {"n": now.photos_per_breed, "value": Percent(now.value, 0), "before": before.photos_per_breed}
-    if gain < LITTLE:
-        model = message("curve.flat", gain=Percent(max(gain, 0.0), 1), **common)
-    else:
-        model = message("curve.climbing", gain=Percent(gain, 0), **common)
-    gains = {
-        breed: now.recall[breed] - before.recall.get(breed, 0.0)
-        for breed in now.recall
-        if now.recall[breed] < WELL_KNOWN
-    }
-    breed = max(gains, key=lambda b: (gains[b], -now.recall[b]), default=None)
-    if breed is None or gains[breed] < LITTLE:
-        worst = min(now.recall, key=now.recall.get) if now.recall else None
-        if worst is None or now.recall[worst] >= WELL_KNOWN:
-            return Advice(model)
-        return Advice(model, message("curve.breed_stuck", breed=worst, recall=Percent(now.recall[worst], 0)), worst)
-    said = message(
-        "curve.breed_helps",
-        breed=breed,
-        before=Percent(before.recall[breed], 0),
-        now=Percent(now.recall[breed], 0),
-        before_n=before.photos_per_breed,
-        n=now.photos_per_breed,
-    )
-    return Advice(model, said, breed)

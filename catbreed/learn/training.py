@@ -258,6 +258,7 @@ def train(
             classes,
             [dataset.photos[i].name for i in split.test],
         )
+    neighbours = Neighbours(spec.feature_blocks, settings.seed).fit(x[:, 0], y, names)
     metadata = ModelMetadata(
         backbone=spec.name,
         classes=classes,
@@ -292,6 +293,7 @@ def train(
         evaluation=evaluation,
         test_evaluation=test,
         seconds=round(time.perf_counter() - started, 2),
+        kept_photos=len(neighbours.names_),
     )
     bundle = ModelBundle(
         spec.name,
@@ -300,7 +302,7 @@ def train(
         metadata,
         samples=sample_photos(dataset, spec.image_size),
         familiarity=familiarity,
-        neighbours=Neighbours(spec.feature_blocks, settings.seed).fit(x[:, 0], y, names),
+        neighbours=neighbours,
     )
     seconds = time.perf_counter() - started
     _record_pace(home, settings, new, features_seconds, len(dataset.photos), time.perf_counter() - features_started)

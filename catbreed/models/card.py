@@ -7,13 +7,17 @@ each photo was scored by a head that had not seen it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from catbreed.markdown import escape
 from catbreed.markdown import escape_line as _cell
-from catbreed.messages import ENGLISH, Percent, message, percent, text
-from catbreed.models.metadata import ModelMetadata
+from catbreed.messages import ENGLISH, Message, Percent, message, percent, text
+from catbreed.models.metadata import CurvePoint, ModelMetadata
 
 CONFUSIONS_LISTED = 5
 SAMPLE_PHOTOS = 16  # training photos a bundle keeps to check exports on (learn/training.py picks them)
+LITTLE = 0.01  # a doubling of the photos that adds less than this is "little"
+WELL_KNOWN = 0.95  # a breed recalled this often needs no more photos first
 
 
 def most_confused(metadata: ModelMetadata, n: int = CONFUSIONS_LISTED) -> list[tuple[str, str, int]]:
@@ -107,6 +111,10 @@ def model_card(name: str, metadata: ModelMetadata, language: str = ENGLISH) -> s
         lines += verdict_lines(meta, language)
         if meta.metrics.test_accuracy is not None:
             lines += [say("card.test", accuracy=Percent(meta.metrics.test_accuracy))]
+        if said := curve_advice(meta.metrics.learning_curve):
+            lines += ["", _cell(text(said.model, language))] + (
+                [_cell(text(said.breed, language))] if said.breed else []
+            )
     else:
         lines += [say("card.not_estimated")]
     if meta.evaluation:
@@ -125,9 +133,54 @@ def model_card(name: str, metadata: ModelMetadata, language: str = ENGLISH) -> s
         "## " + say("card.limits"),
         "",
         say("card.limit.samples", n=SAMPLE_PHOTOS, size=size),
+        *([say("card.limit.kept_photos", n=meta.kept_photos)] if meta.kept_photos else []),
         say("card.limit.breeds_unknown" if judged else "card.limit.breeds_nearest", n=len(meta.classes)),
         say("card.limit.not_a_cat"),
         say("card.limit.like_these"),
         "",
     ]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Advice:
+    """What the curve says, in words: for the model, and for the breed more photos would help most."""
+
+    model: Message
+    breed: Message | None = None
+    focus: str | None = None  # the breed `breed` speaks of
+
+
+def curve_advice(curve: list[CurvePoint]) -> Advice | None:
+    """What the learning curve (learn/learning_curve.py) says, from its last doubling (the last two
+    points): the last gain says roughly how much another doubling would add (at most: gains shrink
+    as photos grow), for the model and for the breed that would gain most. None: fewer than two points."""
+    if len(curve) < 2:
+        return None
+    before, now = curve[-2], curve[-1]
+    gain = now.value - before.value
+    common = {"n": now.photos_per_breed, "value": Percent(now.value, 0), "before": before.photos_per_breed}
+    if gain < LITTLE:
+        model = message("curve.flat", gain=Percent(max(gain, 0.0), 1), **common)
+    else:
+        model = message("curve.climbing", gain=Percent(gain, 0), **common)
+    gains = {
+        breed: now.recall[breed] - before.recall.get(breed, 0.0)
+        for breed in now.recall
+        if now.recall[breed] < WELL_KNOWN
+    }
+    breed = max(gains, key=lambda b: (gains[b], -now.recall[b]), default=None)
+    if breed is None or gains[breed] < LITTLE:
+        worst = min(now.recall, key=now.recall.get) if now.recall else None
+        if worst is None or now.recall[worst] >= WELL_KNOWN:
+            return Advice(model)
+        return Advice(model, message("curve.breed_stuck", breed=worst, recall=Percent(now.recall[worst], 0)), worst)
+    said = message(
+        "curve.breed_helps",
+        breed=breed,
+        before=Percent(before.recall[breed], 0),
+        now=Percent(now.recall[breed], 0),
+        before_n=before.photos_per_breed,
+        n=now.photos_per_breed,
+    )
+    return Advice(model, said, breed)

@@ -123,6 +123,7 @@ class ModelMetadata:
     evaluation: Evaluation | None = None  # out-of-fold, over every photo trained on
     test_evaluation: Evaluation | None = None
     seconds: float | None = None  # how long training took
+    kept_photos: int = 0  # training photos whose places it keeps (neighbours.py); 0: none (older models)
     created: str = ""  # ISO 8601, UTC
     versions: dict[str, str] = field(default_factory=dict)  # libraries it was made with
     format_version: int = FORMAT_VERSION

@@ -12,8 +12,7 @@ from catbreed.data.saved_datasets import SavedDataset
 from catbreed.errors import CatbreedError
 from catbreed.explain import charts
 from catbreed.jobs import TrainingJob
-from catbreed.learn.learning_curve import advice
-from catbreed.models.card import describe_seconds, verdict_lines
+from catbreed.models.card import curve_advice, describe_seconds, verdict_lines
 from catbreed.models.store import ModelStore, suggest_name
 from catbreed.models.verdict import BREED, headline
 from pages.frame.alike import PhotoFinder, show_map, show_nearest
@@ -87,12 +86,12 @@ def show_learning_curve(job: TrainingJob) -> None:
     if len(curve) < 2:
         return
     st.subheader(t("results.curve_title"), anchor=False)
-    said_now = advice(curve)
+    said_now = curve_advice(curve)
     chart, words = st.columns([3, 2])
     with words:
-        st.write(said(said_now.model))
+        st.write(plain(said(said_now.model)))
         if said_now.breed is not None:
-            st.write(said(said_now.breed))
+            st.write(plain(said(said_now.breed)))
         named = [said_now.focus] if said_now.focus else []
         breeds = st.multiselect(
             t("results.curve_breeds"),
