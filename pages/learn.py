@@ -7,8 +7,10 @@ from catbreed.explain import cnn_basics, network
 from catbreed.learn.features import FeatureCache
 from catbreed.nets.backbones import get_spec
 from catbreed.paths import catbreed_home
+from pages.frame.alike import kept_data_set_photos
 from pages.frame.language import num, pct, said, t
 from pages.frame.shared import THUMBNAIL, backbone, model_in_use, plain, where_it_looked
+from pages.learning.inside import channel_looks_for, click_through, head_numbers
 
 SMALL = 64  # the grey image the building blocks work on: small enough to see every pixel's effect
 DEPTHS = {"shallow": "learn.depth.shallow", "middle": "learn.depth.middle", "deep": "learn.depth.deep"}
@@ -163,7 +165,25 @@ st.image([network.colourise(m) for m in maps.maps], width=110, caption=channel_n
 
 # --- 9. Where it looked --------------------------------------------------------------------
 st.header(t("learn.where"), anchor=False)
-label = model.predictor.predict(photo, top_k=1).top[0][0]
+prediction = model.predictor.predict(photo, top_k=1)
+label = prediction.top[0][0]
 heat = where_it_looked(model.predictor.bundle, model.version, photo, label, THUMBNAIL)
 st.write(t("learn.where_text", label=plain(label), model=plain(model.label)))
 st.image(heat, width=320)
+
+# --- 10. Click through the network ----------------------------------------------------------
+st.header(t("learn.click"), anchor=False)
+st.write(t("learn.click_text"))
+inner_network = spec.inner_network(net)
+inner = inner_network.name if inner_network is not net else ""
+unit = click_through(photo, spec.name, inner)
+
+# --- 11. What a channel looks for -----------------------------------------------------------
+st.header(t("learn.channel"), anchor=False)
+st.write(t("learn.channel_text"))
+bundle = model.predictor.bundle
+channel_looks_for(spec.name, inner, unit, bundle, kept_data_set_photos(bundle))
+
+# --- 12. From features to breeds ------------------------------------------------------------
+st.header(t("learn.head"), anchor=False)
+head_numbers(bundle, prediction)

@@ -393,8 +393,17 @@ def test_learn_page_explains_each_step_on_the_real_network(app, lite0_backbone):
     app.switch_page("pages/learn.py").run()
     assert not app.exception
     headers = [h.value for h in app.header]
-    assert len(headers) == 9 and headers[0] == "1. The perceptron" and headers[-1] == "9. Where it looked"
+    assert len(headers) == 12 and headers[0] == "1. The perceptron" and headers[8] == "9. Where it looked"
+    assert headers[9:] == [
+        "10. Click through the network",
+        "11. What a channel looks for",
+        "12. From features to breeds",
+    ]
     assert any("≥" in c.value or "<" in c.value for c in app.code)  # the perceptron's sum, written out
+    steps = next(m.value for m in app.markdown if "The network's own value at this place" in m.value)
+    relu, own = (line.rsplit("**", 2)[-2] for line in steps.splitlines()[-2:])
+    assert relu == own  # the unit's numbers, step by step, end at the network's own value
+    assert any("The built-in model has no head of its own" in m.value for m in app.markdown)
     app.selectbox[0].set_value("blur").run()
     assert not app.exception
     assert any(c.value.startswith("output[") and "×0.111111" in c.value for c in app.code)

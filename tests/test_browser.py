@@ -251,14 +251,28 @@ def test_train_reload_save_then_classify_a_webcam_snapshot(page, server, cats_zi
     page.get_by_text("Your model").wait_for()
     screenshot(page, "1-home")
 
-    page.goto(f"{server}/learn")
-    wait_for_app(page)
+    go_to(page, "Learn")  # with this session's model: its own photos and head
     page.get_by_text("9. Where it looked").wait_for()
     wait_for_app(page)
     screenshot(page, "6-learn")
     for section, name in (("3. Convolution", "7-learn-convolution"), ("8. What the network sees", "8-learn-sees")):
         page.get_by_text(section).scroll_into_view_if_needed()
         screenshot(page, name)
+    steps = page.get_by_role("listitem").filter(has_text="The network's own value at this place")
+    steps.scroll_into_view_if_needed()
+    screenshot(page, "8b-learn-click-through")
+    page.get_by_text("Make an image that excites it").click()
+    page.get_by_text("What excites stem_activation").wait_for(timeout=120_000)
+    page.get_by_text("Find the photos that excite it most").click()
+    settle(page)
+    exciting = page.get_by_test_id("stImageCaption").filter(has_text=re.compile(r"^(Bombay|Siamese|Persian)/"))
+    exciting.first.wait_for()
+    assert exciting.count() == 4  # the model's own photos, from its data set
+    page.get_by_role("heading", name="11. What a channel looks for").scroll_into_view_if_needed()
+    screenshot(page, "8c-learn-channel")
+    page.get_by_text("The features that pushed").scroll_into_view_if_needed()
+    assert page.get_by_text("The built-in model has no head of its own").count() == 0
+    screenshot(page, "8d-learn-head")
 
 
 def send_clear_cache(server: str) -> None:
