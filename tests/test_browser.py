@@ -436,19 +436,24 @@ def choose(page, label: str, option: str, stays: bool = True) -> None:
     raise AssertionError(f"could not choose {option!r} in {label!r}")
 
 
-def test_build_a_data_set_with_the_webcam_fix_it_from_the_results_and_take_it_away(page, server, oxford_cats, tmp_path):
-    page.goto(f"{server}/train")
+def new_data_set(page, url: str, name: str, breeds) -> None:
+    """On the Train page, a data set made from nothing, with these breeds and no photo yet."""
+    page.goto(f"{url}/train")
     wait_for_app(page)
     page.get_by_role("tab", name="Start from nothing").click()
-    page.get_by_label("Name of the new data set").fill("webcam cats")
+    page.get_by_label("Name of the new data set").fill(name)
     page.get_by_role("button", name="Create it").click()
-    page.get_by_text("Data set: webcam cats").wait_for()
-    assert "data=" in page.url
-    for breed in BREEDS:
+    page.get_by_text(f"Data set: {name}").wait_for()
+    for breed in breeds:
         settle(page)
         page.get_by_label("Add a breed").fill(breed)
         page.get_by_role("button", name="Add breed").click()
         page.get_by_text(f"{breed}: 0", exact=False).wait_for()
+
+
+def test_build_a_data_set_with_the_webcam_fix_it_from_the_results_and_take_it_away(page, server, oxford_cats, tmp_path):
+    new_data_set(page, server, "webcam cats", BREEDS)
+    assert "data=" in page.url
     camera_ready = "() => document.querySelector('[data-testid=stCameraInput] video')?.readyState >= 2"
     assert page.locator("[data-testid='stCameraInput']").count() == 0  # no webcam until asked for
     page.get_by_text("Use the webcam").click()
@@ -807,17 +812,7 @@ def test_hold_to_record_adds_a_burst_of_photos_that_trains_and_the_last_burst_ca
     siamese = sorted((oxford_cats / "Siamese").iterdir())[:100]  # a 4 s loop: two bursts see new frames
     camera = write_y4m(siamese, tmp_path / "siamese.y4m", frames=1, fps=25)
     with filming(browser, camera, tmp_path / "record") as (page, url):
-        page.goto(f"{url}/train")
-        wait_for_app(page)
-        page.get_by_role("tab", name="Start from nothing").click()
-        page.get_by_label("Name of the new data set").fill("recorded cats")
-        page.get_by_role("button", name="Create it").click()
-        page.get_by_text("Data set: recorded cats").wait_for()
-        for breed in ("Persian", "Siamese"):
-            settle(page)
-            page.get_by_label("Add a breed").fill(breed)
-            page.get_by_role("button", name="Add breed").click()
-            page.get_by_text(f"{breed}: 0", exact=False).wait_for()
+        new_data_set(page, url, "recorded cats", ("Persian", "Siamese"))
         persians = sorted((oxford_cats / "Persian").iterdir())[:16]
         page.get_by_test_id("stFileUploaderDropzoneInput").last.set_input_files(persians)
         page.get_by_text("Persian: 16", exact=False).wait_for(timeout=120_000)
@@ -878,13 +873,7 @@ def test_on_a_phone_sized_screen_the_live_camera_and_its_answer_fit_and_hold_to_
         heading.scroll_into_view_if_needed()
         screenshot(page, "17-phone-classify-live")
 
-        page.goto(f"{url}/train")
-        wait_for_app(page)
-        page.get_by_role("tab", name="Start from nothing").click()
-        page.get_by_role("button", name="Create it").click()
-        page.get_by_label("Add a breed").fill("Siamese")
-        page.get_by_role("button", name="Add breed").click()
-        page.get_by_text("Siamese: 0", exact=False).wait_for()
+        new_data_set(page, url, "phone cats", ("Siamese",))
         page.get_by_text("Use the webcam").click()
         page.get_by_text("Hold to record", exact=True).click()
         button = page.get_by_role("button", name="Hold to record (up to 100 photos")

@@ -58,7 +58,7 @@ function start(parentElement, setStateValue) {
   const video = parentElement.querySelector("video");
   const canvas = parentElement.querySelector("canvas");
   const button = parentElement.querySelector("button");
-  // Message numbers grow across mounts too (the clock), so the server never takes a new one for old.
+  // Numbers from the clock, so a camera mounted again does not repeat the last one the server took.
   const camera = { sent: -1, answered: -1, stopped: false, recording: false, finishing: false,
                    burst: 0, taken: 0, pending: [] };
   const next = () => Math.max(camera.sent + 1, Date.now());
@@ -106,7 +106,8 @@ function start(parentElement, setStateValue) {
   const tick = () => {
     if (camera.stopped) return;
     const began = performance.now();
-    const data = camera.data, free = camera.sent <= camera.answered;
+    // The next message only once the server has taken this one (its number comes back as `answered`).
+    const data = camera.data, free = camera.sent === -1 || camera.sent === camera.answered;
     if (data.mode === "answer" && free && video.readyState >= 2) {
       camera.sent = next();
       setStateValue("frame", { id: camera.sent, jpeg: grab(true, data.side) });

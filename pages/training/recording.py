@@ -14,7 +14,7 @@ from catbreed.data.saved_datasets import SavedDataset
 from catbreed.limits import limits
 from pages.frame.language import said, t
 from pages.frame.live_camera import recorded_frames, recording_camera
-from pages.frame.shared import plain
+from pages.frame.shared import plain, visitor
 
 RECORDER_KEY = "data-recorder"
 BURST = "data-burst"  # {"data_set", "burst" (the browser's number), "answered", "record" (a Burst)}
@@ -24,7 +24,9 @@ BURST = "data-burst"  # {"data_set", "burst" (the browser's number), "answered",
 def record_photos(saved: SavedDataset, breed: str) -> None:
     state = st.session_state.setdefault(BURST, {"answered": -1})
     batch = recorded_frames(RECORDER_KEY)
-    fresh = batch is not None and batch.id > state["answered"]
+    # A batch not taken yet (a rerun shows the last one again), from someone who may still change
+    # this data set: a fragment's rerun skips the page's own check.
+    fresh = batch is not None and batch.id != state["answered"] and visitor().may_change(saved.ownership)
     if fresh:
         if (state.get("data_set"), state.get("burst")) != (saved.id, batch.burst):
             name = t("train.burst_name", time=time.strftime("%H%M%S"))
