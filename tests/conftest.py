@@ -115,10 +115,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if SLOW_FIXTURES & set(item.fixturenames) or item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.slow)
-        if item.get_closest_marker("browser"):
-            # One worker takes the browser tests, in their order (later ones use what earlier ones
-            # saved) and with one server and one Chromium; the other worker takes the rest.
-            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(scope="session")
