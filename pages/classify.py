@@ -163,4 +163,4 @@ with answers:
                 answered.append((name, prediction))
     if alike is not None and answered:
         st.subheader(t("classify.map"), anchor=False)
-        show_map(model.predictor.bundle, alike, answered, key="map")
+        show_map(model.predictor.bundle, model.version, alike, answered, key="map")

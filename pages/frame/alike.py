@@ -24,6 +24,7 @@ MAP_POINTS = 600  # at most, drawn in proportion: a tooltip's picture each, ~2 K
 MAP_PICTURE = 64  # pixels a side of a picture on the map
 
 PhotoFinder = Callable[[str], Path | None]  # a photo's name in the data set -> its file, if shown
+MAP_PICTURES = "map-pictures"  # (model version, its map's pictures) in the session
 
 
 def kept_data_set_photos(bundle: ModelBundle) -> PhotoFinder:
@@ -74,20 +75,38 @@ def _picture_url(path: Path | None) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode() if jpeg else None
 
 
-def show_map(bundle: ModelBundle, photos: PhotoFinder, placed: list[tuple[str, Prediction]], key: str) -> None:
+@st.cache_data(max_entries=8, show_spinner=False)
+def _most_mixed(version: tuple, _bundle: ModelBundle) -> tuple[int, int, float]:
+    """The pair of breeds that mix most on the map, once per model (2,000 photos: a third of a second)."""
+    return _bundle.neighbours.mixing()[0] if len(_bundle.classes) > 1 else (0, 0, 0.0)
+
+
+def _pictures(version: tuple, names: list[str], photos: PhotoFinder) -> list[str | None]:
+    """The map's pictures, made once per model in this person's session (a slider's rerun redraws
+    the map and must not look at 600 files again); this person's, since what they may open is theirs."""
+    made = st.session_state.get(MAP_PICTURES)
+    if made is None or made[0] != version:
+        made = (version, [_picture_url(photos(name)) for name in names])
+        st.session_state[MAP_PICTURES] = made
+    return made[1]
+
+
+def show_map(
+    bundle: ModelBundle, version: tuple, photos: PhotoFinder, placed: list[tuple[str, Prediction]], key: str
+) -> None:
     """The model's photos as a map coloured by breed, `placed` (name, prediction) among them, and
-    which breeds mix on it, with how often the model confused them."""
+    which breeds mix on it, with how often the model confused them. `version` names the model."""
     kept = bundle.neighbours
     if kept is None:
         return
     shown = np.random.default_rng(0).permutation(len(kept.labels_))[:MAP_POINTS]
     points = kept.points_[shown, :2].astype(float)
-    pictures = [_picture_url(photos(str(kept.names_[i]))) for i in shown]
+    pictures = _pictures(version, [str(kept.names_[i]) for i in shown], photos)
     here = [(*map(float, kept.place(p.features[None])[0, :2]), name) for name, p in placed if p.features is not None]
     breeds = [bundle.classes[kept.labels_[i]] for i in shown]
     chart = charts.data_map(points, breeds, pictures if any(pictures) else (), here, language())
     st.altair_chart(chart, width="stretch", key=key)
-    a, b, share = kept.mixing()[0] if len(bundle.classes) > 1 else (0, 0, 0.0)
+    a, b, share = _most_mixed(version, bundle)
     if share > 0:
         confused = _confused(bundle, a, b)
         st.caption(

@@ -75,7 +75,7 @@ def show_result(job: TrainingJob, saved: SavedDataset | None) -> None:
     show_learning_curve(job)
     # On request: the first drawing reads a small copy of every photo on the map (~1 s for 600).
     if job.result.bundle.neighbours is not None and st.toggle(t("results.map"), key=f"show-map-{job.id}"):
-        show_map(job.result.bundle, training_photos(job), [], key=f"map-{job.id}")
+        show_map(job.result.bundle, ("training", job.id), training_photos(job), [], key=f"map-{job.id}")
     show_answers(job, saved, chosen_photos(job, breed_pick, cell_pick))
     save_form(job, saved)
 
