@@ -436,6 +436,18 @@ def choose(page, label: str, option: str, stays: bool = True) -> None:
     raise AssertionError(f"could not choose {option!r} in {label!r}")
 
 
+def wait_for_camera(page, seconds: float = 120) -> None:
+    """Until the page's camera shows video. The locator finds the video again each time: a rerun may
+    draw the camera anew, and a handle to the first element would wait on one that left the page."""
+    deadline = time.monotonic() + seconds
+    while True:
+        video = page.locator("video")
+        if video.count() and video.first.evaluate("v => v.readyState") >= 2:
+            return
+        assert time.monotonic() < deadline, "the camera never showed video"
+        page.wait_for_timeout(250)
+
+
 def new_data_set(page, url: str, name: str, breeds) -> None:
     """On the Train page, a data set made from nothing, with these breeds and no photo yet."""
     page.goto(f"{url}/train")
@@ -826,7 +838,7 @@ def test_hold_to_record_adds_a_burst_of_photos_that_trains_and_the_last_burst_ca
         page.get_by_text("Use the webcam").click()
         page.get_by_text("Hold to record", exact=True).click()
         button = page.get_by_role("button", name="Hold to record (up to 100 photos")
-        page.wait_for_function("video => video.readyState >= 2", arg=page.locator("video").element_handle())
+        wait_for_camera(page)
         settle(page)
 
         def hold(seconds: float, before: int) -> int:
@@ -883,7 +895,7 @@ def test_on_a_phone_sized_screen_the_live_camera_and_its_answer_fit_and_hold_to_
         page.get_by_text("Use the webcam").click()
         page.get_by_text("Hold to record", exact=True).click()
         button = page.get_by_role("button", name="Hold to record (up to 100 photos")
-        page.wait_for_function("video => video.readyState >= 2", arg=page.locator("video").element_handle())
+        wait_for_camera(page)
         settle(page)
         box = button.bounding_box()
         assert page.evaluate(fits) and box["x"] + box["width"] <= 390
