@@ -174,11 +174,9 @@ class HeadStep:
 
 
 def head_step(head: LinearHead, features: np.ndarray) -> HeadStep:
-    x = normalise(np.asarray(features, np.float32)[None], head.blocks)[0]
-    scores = x @ head.weights_ + head.bias_
-    scaled = scores / head.temperature_
-    probabilities = np.exp(scaled - scaled.max())
-    probabilities /= probabilities.sum()
+    row = np.asarray(features, np.float32)[None]
+    x = normalise(row, head.blocks)[0]
+    scores, probabilities = head.logits(row)[0], head.predict_proba(row)[0]  # the head's own steps
     top = int(np.argmax(probabilities))
     return HeadStep(
         np.asarray(features, np.float32), x, scores, head.temperature_, probabilities, x * head.weights_[:, top]
