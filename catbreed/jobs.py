@@ -56,6 +56,10 @@ TLS_VARIABLES = ("CATBREED_TLS_CA", "CATBREED_TLS_CERT", "CATBREED_TLS_KEY")
 # What the server reads from the cluster: msgpack (numbers, strings, bytes, lists, dicts), never a
 # pickle, so a worker's answer is data to check, not code that runs in the server when read.
 PLAIN_DATA = ("msgpack", "error")
+# Dask's scheduler and workers also serve web pages (the workers, tasks and their errors, logs, call
+# stacks) to anyone who reaches their HTTP port, with no TLS and no certificate even where their own
+# connections need both, and with no dashboard asked for. Ours serve none.
+NO_WEB_PAGES = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
 KEPT_FINISHED = 100  # finished jobs kept at most, whatever their age: each holds a trained model
 _CANCEL_CHECK_SECONDS = 0.5  # how often a worker asks the scheduler whether its job was cancelled
 _LATE_EVENTS_SECONDS = 5.0  # events travel apart from the result: wait this long for the last ones
@@ -397,6 +401,7 @@ class JobManager:
         return self._workers_present()
 
     def _new_client(self):
+        import dask
         from distributed import Client, LocalCluster
         from distributed.security import Security
 
@@ -408,15 +413,18 @@ class JobManager:
             # Whoever reaches the scheduler can run code in this server: every member proves
             # itself with a certificate made for this process alone, kept in its memory.
             self._security = Security.temporary()
-            self._cluster = LocalCluster(
-                n_workers=1,
-                threads_per_worker=1,
-                processes=self._processes,
-                protocol="tls://",
-                host="127.0.0.1",
-                security=self._security,
-                dashboard_address=None,
-            )
+            with dask.config.set(NO_WEB_PAGES):  # a worker process takes the configuration it starts with
+                self._cluster = LocalCluster(
+                    n_workers=1,
+                    threads_per_worker=1,
+                    processes=self._processes,
+                    protocol="tls://",
+                    host="127.0.0.1",
+                    security=self._security,
+                    dashboard_address=None,
+                    # the scheduler's HTTP port, empty, on loopback: without a port of its own it tries 8787
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                )
         return Client(self._cluster, security=self._security, deserializers=PLAIN_DATA)
 
     def _workers_present(self) -> Message | None:

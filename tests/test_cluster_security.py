@@ -1,4 +1,5 @@
-"""The training cluster is a door into the server: every port refuses a peer without a certificate.
+"""The training cluster is a door into the server: every port refuses a peer without a certificate,
+and the HTTP ports Dask opens beside them serve no pages.
 
 The built-in cluster runs on a throw-away certificate of its own (a separate scheduler and worker,
 the scale-out recipe, are tested in test_scale_out.py); what a worker sends back is read as data.
@@ -49,6 +50,22 @@ def refused(address: str) -> bool:
     return all(asyncio.run(attempt(f"{scheme}://{host_port}")) for scheme in ("tcp", "tls"))
 
 
+def web_pages(address: str) -> list[str]:
+    """The pages a Dask member's HTTP server at `address` (host:port) lists, besides the list itself."""
+    import json
+    from urllib.request import urlopen
+
+    with urlopen(f"http://{address}/sitemap.json", timeout=5) as answer:
+        return [path for path in json.loads(answer.read())["paths"] if path != "/sitemap.json"]
+
+
+def http_addresses(client) -> list[str]:
+    """Where the scheduler and each worker serve HTTP, from what the scheduler says of them."""
+    info = client.scheduler_info()
+    members = [(client.scheduler.address, info), *info["workers"].items()]
+    return [f"{address.split('://', 1)[1].rsplit(':', 1)[0]}:{m['services']['dashboard']}" for address, m in members]
+
+
 def test_the_built_in_cluster_refuses_a_client_without_its_certificate(tmp_path):
     manager = JobManager(home=tmp_path, warm_up=None)
     try:
@@ -59,6 +76,8 @@ def test_the_built_in_cluster_refuses_a_client_without_its_certificate(tmp_path)
         assert len(addresses) >= 3 and all(a.startswith("tls://127.0.0.1:") for a in addresses)
         for address in addresses:
             assert refused(address), address
+        served = http_addresses(manager._client)  # the worker's in a process of its own
+        assert len(served) == 2 and all(a.startswith("127.0.0.1:") and web_pages(a) == [] for a in served)
     finally:
         manager.close()
 

@@ -94,6 +94,18 @@ def test_jobs_run_one_after_another_and_keep_their_own_results(manager, shapes_f
     assert manager.get(first.id) is first and manager.get("nope") is None
 
 
+def test_the_cluster_serves_no_web_pages_and_listens_on_loopback_only(manager, shapes_folder):
+    from test_cluster_security import http_addresses, web_pages
+
+    wait(manager.submit(check_folder(shapes_folder), TrainSettings(backbone=STANDIN_BACKBONE)))
+    from distributed.comm.utils import get_tcp_server_addresses
+
+    members = [manager._cluster.scheduler, *manager._cluster.workers.values()]  # in threads of this process
+    assert {address[0] for m in members for address in get_tcp_server_addresses(m.http_server)} == {"127.0.0.1"}
+    served = http_addresses(manager._client)
+    assert [web_pages(a) for a in served] == [[], []]  # Dask's own would list the workers, tasks, errors, logs
+
+
 def test_a_job_can_be_cancelled_while_running_or_before_it_starts(shapes_folder, held):
     manager, started, release = held
     dataset = check_folder(shapes_folder)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_cluster_security import refused
+from test_cluster_security import http_addresses, refused, web_pages
 from test_jobs import held_training, wait, wait_for_file
 
 from catbreed import jobs
@@ -24,6 +24,10 @@ from catbreed.jobs import DONE, FAILED, SCHEDULER_LOST, TLS_VARIABLES, WORKER_DI
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow  # processes of their own
+
+
+# README's step 3: Dask's web pages off, for the scheduler and the workers alike.
+NO_WEB_PAGES = {"DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES": "[]", "DASK_DISTRIBUTED__WORKER__HTTP__ROUTES": "[]"}
 
 
 def free_port() -> int:
@@ -42,6 +46,7 @@ class SeparateCluster:
         self.address = f"tls://127.0.0.1:{free_port()}"
         # tests/ on the path: a test's own training function is sent to the workers by name
         self.env = {**os.environ, "CATBREED_HOME": str(home), "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}"}
+        self.env |= NO_WEB_PAGES
         for name, key in zip(TLS_VARIABLES, ("ca", "app", "app-key")):
             monkeypatch.setenv(name, str(self.certificates[key]))
 
@@ -63,17 +68,26 @@ class SeparateCluster:
     def start_scheduler(self) -> None:
         port = self.address.rsplit(":", 1)[1]
         command = [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", port]
-        self._start("scheduler", command + ["--protocol", "tls", "--no-dashboard", *self._tls("scheduler")])
+        command += ["--protocol", "tls", "--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
+        self._start("scheduler", command + self._tls("scheduler"))
 
     def start_worker(self, name: str = "worker", certificate: bool = True) -> None:
         command = [sys.executable, "-m", "distributed.cli.dask_worker", self.address, "--host", "127.0.0.1"]
-        command += ["--nthreads", "1", "--nworkers", "1", "--no-dashboard"]
+        command += ["--nthreads", "1", "--nworkers", "1", "--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
         self._start(name, command + (self._tls("worker") if certificate else []))
 
     def stop(self, name: str) -> None:
         process = self.processes.pop(name)
         process.terminate()
         process.wait(timeout=30)
+
+    def listening_on(self) -> set[str]:
+        """The addresses every port of the scheduler's and the workers' processes listens on."""
+        import psutil
+
+        processes = [psutil.Process(p.pid) for p in self.processes.values()]
+        processes += [child for p in processes for child in p.children(recursive=True)]
+        return {c.laddr.ip for p in processes for c in p.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
 
     def log(self, name: str) -> str:
         return (self.folder / f"{name}.log").read_text(errors="replace")[-3000:]
@@ -117,6 +131,9 @@ def test_the_scale_out_recipe_trains_over_mutual_tls_and_refuses_a_worker_withou
     assert job.state == DONE, job.error
     assert len(manager._client.nthreads()) == 1, cluster.log("rogue worker")  # the one without never joined
     assert refused(cluster.address)
+    served = http_addresses(manager._client)
+    assert len(served) == 2 and all(web_pages(a) == [] for a in served)
+    assert cluster.listening_on() == {"127.0.0.1"}  # the recipe's --host, and its HTTP ports on loopback
 
 
 def test_a_worker_killed_mid_training_fails_its_job_in_seconds_and_the_queue_moves_on(
