@@ -33,6 +33,20 @@ def trainings_in_this_process():
     manager.close()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def components_scanned_once():
+    """A server scans every installed package for Streamlit components once, at its start; each
+    AppTest does it at its first run (about 0.3 s over this machine's 800 packages, most of this
+    module's time). The packages do not change during a test run, so they are scanned once."""
+    from streamlit.components.v2 import manifest_scanner
+
+    scan = manifest_scanner.scan_component_manifests
+    found = scan()
+    manifest_scanner.scan_component_manifests = lambda *args, **kwargs: list(found)
+    yield
+    manifest_scanner.scan_component_manifests = scan
+
+
 @pytest.fixture(autouse=True)
 def served_like_a_running_server(monkeypatch):
     """AppTest resets Streamlit's pages-folder switch before every run, so each run would be a

@@ -73,31 +73,6 @@ def test_labels_that_disagree_with_the_metadata_are_refused(trained, tmp_path):
         ModelBundle.load(path)
 
 
-@pytest.mark.parametrize("quantize", [False, True])
-def test_tflite_export_agrees_with_the_app(trained, tmp_path, quantize, backbone, extractor):
-    from ai_edge_litert.interpreter import Interpreter
-
-    out = trained.bundle.export("tflite", tmp_path / "m.tflite", quantize=quantize, backbone=backbone)
-    interpreter = Interpreter(model_path=str(out))
-    runner = interpreter.get_signature_runner()
-    outputs = runner(**{runner.get_input_details().popitem()[0]: PHOTO})
-    breeds = next(v for v in outputs.values() if v.shape[-1] == 3)
-    expected = Predictor(trained.bundle, extractor).probabilities(PHOTO.astype(np.uint8))[0]
-    assert breeds.argmax() == expected.argmax()
-    np.testing.assert_allclose(breeds, expected, atol=0.05 if quantize else 1e-4)
-
-
-@pytest.mark.slow  # loads TensorFlow's SavedModel machinery, as test_export's SavedModel test does
-def test_saved_model_export(trained, tmp_path, backbone, extractor):
-    import tensorflow as tf
-
-    out = trained.bundle.export("saved_model", tmp_path / "sm", backbone=backbone)
-    restored = tf.saved_model.load(str(out))
-    result = restored.serve(tf.constant(PHOTO))
-    expected = Predictor(trained.bundle, extractor).probabilities(PHOTO.astype(np.uint8))[0]
-    np.testing.assert_allclose(result["breeds"].numpy(), expected, atol=1e-4)
-
-
 def test_unknown_export_formats_are_refused(trained, tmp_path):
     with pytest.raises(CatbreedError, match="expected one of: tflite, saved_model"):
         trained.bundle.export("onnx", tmp_path / "x")

@@ -140,6 +140,7 @@ store.save(bundle, "cats", overwrite=True)
 """
 
 
+@pytest.mark.slow  # a new process, killed: importing the library costs it seconds
 @pytest.mark.parametrize("kill_after", [1, 2], ids=["between-the-renames", "before-the-old-copy-is-removed"])
 def test_a_save_killed_at_any_step_leaves_the_old_model_or_the_new_one(trained, tmp_path, kill_after):
     store = ModelStore(tmp_path)
