@@ -110,7 +110,7 @@ def test_an_export_that_disagrees_with_the_app_exits_1_and_says_so(cli_model, tm
     out, _, _ = cli_model
     broken = export.ParityReport(photos=16, agreement=0.5, max_difference=0.9, flagged=True)
     # what the command does with a package that disagrees; converting one (test_export) adds nothing
-    monkeypatch.setattr(ModelBundle, "export", lambda self, format, path, **options: path.write_bytes(b"") and path)
+    monkeypatch.setattr(ModelBundle, "export", lambda self, format, path, **options: path.write_bytes(b"") or path)
     monkeypatch.setattr(export, "check_parity", lambda *args: broken)
     result = cli("export", "--model", out, "--format", "tflite", "--out", tmp_path / "pkg")
     assert result.returncode == 1 and "DISAGREES with the app" in result.stderr
