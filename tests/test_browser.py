@@ -29,7 +29,9 @@ BREEDS = ("Bombay", "Siamese", "Persian")
 PHOTOS_PER_BREED = 16
 VIEWPORT = {"width": 1280, "height": 900}
 
-pytestmark = pytest.mark.browser
+# One worker runs them all, in order (pytest-xdist's loadgroup): later tests use what earlier ones
+# saved, and two Chromiums beside each other would slow the live camera past what is tested.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 def free_port() -> int:
