@@ -304,7 +304,9 @@ def test_edits_while_trainings_wait_or_run_never_reach_them_nor_the_shared_cache
     expected = extractor.predict_on_batch(load_for_model(original, 32)[None].astype("float32"))[0][0]
     cached = FeatureCache(catbreed_home, STANDIN_BACKBONE).get(swapped.sha256, ORIGINAL)
     assert cached is not None and abs(cached.astype("float32") - expected).max() < 1e-2
-    assert not list((catbreed_home / "tmp").glob("training-*"))  # the snapshots went with their jobs
+    # The snapshots went with their jobs (other tests' jobs may still hold theirs in the same home).
+    snapshots = [job.photos.root for job in (running, waiting)]
+    assert all(folder.parent == catbreed_home / "tmp" and not folder.exists() for folder in snapshots)
 
 
 def test_a_photo_changed_between_its_check_and_the_start_fails_the_training_in_one_line(manager, tmp_path):
