@@ -31,10 +31,11 @@ def folder_bytes(folder: Path) -> int:
 
 @pytest.mark.slow
 def test_fifty_uploads_and_trainings_leave_memory_and_temporary_files_where_the_first_did(
-    shapes_folder, tmp_path, catbreed_home, extractor
+    shapes_folder, tmp_path, own_home, extractor
 ):
+    """In a home of its own: other tests' trainings on this test worker may hold temporary files in the shared one."""
     archive = zip_folder(shapes_folder, tmp_path / "shapes.zip")
-    manager = JobManager(home=catbreed_home, warm_up=None)
+    manager = JobManager(home=own_home, warm_up=None)
     datasets, models, server = DatasetStore(tmp_path / "datasets"), ModelStore(tmp_path / "models"), psutil.Process()
     levels = []
     try:
@@ -48,11 +49,11 @@ def test_fifty_uploads_and_trainings_leave_memory_and_temporary_files_where_the_
                 time.sleep(0.05)
             assert job.state == DONE, job.error
             models.save(job.result.bundle, f"round {round}")
-            levels.append((rss(server), folder_bytes(temp_root(catbreed_home))))
+            levels.append((rss(server), folder_bytes(temp_root(own_home))))
     finally:
         manager.close()
     (first_rss, first_temp), (last_rss, last_temp) = levels[0], levels[-1]
     print(f"RSS after the first round {first_rss / 2**20:.0f} MiB, after {ROUNDS}: {last_rss / 2**20:.0f} MiB")
     assert last_rss <= 1.10 * first_rss
     assert last_temp <= 1.10 * first_temp
-    assert os.listdir(temp_root(catbreed_home)) == []  # nothing left behind at all, in fact
+    assert os.listdir(temp_root(own_home)) == []  # nothing left behind at all, in fact
