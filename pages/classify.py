@@ -1,12 +1,11 @@
 import streamlit as st
 
-from catbreed.data.images import PHOTO_TYPES
 from catbreed.models.predict import Prediction
 from catbreed.models.verdict import NOT_A_CAT, NOT_SURE, UNKNOWN_BREED, Thresholds, headline
 from pages.frame.alike import PhotoFinder, kept_data_set_photos, show_map, show_nearest
 from pages.frame.language import pct, said, t
 from pages.frame.live_camera import answering_camera, newest_frame
-from pages.frame.shared import THUMBNAIL, ModelInUse, answer, model_in_use, plain, where_it_looked
+from pages.frame.shared import THUMBNAIL, ModelInUse, answer, model_in_use, photo_uploader, plain, where_it_looked
 
 TOP_K = 5
 LIVE_KEY = "live-camera"
@@ -135,12 +134,7 @@ with sources:
         if live:
             st.caption(t("classify.live_in_use"))
     with upload_tab:
-        uploads = st.file_uploader(
-            t("classify.photos"),
-            type=PHOTO_TYPES,
-            accept_multiple_files=True,
-            key="photos",
-        )
+        uploads = photo_uploader(st, t("classify.photos"), key="photos", several=True)
 
     thresholds = chosen_thresholds(model)
     looked = st.toggle(t("classify.show_where"), key="looked", help=t("classify.show_where_help"))

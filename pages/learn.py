@@ -2,14 +2,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from catbreed.data.images import PHOTO_TYPES, ImageProblem, open_rgb
+from catbreed.data.images import ImageProblem, open_rgb
 from catbreed.explain import cnn_basics, network
 from catbreed.learn.features import FeatureCache
 from catbreed.nets.backbones import get_spec
 from catbreed.paths import catbreed_home
 from pages.frame.alike import kept_data_set_photos
 from pages.frame.language import num, pct, said, t
-from pages.frame.shared import THUMBNAIL, backbone, model_in_use, plain, where_it_looked
+from pages.frame.shared import THUMBNAIL, backbone, model_in_use, photo_uploader, plain, where_it_looked
 from pages.learning.inside import channel_looks_for, click_through, head_numbers
 
 SMALL = 64  # the grey image the building blocks work on: small enough to see every pixel's effect
@@ -34,7 +34,7 @@ st.caption(t("learn.caption"))
 
 with st.expander(t("learn.own_photo"), expanded=False):
     left, right = st.columns(2)
-    upload = left.file_uploader(t("learn.a_photo"), type=PHOTO_TYPES, key="learn_upload")
+    upload = photo_uploader(left, t("learn.a_photo"), key="learn_upload")
     # The camera starts only when asked: a collapsed section must not switch on anyone's webcam.
     wants_camera = right.toggle(t("learn.use_webcam"), key="learn_camera")
     snapshot = right.camera_input(t("learn.snapshot"), key="learn_snapshot") if wants_camera else None

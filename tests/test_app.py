@@ -235,6 +235,21 @@ def test_a_data_set_built_in_the_page_from_nothing(app, tmp_path):
     assert "'bad.jpg' cannot be used as a photo: not an image" in app.error[0].value.replace("\\", "")
 
 
+def test_every_photo_uploader_has_the_browser_refuse_a_file_larger_than_a_photo_may_be(app, cookie, monkeypatch):
+    from catbreed.data.saved_datasets import DatasetStore
+
+    monkeypatch.setenv("CATBREED_FILE_MB", "12.5")  # the operator's limit, read on each run
+    saved = DatasetStore().create("cats", owner=identity(cookie))
+    saved.add_breed("Red")
+    app.query_params["data"] = saved.id
+    limits = {}
+    for page in ("pages/classify.py", "pages/train.py"):  # Learn's: its test (it loads the real network)
+        app.switch_page(page).run()
+        assert not app.exception
+        limits |= {u.proto.label: u.proto.max_upload_size_mb for u in app.get("file_uploader")}
+    assert limits == {"Photos of cats": 13, "Or upload photos": 13}
+
+
 def test_a_photo_the_server_could_not_keep_is_kept_on_a_later_run(app, cookie, monkeypatch):
     """It was once marked as added before it was stored: a photo that failed was skipped for good."""
     from catbreed.data.saved_datasets import DatasetStore, SavedDataset
@@ -425,6 +440,8 @@ def test_learn_page_explains_each_step_on_the_real_network(app, lite0_backbone):
 
 def test_learn_page_uses_a_webcam_snapshot_only_when_asked(app, lite0_backbone, cat_photo):
     app.switch_page("pages/learn.py").run()
+    (upload,) = app.get("file_uploader")
+    assert upload.proto.max_upload_size_mb == 50  # a photo's limit, refused by the browser
     assert not app.get("camera_input")  # no webcam until the person switches it on
     app.toggle(key="learn_camera").set_value(True).run()
     app.camera_input(key="learn_snapshot").set_value(("snap.jpg", cat_photo.read_bytes(), "image/jpeg"))

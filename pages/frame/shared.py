@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import io
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -30,9 +31,10 @@ from catbreed.access import (
     configured_password,
     password_matches,
 )
-from catbreed.data.images import ImageProblem, open_rgb, thumbnail
+from catbreed.data.images import PHOTO_TYPES, ImageProblem, open_rgb, thumbnail
 from catbreed.housekeeping import Tidied, tidy_up
 from catbreed.jobs import JobManager
+from catbreed.limits import limits
 from catbreed.markdown import escape
 from catbreed.messages import Message, message
 from catbreed.models.bundle import ModelBundle
@@ -423,6 +425,19 @@ MODE_WORDS = {"quick": "train.mode.quick", "accurate": "train.mode.accurate"}  #
 def mode_name(mode: str | None) -> str:
     """A training mode as the person's language names it; an unknown one (older models) as it is."""
     return t(MODE_WORDS[mode]) if mode in MODE_WORDS else (mode or "?")
+
+
+def photo_uploader(where, label: str, *, key: str, several: bool = False):
+    """A file uploader for photos: the types the library opens, and a file larger than one photo may
+    be is refused by the browser before it is sent (and says the limit), not after. The library
+    checks every file again."""
+    return where.file_uploader(
+        label,
+        type=list(PHOTO_TYPES),
+        accept_multiple_files=several,
+        key=key,
+        max_upload_size=math.ceil(limits().file_mb),
+    )
 
 
 def plain(text: object) -> str:

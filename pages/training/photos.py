@@ -8,12 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from catbreed.data.dataset import Dataset
-from catbreed.data.images import PHOTO_TYPES
 from catbreed.data.saved_datasets import DatasetStore, SavedDataset
 from catbreed.errors import CatbreedError
 from catbreed.explain import charts
 from pages.frame.language import language, said, t
-from pages.frame.shared import plain, small_copy, visitor
+from pages.frame.shared import photo_uploader, plain, small_copy, visitor
 from pages.training.recording import record_photos
 
 THUMBNAILS_PER_BREED = 4
@@ -159,9 +158,7 @@ def edit_data_set(saved: SavedDataset) -> None:
                     snapshot = st.camera_input(t("train.snap"), key=f"data-snapshot-{breed}")
                 else:
                     record_photos(saved, breed)
-        uploads = files.file_uploader(
-            t("train.upload_photos"), type=list(PHOTO_TYPES), accept_multiple_files=True, key=f"data-photos-{breed}"
-        )
+        uploads = photo_uploader(files, t("train.upload_photos"), key=f"data-photos-{breed}", several=True)
         added = st.session_state.setdefault("added_files", set())
         for file in ([snapshot] if snapshot else []) + list(uploads or []):
             if file.file_id in added:
