@@ -20,7 +20,9 @@ ENV_PREFIX = "CATBREED_"
 
 @dataclass(frozen=True)
 class Limits:
-    upload_mb: float = 512  # the largest upload (a zip of photos), as Streamlit's own setting should say
+    # The largest upload (a zip of photos), as Streamlit's own setting should say. Not 512: Streamlit
+    # writes any limit over 500 MB in whole gigabytes, and 512 MB would read "1GB per file".
+    upload_mb: float = 500
     archive_entries: int = 50_000  # read from the zip's end record before its directory is listed
     unpacked_gb: float = 8.0  # all of a zip's files together, as its directory claims and as written
     # Photos barely compress: a zip that grows more than this as a whole is mostly something else.
