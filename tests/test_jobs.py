@@ -1,6 +1,7 @@
 import functools
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -221,9 +222,11 @@ def test_the_wait_for_a_queued_job_is_what_the_jobs_before_it_have_left(shapes_f
     wait(queued)
 
 
-def test_many_sessions_reading_the_queue_while_others_submit_never_trip_over_each_other(held, shapes_folder):
+def test_many_sessions_reading_the_queue_while_others_submit_never_trip_over_each_other(held, tmp_path):
+    from conftest import make_dataset_folder
+
     manager, started, release = held
-    dataset = check_folder(shapes_folder)
+    dataset = check_folder(make_dataset_folder(tmp_path, per_class=2, kinds=("red_circles", "blue_squares")))
     jobs, errors = [manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))], []
     stop = threading.Event()
 
@@ -236,13 +239,18 @@ def test_many_sessions_reading_the_queue_while_others_submit_never_trip_over_eac
                 errors.append(error)
 
     readers = [threading.Thread(target=read_positions) for _ in range(4)]
-    [r.start() for r in readers]
-    for _ in range(300):
-        job = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
-        job.cancel()  # queued only to be read; never trained
-        jobs.append(job)
-    stop.set()
-    [r.join() for r in readers]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns every few instructions: a race shows in a few turns
+    try:
+        [r.start() for r in readers]
+        for _ in range(100):
+            job = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
+            job.cancel()  # queued only to be read; never trained
+            jobs.append(job)
+        stop.set()
+        [r.join() for r in readers]
+    finally:
+        sys.setswitchinterval(switch)
     assert errors == []
     late = manager.submit(dataset, TrainSettings(backbone=STANDIN_BACKBONE))
     assert manager.position(late) == 1  # the running one; the cancelled ones will be skipped
