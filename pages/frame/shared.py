@@ -1,7 +1,7 @@
 """What every page shares: the heavy objects, loaded once per process and kept by Streamlit; the
-person's model (session and URL); who they are (the pass in their cookie) and the password forms,
-the only things drawn here, since every page must show them alike. The rest only builds or fetches
-objects from `catbreed`.
+person's model (session and URL); who they are (the pass in their cookie); the password forms and
+the photo uploader, the only things drawn here, since every page must show them alike. The rest
+only builds or fetches objects from `catbreed`.
 """
 
 from __future__ import annotations
