@@ -25,10 +25,10 @@ from pages.frame.shared import (
     chosen_model,
     expected_accuracy_text,
     extractor,
+    keep_model_choice,
     mode_name,
     operator_form,
     plain,
-    use_model,
     visitor,
 )
 
@@ -221,7 +221,7 @@ choice = mine.selectbox(
     help=t("models.your_model_help"),
 )
 if choice != chosen.key:
-    use_model(choice)
+    keep_model_choice(choice)
     st.rerun()
 if choice != (default or BUILTIN) and visitor().may_act_for_everyone():
     if everyone.button(

@@ -318,6 +318,29 @@ def test_models_page_switches_this_persons_model_and_only_on_purpose_everyones(a
     assert store.default_name() == "shapes v1"
 
 
+def test_a_returning_person_gets_the_model_they_chose_and_nobody_else_does(app, cookie, trained):
+    store = ModelStore()
+    store.save(trained.bundle, "shapes v1")
+    app.switch_page("pages/models.py").run()
+    app.selectbox[0].set_value("shapes v1").run()
+    again = AppTest.from_file(str(APP), default_timeout=TIMEOUT)  # the next visit: a bookmark of /classify
+    again.switch_page("pages/classify.py").run()
+    assert not again.exception and "Your model: shapes v1" in texts(again).replace("\\", "")
+    mine = cookie.value
+    cookie.value = PassBook(catbreed_home()).issue()  # another person, on the same server
+    other = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    other.switch_page("pages/classify.py").run()
+    assert "Your model: ImageNet (built-in)" in texts(other).replace("\\", "")
+    cookie.value = mine
+    store.delete("shapes v1")
+    gone = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    gone.switch_page("pages/classify.py").run()
+    assert "The model 'shapes v1' is not here" in gone.warning[0].value.replace("\\", "")  # said once,
+    last = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    last.switch_page("pages/classify.py").run()
+    assert not last.warning and "Your model: ImageNet (built-in)" in texts(last).replace("\\", "")  # then forgotten
+
+
 def test_a_deleted_model_falls_back_to_the_default_with_a_notice(app, trained, tmp_path):
     store = ModelStore()
     store.save(trained.bundle, "mine")

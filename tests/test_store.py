@@ -47,6 +47,27 @@ def test_a_person_keeps_their_choice_and_learns_when_it_is_gone(trained, tmp_pat
     assert store.choose("../../etc").model == store.find("everyone's")  # a crafted link finds nothing else
 
 
+def test_each_persons_own_choice_is_kept_for_their_next_visit_and_bounded(tmp_path, monkeypatch):
+    from catbreed.models import store as store_module
+
+    store = ModelStore(tmp_path)
+    assert store.kept_choice("ann") is None  # nobody chose yet
+    store.keep_choice("ann", "mine")
+    store.keep_choice("bob", BUILTIN)
+    assert ModelStore(tmp_path).kept_choice("ann") == "mine" and store.kept_choice("bob") == BUILTIN
+    store.keep_choice("ann", None)  # forgotten: back to the server's default
+    assert store.kept_choice("ann") is None and store.kept_choice("bob") == BUILTIN
+    monkeypatch.setattr(store_module, "KEPT_CHOICES", 2)
+    for person in ("cid", "dan", "bob"):  # bob chose again: now the newest
+        store.keep_choice(person, "mine")
+    assert [store.kept_choice(p) for p in ("cid", "dan", "bob")] == [None, "mine", "mine"]
+    assert store.list() == []  # the file of choices is no model
+    (tmp_path / store_module.CHOICES_FILE).write_text("[not, json")
+    assert store.kept_choice("dan") is None  # a damaged file is no choice, never an error
+    store.keep_choice("eve", "mine")
+    assert store.kept_choice("eve") == "mine"
+
+
 def test_zip_download_holds_the_whole_bundle(trained, tmp_path):
     store = ModelStore(tmp_path)
     store.save(trained.bundle, "z")

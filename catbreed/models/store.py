@@ -11,10 +11,13 @@ succeed, whichever process they come from; `recover` puts back what a crash mid-
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import BinaryIO
 
 from filelock import FileLock
@@ -28,6 +31,8 @@ from catbreed.owners import Ownership, Visitor
 from catbreed.paths import atomic_write_bytes, models_dir, recover_folders, zip_folder
 
 DEFAULT_FILE = ".default"
+CHOICES_FILE = ".choices.json"  # each person's own choice: identity -> a model's name or BUILTIN
+KEPT_CHOICES = 10_000  # people whose choice is kept at most; the ones who chose longest ago go first
 LOCK_FILE = ".lock"
 BUILTIN = ".builtin"  # a choice of the built-in model; no saved model's name starts with "."
 OWNER_FILE = "owner.json"
@@ -168,6 +173,31 @@ class ModelStore:
             raise CatbreedError("store.share_first", name=model.name)
         atomic_write_bytes(self.root / DEFAULT_FILE, name.encode("utf-8"))
 
+    def keep_choice(self, identity: str, wanted: str | None) -> None:
+        """Remember what the person `identity` chose (a name, BUILTIN, or None: forget it), so that
+        they get it again on a later visit that does not say which model."""
+        with self._lock:
+            choices = dict(self._choices())
+            choices.pop(identity, None)  # a renewed choice is the newest: dicts keep insertion order
+            if wanted is not None:
+                choices[identity] = wanted
+            kept = dict(list(choices.items())[-KEPT_CHOICES:])
+            atomic_write_bytes(self.root / CHOICES_FILE, json.dumps(kept).encode("utf-8"))
+
+    def kept_choice(self, identity: str) -> str | None:
+        """What `identity` chose last, as `keep_choice` kept it, or None."""
+        return self._choices().get(identity)
+
+    def _choices(self) -> Mapping[str, str]:
+        """Everyone's choices, read once per version of the file (every page run of a person with no
+        choice in their URL asks, and the file may hold thousands)."""
+        path = self.root / CHOICES_FILE
+        try:
+            version = path.stat()
+        except FileNotFoundError:
+            return {}
+        return _read_choices(path, version.st_ino, version.st_mtime_ns, version.st_size)
+
     def choose(self, wanted: str | None, visitor: Visitor | None = None) -> Choice:
         """The model for a person who asked for `wanted` (a name, BUILTIN, or None: no choice yet);
         `visitor` None is the CLI's operator, who may use any. A model that is gone, or not shared
@@ -187,6 +217,17 @@ class ModelStore:
     def zip_file(self, name: str) -> BinaryIO:
         """The model folder as a .zip in a temporary file, for downloading; who owns it stays on the server."""
         return zip_folder(self.path(name), leave_out={OWNER_FILE})
+
+
+@functools.lru_cache(maxsize=4)
+def _read_choices(path: Path, *version: int) -> Mapping[str, str]:
+    try:
+        choices = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return MappingProxyType({})
+    if not isinstance(choices, dict):
+        return MappingProxyType({})
+    return MappingProxyType({k: v for k, v in choices.items() if isinstance(v, str)})
 
 
 def _ownership_bytes(ownership: Ownership) -> bytes:

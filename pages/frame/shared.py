@@ -320,12 +320,24 @@ def use_model(choice: str | None) -> None:
         st.query_params[MODEL_PARAM] = choice
 
 
+def keep_model_choice(choice: str) -> None:
+    """The person chose `choice` themselves: this session's model, and theirs on later visits too."""
+    use_model(choice)
+    ModelStore().keep_choice(visitor().identity, choice)
+
+
 def chosen_model() -> Choice:
     """This session's choice: the URL's, else the one made earlier in the session (switching pages
-    drops the URL's parameters), else the server's default. A choice that is gone is dropped."""
+    drops the URL's parameters), else the one this person last made themselves, on any visit, else
+    the server's default. A choice that is gone is dropped (and forgotten, once said)."""
+    store, identity = ModelStore(), visitor().identity
     wanted = st.query_params.get(MODEL_PARAM) or st.session_state.get(MODEL_PARAM)
-    choice = ModelStore().choose(wanted, visitor())
-    use_model(None if choice.notice or wanted is None else wanted)
+    kept = store.kept_choice(identity) if wanted is None else None
+    asked = wanted or kept
+    choice = store.choose(asked, visitor())
+    if choice.notice and kept:
+        store.keep_choice(identity, None)
+    use_model(None if choice.notice else asked)
     return choice
 
 

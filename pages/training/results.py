@@ -17,7 +17,7 @@ from catbreed.models.store import ModelStore, suggest_name
 from catbreed.models.verdict import BREED, headline
 from pages.frame.alike import PhotoFinder, show_map, show_nearest
 from pages.frame.language import language, num, pct, said, t
-from pages.frame.shared import plain, use_model, visitor, where_it_looked
+from pages.frame.shared import keep_model_choice, plain, visitor, where_it_looked
 from pages.training.photos import PHOTOS_SHOWN, act
 
 ROW_PIXELS = 35  # one row of st.dataframe
@@ -223,6 +223,6 @@ def save_form(job: TrainingJob, saved: SavedDataset | None) -> None:
             except CatbreedError as error:
                 st.error(plain(said(error.message)))
                 return
-            use_model(model.name)
+            keep_model_choice(model.name)
             st.session_state.setdefault("saved_models", {})[job.id] = model.name
             st.rerun()
