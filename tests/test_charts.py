@@ -62,6 +62,20 @@ def test_the_coverage_chart_marks_the_threshold_in_use():
     assert rule["mark"]["type"] == "rule" and charts.coverage(curve, 0.5).layer[1].data["threshold"].tolist() == [0.5]
 
 
+def test_the_learning_curve_draws_each_chosen_breeds_interval_and_none_where_an_older_model_kept_none():
+    from catbreed.models.metadata import CurvePoint
+
+    curve = [
+        CurvePoint(4, 0.6, 0.5, 0.7, {"A": 0.5, "B": 0.7}, {"A": 0.3, "B": 0.55}, {"A": 0.7, "B": 0.85}),
+        CurvePoint(8, 0.8, 0.7, 0.9, {"A": 0.75, "B": 0.85}, {"A": 0.55, "B": 0.7}, {"A": 0.9, "B": 0.95}),
+    ]
+    band = charts.learning_curve(curve, ["A"]).layer[0].data
+    assert band["line"].tolist() == ["all breeds"] * 2 + ["A"] * 2 and band["low"].tolist()[2:] == [0.3, 0.55]
+    assert charts.learning_curve(curve, ["A"]).to_dict()["layer"][0]["encoding"]["y"]["scale"]["domain"][0] == 0.25
+    older = [CurvePoint(p.photos_per_breed, p.value, p.low, p.high, p.recall) for p in curve]
+    assert charts.learning_curve(older, ["A"]).layer[0].data["line"].tolist() == ["all breeds"] * 2
+
+
 def test_a_charts_words_and_numbers_follow_the_language():
     chart = charts.photo_counts({"Persa": 3, "Siamês": 1200}, "pt_BR").to_dict()
     assert chart["encoding"]["x"]["title"] == "fotos"

@@ -43,6 +43,9 @@ def test_the_curve_climbs_with_photos_and_ends_at_the_trainings_own_estimate():
     assert curve[-1].value == estimate.value and (curve[-1].low, curve[-1].high) == (estimate.low, estimate.high)
     assert curve[0].value < curve[-1].value - 0.1  # four photos of each breed are far from enough here
     assert all(p.low <= p.value <= p.high for p in curve) and set(curve[0].recall) == {"breed 0", "breed 1", "breed 2"}
+    for p in curve:  # each breed's recall with its own interval, on its 80 held-out photos
+        assert all(0 <= p.recall_low[b] <= p.recall[b] <= p.recall_high[b] <= 1 for b in p.recall)
+        assert all(p.recall_high[b] - p.recall_low[b] > 0.05 for b in p.recall if 0 < p.recall[b] < 1)
 
 
 def test_each_size_keeps_at_most_that_many_of_each_breed_from_the_folds_training_photos_and_the_smaller_ones():
@@ -83,6 +86,9 @@ def test_the_curve_is_kept_in_the_models_metadata_and_older_models_have_none(
     again = ModelMetadata.from_json(result.bundle.metadata.to_json())
     assert again.metrics.learning_curve == curve
     older = result.bundle.metadata.to_dict()
+    for point in older["metrics"]["learning_curve"]:  # as models kept them before breeds had intervals
+        del point["recall_low"], point["recall_high"]
+    assert ModelMetadata.from_dict(older).metrics.learning_curve[-1].recall_low == {}
     del older["metrics"]["learning_curve"]
     assert ModelMetadata.from_dict(older).metrics.learning_curve == []
 

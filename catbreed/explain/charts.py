@@ -183,13 +183,20 @@ def coverage(curve: Sequence[tuple[float, float, float]], threshold: float, lang
 
 def learning_curve(curve: Sequence[CurvePoint], breeds: Sequence[str] = (), language: str = ENGLISH) -> alt.LayerChart:
     """Out-of-fold accuracy against photos per breed (a log scale: each step doubles), its 95%
-    interval as a band; the recall of each of `breeds` as a thinner line beside it."""
+    interval as a band; the recall of each of `breeds` as a thinner line beside it, with its own
+    fainter band where the model has one (older models have none)."""
     model = text("chart.all_breeds", language)
     rows = [
         {"photos": p.photos_per_breed, "line": model, "value": p.value, "low": p.low, "high": p.high} for p in curve
     ]
     rows += [
-        {"photos": p.photos_per_breed, "line": breed, "value": p.recall.get(breed, 0.0), "low": None, "high": None}
+        {
+            "photos": p.photos_per_breed,
+            "line": breed,
+            "value": p.recall.get(breed, 0.0),
+            "low": p.recall_low.get(breed),
+            "high": p.recall_high.get(breed),
+        }
         for breed in breeds
         for p in curve
     ]
@@ -201,13 +208,20 @@ def learning_curve(curve: Sequence[CurvePoint], breeds: Sequence[str] = (), lang
         axis=alt.Axis(values=sizes, format="d"),  # a tick at each point, not the log scale's own
         title=text("chart.photos_per_breed", language),
     )
-    lowest = min([p.low for p in curve] + [float(data["value"].min())]) if len(data) else 0.0
+    lowest = float(data[["value", "low"]].min().min()) if len(data) else 0.0
     scale = alt.Scale(domain=[max(0.0, lowest - 0.05), 1])  # a few points' difference stays visible
     y = alt.Y("value:Q", scale=scale, axis=alt.Axis(format="%"), title=text("chart.accuracy", language))
+    colour = alt.Color("line:N", title=None, scale=alt.Scale(domain=[model, *breeds], range=[ACCENT, *BREED_COLOURS]))
     band = (
-        alt.Chart(data[data["line"] == model])
-        .mark_area(opacity=0.2, color=ACCENT)
-        .encode(x=x, y=alt.Y("low:Q", scale=scale), y2="high:Q")
+        alt.Chart(data.dropna(subset=["low", "high"]))
+        .mark_area()
+        .encode(
+            x=x,
+            y=alt.Y("low:Q", scale=scale),
+            y2="high:Q",
+            color=colour,
+            opacity=alt.condition(alt.datum.line == model, alt.value(0.2), alt.value(0.08)),
+        )
     )
     lines = (
         alt.Chart(data)
@@ -215,14 +229,14 @@ def learning_curve(curve: Sequence[CurvePoint], breeds: Sequence[str] = (), lang
         .encode(
             x=x,
             y=y,
-            color=alt.Color(
-                "line:N", title=None, scale=alt.Scale(domain=[model, *breeds], range=[ACCENT, *BREED_COLOURS])
-            ),
+            color=colour,
             strokeWidth=alt.condition(alt.datum.line == model, alt.value(3), alt.value(1.5)),
             tooltip=[
                 alt.Tooltip("line:N", title=text("chart.breed", language)),
                 alt.Tooltip("photos:Q", title=text("chart.photos_per_breed", language)),
                 alt.Tooltip("value:Q", format=".1%", title=text("chart.accuracy", language)),
+                alt.Tooltip("low:Q", format=".1%", title=text("chart.interval_from", language)),
+                alt.Tooltip("high:Q", format=".1%", title=text("chart.interval_to", language)),
             ],
         )
     )

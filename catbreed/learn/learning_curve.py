@@ -3,7 +3,8 @@
 At each size k (photos per breed, doubling), every cross-validation fold trains a head on at most
 k photos of each breed from its training part and answers its held-out photos, the same ones the
 estimate used (estimate.py). So each point is an out-of-fold accuracy over every photo, with the
-estimate's interval, and the curve ends at the training's own estimate (every photo). The photos
+estimate's interval, and the curve ends at the training's own estimate (every photo); each
+breed's recall has its interval too, as wide as that breed's few photos make it. The photos
 kept at each size are the same draw for every fold (a seeded order per breed), and a size keeps
 the smaller ones' photos, so the curve shows what more photos add, not a new draw's luck.
 
@@ -16,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from catbreed.learn.estimate import accuracy_estimate
+from catbreed.learn.estimate import accuracy_estimate, prediction_interval
 from catbreed.models.head import LinearHead
 from catbreed.models.metadata import CurvePoint, Estimate
 from catbreed.progress import LEARNING_CURVE, Reporter
@@ -43,11 +44,16 @@ def _first_of_each_breed(train: np.ndarray, rank: np.ndarray, labels: np.ndarray
     return np.array(kept, dtype=int)
 
 
-def _recalls(predicted: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict[str, float]:
-    return {
-        breed: float((predicted[labels == c] == c).mean()) if (labels == c).any() else 0.0
-        for c, breed in enumerate(classes)
-    }
+def _point(k: int, overall: Estimate, predicted: np.ndarray, labels: np.ndarray, classes: list[str]) -> CurvePoint:
+    """The point at `k` photos per breed: `overall` and each breed's recall with its interval, where
+    the recall on as many new photos of that breed as it has falls (estimate.prediction_interval)."""
+    recall, low, high = {}, {}, {}
+    for c, breed in enumerate(classes):
+        ours = labels == c
+        right, n = int((predicted[ours] == c).sum()), int(ours.sum())
+        recall[breed] = right / n if n else 0.0
+        low[breed], high[breed] = prediction_interval(right, n, n)
+    return CurvePoint(k, overall.value, overall.low, overall.high, recall, low, high)
 
 
 def learning_curve(
@@ -82,8 +88,8 @@ def learning_curve(
             head = make_head().fit(features[kept], labels[kept])
             predicted[held_out] = head.logits(features[held_out, 0]).argmax(1)
             reporter.step(step * len(folds) + done)
-        point = accuracy_estimate(predicted, labels, batch, estimate.method)
-        points.append(CurvePoint(k, point.value, point.low, point.high, _recalls(predicted, labels, classes)))
-    full = _recalls(full_logits.argmax(1), labels, classes)
-    points.append(CurvePoint(largest, estimate.value, estimate.low, estimate.high, full))
+        points.append(
+            _point(k, accuracy_estimate(predicted, labels, batch, estimate.method), predicted, labels, classes)
+        )
+    points.append(_point(largest, estimate, full_logits.argmax(1), labels, classes))
     return points

@@ -57,13 +57,15 @@ class VerdictSummary:
 @dataclass(frozen=True)
 class CurvePoint:
     """One point of the learning curve (learn/learning_curve.py): the out-of-fold accuracy, its
-    interval and each breed's recall with at most this many photos per breed."""
+    interval and each breed's recall, with its own interval, with at most this many photos per breed."""
 
     photos_per_breed: int
     value: float
     low: float
     high: float
     recall: dict[str, float] = field(default_factory=dict)
+    recall_low: dict[str, float] = field(default_factory=dict)  # older models: none
+    recall_high: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
