@@ -1,7 +1,7 @@
 """What every page shares: the heavy objects, loaded once per process and kept by Streamlit; the
-person's model (session and URL); who they are (the pass in their cookie); the password forms and
-the photo uploader, the only things drawn here, since every page must show them alike. The rest
-only builds or fetches objects from `catbreed`.
+person's model (session, URL and the choice kept for them); who they are (the pass in their
+cookie); the password forms and the photo uploader, the only things drawn here, since every page
+must show them alike. The rest only builds or fetches objects from `catbreed`.
 """
 
 from __future__ import annotations
@@ -330,13 +330,13 @@ def chosen_model() -> Choice:
     """This session's choice: the URL's, else the one made earlier in the session (switching pages
     drops the URL's parameters), else the one this person last made themselves, on any visit, else
     the server's default. A choice that is gone is dropped (and forgotten, once said)."""
-    store, identity = ModelStore(), visitor().identity
+    store, who = ModelStore(), visitor()
     wanted = st.query_params.get(MODEL_PARAM) or st.session_state.get(MODEL_PARAM)
-    kept = store.kept_choice(identity) if wanted is None else None
+    kept = store.kept_choice(who.identity) if wanted is None else None
     asked = wanted or kept
-    choice = store.choose(asked, visitor())
+    choice = store.choose(asked, who)
     if choice.notice and kept:
-        store.keep_choice(identity, None)
+        store.keep_choice(who.identity, None)
     use_model(None if choice.notice else asked)
     return choice
 
