@@ -211,7 +211,14 @@ def learning_curve(curve: Sequence[CurvePoint], breeds: Sequence[str] = (), lang
     lowest = float(data[["value", "low"]].min().min()) if len(data) else 0.0
     scale = alt.Scale(domain=[max(0.0, lowest - 0.05), 1])  # a few points' difference stays visible
     y = alt.Y("value:Q", scale=scale, axis=alt.Axis(format="%"), title=text("chart.accuracy", language))
-    colour = alt.Color("line:N", title=None, scale=alt.Scale(domain=[model, *breeds], range=[ACCENT, *BREED_COLOURS]))
+    colours = alt.Scale(domain=[model, *breeds], range=[ACCENT, *BREED_COLOURS])
+    # one legend for both layers, drawn as the lines (not the bands' pale patches)
+    colour = alt.Color(
+        "line:N",
+        title=None,
+        scale=colours,
+        legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=3, symbolOpacity=1),
+    )
     band = (
         alt.Chart(data.dropna(subset=["low", "high"]))
         .mark_area()
