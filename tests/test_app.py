@@ -40,11 +40,10 @@ def components_scanned_once():
     module's time). The packages do not change during a test run, so they are scanned once."""
     from streamlit.components.v2 import manifest_scanner
 
-    scan = manifest_scanner.scan_component_manifests
-    found = scan()
-    manifest_scanner.scan_component_manifests = lambda *args, **kwargs: list(found)
-    yield
-    manifest_scanner.scan_component_manifests = scan
+    found = manifest_scanner.scan_component_manifests()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(manifest_scanner, "scan_component_manifests", lambda *args, **kwargs: list(found))
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -323,21 +322,21 @@ def test_a_returning_person_gets_the_model_they_chose_and_nobody_else_does(app, 
     store.save(trained.bundle, "shapes v1")
     app.switch_page("pages/models.py").run()
     app.selectbox[0].set_value("shapes v1").run()
-    again = AppTest.from_file(str(APP), default_timeout=TIMEOUT)  # the next visit: a bookmark of /classify
-    again.switch_page("pages/classify.py").run()
-    assert not again.exception and "Your model: shapes v1" in texts(again).replace("\\", "")
+
+    def next_visit():  # a new session of the browser with the cookie, at a bookmark of /classify
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+        at.switch_page("pages/classify.py").run()
+        assert not at.exception
+        return at
+
+    assert "Your model: shapes v1" in texts(next_visit()).replace("\\", "")
     mine = cookie.value
     cookie.value = PassBook(catbreed_home()).issue()  # another person, on the same server
-    other = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    other.switch_page("pages/classify.py").run()
-    assert "Your model: ImageNet (built-in)" in texts(other).replace("\\", "")
+    assert "Your model: ImageNet (built-in)" in texts(next_visit()).replace("\\", "")
     cookie.value = mine
     store.delete("shapes v1")
-    gone = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    gone.switch_page("pages/classify.py").run()
-    assert "The model 'shapes v1' is not here" in gone.warning[0].value.replace("\\", "")  # said once,
-    last = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    last.switch_page("pages/classify.py").run()
+    assert "The model 'shapes v1' is not here" in next_visit().warning[0].value.replace("\\", "")  # said once,
+    last = next_visit()
     assert not last.warning and "Your model: ImageNet (built-in)" in texts(last).replace("\\", "")  # then forgotten
 
 
